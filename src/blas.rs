@@ -1,0 +1,566 @@
+//! The only `unsafe` code in the crate: safe, shape-checked wrappers around CBLAS.
+//!
+//! Every matrix is row-major. A matrix with `rows` rows and `cols` columns stored with leading
+//! dimension `ld` (the distance between the starts of two rows, `ld >= cols`) needs
+//! `(rows - 1) * ld + cols` elements; every wrapper checks that each slice is at least that long and
+//! panics with a message naming the operand otherwise, before BLAS ever sees a pointer.
+
+// Exactly one BLAS provider must be linked. `build.rs` picks the platform's default when no backend
+// feature is given; these errors explain the other cases in plain words.
+#[cfg(all(feature = "openblas", feature = "openblas-static"))]
+compile_error!(
+    "blasrnn: the features `openblas` and `openblas-static` both select OpenBLAS; pass only one, \
+     e.g. `cargo build --release --no-default-features --features openblas-static`"
+);
+#[cfg(all(
+    feature = "accelerate",
+    any(feature = "openblas", feature = "openblas-static")
+))]
+compile_error!(
+    "blasrnn: two BLAS providers selected (Accelerate and OpenBLAS); pass exactly one of \
+     `--features openblas`, `--features openblas-static`, `--features accelerate`"
+);
+#[cfg(all(
+    feature = "platform-default",
+    not(target_os = "macos"),
+    any(feature = "accelerate", feature = "openblas-static")
+))]
+compile_error!(
+    "blasrnn: the default features already link the system OpenBLAS; to use another BLAS provider, \
+     turn them off: `cargo build --release --no-default-features --features <openblas-static|accelerate>`"
+);
+#[cfg(all(
+    feature = "platform-default",
+    target_os = "macos",
+    any(feature = "openblas", feature = "openblas-static")
+))]
+compile_error!(
+    "blasrnn: the default features on macOS already link Apple Accelerate; to use OpenBLAS, turn them \
+     off: `cargo build --release --no-default-features --features openblas`"
+);
+#[cfg(not(any(
+    feature = "platform-default",
+    feature = "openblas",
+    feature = "openblas-static",
+    feature = "accelerate"
+)))]
+compile_error!(
+    "blasrnn: no BLAS provider selected; build with the default features, or pass one of \
+     `--features openblas` (system OpenBLAS), `--features openblas-static` (built from source), \
+     `--features accelerate` (macOS)"
+);
+#[cfg(all(feature = "accelerate", not(target_os = "macos")))]
+compile_error!(
+    "blasrnn: `--features accelerate` needs macOS; on this system use the default OpenBLAS"
+);
+
+// Link the provider: `blas-src` carries the explicit choices; `build.rs` links the platform default
+// (the system OpenBLAS through pkg-config, or the Accelerate framework) itself.
+#[cfg(any(
+    feature = "openblas",
+    feature = "openblas-static",
+    feature = "accelerate"
+))]
+extern crate blas_src as _;
+
+use cblas::{Layout, Transpose};
+
+/// Whether an operand of [`gemm`] is used as stored or transposed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// Use the matrix as stored.
+    N,
+    /// Use its transpose.
+    T,
+}
+
+impl Op {
+    fn cblas(self) -> Transpose {
+        match self {
+            Op::N => Transpose::None,
+            Op::T => Transpose::Ordinary,
+        }
+    }
+}
+
+/// Name of the BLAS provider this binary was built with, as `build.rs` recorded it.
+pub fn backend() -> &'static str {
+    option_env!("BLASRNN_BACKEND").unwrap_or("unknown")
+}
+
+/// Elements needed to store `rows × cols` with leading dimension `ld`, after checking `ld`.
+fn needed(what: &str, rows: usize, cols: usize, ld: usize) -> usize {
+    assert!(
+        ld >= cols.max(1),
+        "blas: {what}: leading dimension {ld} is smaller than its {cols} columns"
+    );
+    if rows == 0 || cols == 0 {
+        0
+    } else {
+        (rows - 1) * ld + cols
+    }
+}
+
+fn check_len(what: &str, len: usize, rows: usize, cols: usize, ld: usize) {
+    let need = needed(what, rows, cols, ld);
+    assert!(
+        len >= need,
+        "blas: {what} is {rows}×{cols} with leading dimension {ld}, which needs {need} elements, \
+         but the slice holds {len}"
+    );
+}
+
+fn int(what: &str, v: usize) -> i32 {
+    i32::try_from(v).unwrap_or_else(|_| panic!("blas: {what} = {v} does not fit a BLAS int"))
+}
+
+/// Stored shape (rows, cols) of an operand whose `op(·)` is `r × c`.
+fn stored(op: Op, r: usize, c: usize) -> (usize, usize) {
+    match op {
+        Op::N => (r, c),
+        Op::T => (c, r),
+    }
+}
+
+/// `C = alpha · op(A) · op(B) + beta · C`, row-major, with `op(A)` m×k, `op(B)` k×n, `C` m×n.
+///
+/// `lda`, `ldb`, `ldc` are the leading dimensions of the matrices as stored (so for `Op::T` the
+/// stored A is k×m and `lda >= m`). With `beta = 1` the product accumulates into `C`.
+///
+/// # Panics
+/// When a leading dimension is smaller than its row, or a slice is too short for the shape.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm(
+    ta: Op,
+    tb: Op,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f64,
+    a: &[f64],
+    lda: usize,
+    b: &[f64],
+    ldb: usize,
+    beta: f64,
+    c: &mut [f64],
+    ldc: usize,
+) {
+    let (ar, ac) = stored(ta, m, k);
+    let (br, bc) = stored(tb, k, n);
+    check_len("gemm A", a.len(), ar, ac, lda);
+    check_len("gemm B", b.len(), br, bc, ldb);
+    check_len("gemm C", c.len(), m, n, ldc);
+    if m == 0 || n == 0 {
+        return;
+    }
+    // SAFETY: every slice was checked above to cover the elements BLAS reads or writes for these
+    // shapes and leading dimensions; `c` is a unique borrow, so it overlaps neither `a` nor `b`.
+    unsafe {
+        cblas::dgemm(
+            Layout::RowMajor,
+            ta.cblas(),
+            tb.cblas(),
+            int("m", m),
+            int("n", n),
+            int("k", k),
+            alpha,
+            a,
+            int("lda", lda),
+            b,
+            int("ldb", ldb),
+            beta,
+            c,
+            int("ldc", ldc),
+        )
+    }
+}
+
+/// `C = alpha · A · op(B) + beta · C` where `A` (m×k) and `C` (m×n) are interleaved rows of one
+/// buffer, both with leading dimension `ld`: A starts at `a_off`, C at `c_off`.
+///
+/// This is the per-step product of batch-major recurrences, where step t−1 and step t of every
+/// sequence share a buffer `[B][T][H]` (`ld = T·H`, offsets one row apart). The row segments of A
+/// and C must not overlap, which is checked.
+///
+/// # Panics
+/// When A and C overlap, or the buffer or `b` is too short for the shapes.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_within(
+    buf: &mut [f64],
+    a_off: usize,
+    c_off: usize,
+    ld: usize,
+    tb: Op,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f64,
+    b: &[f64],
+    ldb: usize,
+    beta: f64,
+) {
+    let (br, bc) = stored(tb, k, n);
+    check_len("gemm_within B", b.len(), br, bc, ldb);
+    let a_len = needed("gemm_within A", m, k, ld);
+    let c_len = needed("gemm_within C", m, n, ld);
+    assert!(
+        a_off + a_len <= buf.len() && c_off + c_len <= buf.len(),
+        "blas: gemm_within: A ({m}×{k} at {a_off}) or C ({m}×{n} at {c_off}) with leading \
+         dimension {ld} runs past the buffer of {} elements",
+        buf.len()
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    // Relative to A's rows, C's rows start `d` columns later (mod ld): the segments [0, k) and
+    // [d, d + n) of every period of ld must be disjoint.
+    let d = (c_off as isize - a_off as isize).rem_euclid(ld as isize) as usize;
+    assert!(
+        d >= k && d + n <= ld,
+        "blas: gemm_within: A (cols {a_off}..+{k}) and C (cols {c_off}..+{n}) overlap with \
+         leading dimension {ld}"
+    );
+    let base = buf.as_mut_ptr();
+    // SAFETY: both regions lie inside `buf` (checked above) and their elements are disjoint
+    // (checked above), so BLAS reads A while writing C without aliasing; `b` is a separate borrow.
+    unsafe {
+        cblas_sys::cblas_dgemm(
+            cblas_sys::CBLAS_LAYOUT::CblasRowMajor,
+            cblas_sys::CBLAS_TRANSPOSE::CblasNoTrans,
+            match tb {
+                Op::N => cblas_sys::CBLAS_TRANSPOSE::CblasNoTrans,
+                Op::T => cblas_sys::CBLAS_TRANSPOSE::CblasTrans,
+            },
+            int("m", m),
+            int("n", n),
+            int("k", k),
+            alpha,
+            base.add(a_off),
+            int("ld", ld),
+            b.as_ptr(),
+            int("ldb", ldb),
+            beta,
+            base.add(c_off),
+            int("ld", ld),
+        )
+    }
+}
+
+/// `y = alpha · op(A) · x + beta · y` with `A` stored `rows × cols` (leading dimension `lda`).
+///
+/// For `Op::N`, `x` has `cols` elements and `y` has `rows`; for `Op::T` the other way round. With
+/// `Op::T` and `x` all ones this sums the rows of `A` (bias gradients).
+///
+/// # Panics
+/// When a slice is too short for the shape.
+#[allow(clippy::too_many_arguments)]
+pub fn gemv(
+    ta: Op,
+    rows: usize,
+    cols: usize,
+    alpha: f64,
+    a: &[f64],
+    lda: usize,
+    x: &[f64],
+    beta: f64,
+    y: &mut [f64],
+) {
+    check_len("gemv A", a.len(), rows, cols, lda);
+    let (xn, yn) = match ta {
+        Op::N => (cols, rows),
+        Op::T => (rows, cols),
+    };
+    assert!(
+        x.len() >= xn && y.len() >= yn,
+        "blas: gemv needs x of {xn} and y of {yn} elements, got {} and {}",
+        x.len(),
+        y.len()
+    );
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    // SAFETY: the lengths of `a`, `x` and `y` were checked above for these shapes; `y` is a unique
+    // borrow.
+    unsafe {
+        cblas::dgemv(
+            Layout::RowMajor,
+            ta.cblas(),
+            int("rows", rows),
+            int("cols", cols),
+            alpha,
+            a,
+            int("lda", lda),
+            x,
+            1,
+            beta,
+            y,
+            1,
+        )
+    }
+}
+
+/// `y += alpha · x`.
+///
+/// # Panics
+/// When `x` and `y` differ in length.
+pub fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
+    assert_eq!(
+        x.len(),
+        y.len(),
+        "blas: axpy: x has {} elements but y has {}",
+        x.len(),
+        y.len()
+    );
+    if x.is_empty() {
+        return;
+    }
+    // SAFETY: both slices hold exactly n elements with unit stride; `y` is a unique borrow.
+    unsafe { cblas::daxpy(int("n", x.len()), alpha, x, 1, y, 1) }
+}
+
+/// `x *= alpha`.
+pub fn scal(alpha: f64, x: &mut [f64]) {
+    if x.is_empty() {
+        return;
+    }
+    // SAFETY: `x` holds exactly n elements with unit stride.
+    unsafe { cblas::dscal(int("n", x.len()), alpha, x, 1) }
+}
+
+/// Euclidean norm of `x`.
+pub fn nrm2(x: &[f64]) -> f64 {
+    if x.is_empty() {
+        return 0.0;
+    }
+    // SAFETY: `x` holds exactly n elements with unit stride.
+    unsafe { cblas::dnrm2(int("n", x.len()), x, 1) }
+}
+
+#[cfg(blasrnn_openblas)]
+unsafe extern "C" {
+    fn openblas_set_num_threads(n: std::ffi::c_int);
+    fn openblas_get_num_threads() -> std::ffi::c_int;
+    fn openblas_get_config() -> *const std::ffi::c_char;
+}
+
+/// Sets how many threads the BLAS library itself may use for one call. OpenBLAS honours it at
+/// run time; Accelerate chooses for itself (set `VECLIB_MAXIMUM_THREADS` before start instead).
+pub fn set_threads(n: usize) {
+    #[cfg(blasrnn_openblas)]
+    // SAFETY: a plain setter of OpenBLAS's global thread count.
+    unsafe {
+        openblas_set_num_threads(n.max(1) as std::ffi::c_int)
+    }
+    #[cfg(not(blasrnn_openblas))]
+    let _ = n;
+}
+
+/// Threads the BLAS library will use for one call, when it says (OpenBLAS); `None` otherwise.
+pub fn threads() -> Option<usize> {
+    #[cfg(blasrnn_openblas)]
+    // SAFETY: a plain getter of OpenBLAS's global thread count.
+    let n = Some(unsafe { openblas_get_num_threads() }.max(1) as usize);
+    #[cfg(not(blasrnn_openblas))]
+    let n = None;
+    n
+}
+
+/// The library's own description of its build (OpenBLAS: version, kernel, threading), if any.
+pub fn config() -> Option<String> {
+    #[cfg(blasrnn_openblas)]
+    // SAFETY: OpenBLAS returns a pointer to a static NUL-terminated string.
+    let c = Some(
+        unsafe { std::ffi::CStr::from_ptr(openblas_get_config()) }
+            .to_string_lossy()
+            .trim()
+            .to_string(),
+    );
+    #[cfg(not(blasrnn_openblas))]
+    let c = None;
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[allow(clippy::too_many_arguments)]
+    fn naive(
+        ta: Op,
+        tb: Op,
+        (m, n, k): (usize, usize, usize),
+        alpha: f64,
+        (a, lda): (&[f64], usize),
+        (b, ldb): (&[f64], usize),
+        beta: f64,
+        (c, ldc): (&mut [f64], usize),
+    ) {
+        for i in 0..m {
+            for j in 0..n {
+                let mut s = 0.0;
+                for p in 0..k {
+                    let av = match ta {
+                        Op::N => a[i * lda + p],
+                        Op::T => a[p * lda + i],
+                    };
+                    let bv = match tb {
+                        Op::N => b[p * ldb + j],
+                        Op::T => b[j * ldb + p],
+                    };
+                    s += av * bv;
+                }
+                c[i * ldc + j] = alpha * s + beta * c[i * ldc + j];
+            }
+        }
+    }
+
+    fn data(n: usize, seed: u64) -> Vec<f64> {
+        // A small deterministic LCG so the test depends on nothing else.
+        let mut x = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (0..n)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((x >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn gemm_matches_naive_all_transposes_and_strides() {
+        let (m, n, k) = (5, 7, 3);
+        for (ta, tb) in [
+            (Op::N, Op::N),
+            (Op::N, Op::T),
+            (Op::T, Op::N),
+            (Op::T, Op::T),
+        ] {
+            for pad in [0, 2] {
+                let (ar, ac) = stored(ta, m, k);
+                let (br, bc) = stored(tb, k, n);
+                let (lda, ldb, ldc) = (ac + pad, bc + pad + 1, n + pad);
+                let a = data(ar * lda, 1);
+                let b = data(br * ldb, 2);
+                let c0 = data(m * ldc, 3);
+                let mut c = c0.clone();
+                let mut want = c0.clone();
+                gemm(ta, tb, m, n, k, 0.7, &a, lda, &b, ldb, 0.3, &mut c, ldc);
+                naive(
+                    ta,
+                    tb,
+                    (m, n, k),
+                    0.7,
+                    (&a, lda),
+                    (&b, ldb),
+                    0.3,
+                    (&mut want, ldc),
+                );
+                for i in 0..m {
+                    for j in 0..n {
+                        let (g, w) = (c[i * ldc + j], want[i * ldc + j]);
+                        assert!(
+                            (g - w).abs() < 1e-12,
+                            "{ta:?}{tb:?} pad {pad} ({i},{j}): {g} vs {w}"
+                        );
+                    }
+                    // Padding between rows is never written.
+                    for j in n..ldc.min(c.len() - i * ldc) {
+                        assert_eq!(c[i * ldc + j], c0[i * ldc + j]);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn gemm_within_matches_naive_on_interleaved_rows() {
+        // Buffer [B][T][H] with B = 4, T = 3, H = 5: C = step 2, A = step 1.
+        let (bsz, t, h) = (4, 3, 5);
+        let ld = t * h;
+        let w = data(h * h, 7);
+        let buf0 = data(bsz * ld, 8);
+        let mut buf = buf0.clone();
+        gemm_within(&mut buf, h, 2 * h, ld, Op::T, bsz, h, h, 1.0, &w, h, 1.0);
+        let mut want = buf0.clone();
+        let a: Vec<f64> = buf0.clone();
+        naive(
+            Op::N,
+            Op::T,
+            (bsz, h, h),
+            1.0,
+            (&a[h..], ld),
+            (&w, h),
+            1.0,
+            (&mut want[2 * h..], ld),
+        );
+        for (i, (g, e)) in buf.iter().zip(&want).enumerate() {
+            assert!((g - e).abs() < 1e-12, "element {i}: {g} vs {e}");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "overlap")]
+    fn gemm_within_rejects_overlap() {
+        let mut buf = vec![0.0; 40];
+        let w = vec![0.0; 25];
+        gemm_within(&mut buf, 0, 2, 10, Op::N, 2, 5, 5, 1.0, &w, 5, 0.0);
+    }
+
+    #[test]
+    #[should_panic(expected = "gemm B is 3×7 with leading dimension 7, which needs 21 elements")]
+    fn gemm_rejects_short_slice() {
+        let a = vec![0.0; 15];
+        let b = vec![0.0; 20];
+        let mut c = vec![0.0; 35];
+        gemm(Op::N, Op::N, 5, 7, 3, 1.0, &a, 3, &b, 7, 0.0, &mut c, 7);
+    }
+
+    #[test]
+    #[should_panic(expected = "leading dimension 2 is smaller than its 3 columns")]
+    fn gemm_rejects_small_leading_dimension() {
+        let a = vec![0.0; 15];
+        let b = vec![0.0; 21];
+        let mut c = vec![0.0; 35];
+        gemm(Op::N, Op::N, 5, 7, 3, 1.0, &a, 2, &b, 7, 0.0, &mut c, 7);
+    }
+
+    #[test]
+    fn gemv_matches_naive_and_sums_rows() {
+        let (rows, cols, lda) = (4, 3, 5);
+        let a = data(rows * lda, 11);
+        let x = data(cols, 12);
+        let mut y = vec![1.0; rows];
+        gemv(Op::N, rows, cols, 2.0, &a, lda, &x, 0.5, &mut y);
+        for i in 0..rows {
+            let want: f64 = 0.5 + 2.0 * (0..cols).map(|j| a[i * lda + j] * x[j]).sum::<f64>();
+            assert!((y[i] - want).abs() < 1e-12);
+        }
+        let ones = vec![1.0; rows];
+        let mut sums = vec![0.0; cols];
+        gemv(Op::T, rows, cols, 1.0, &a, lda, &ones, 0.0, &mut sums);
+        for j in 0..cols {
+            let want: f64 = (0..rows).map(|i| a[i * lda + j]).sum();
+            assert!((sums[j] - want).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn axpy_scal_nrm2() {
+        let x = vec![1.0, 2.0, 3.0];
+        let mut y = vec![1.0, 1.0, 1.0];
+        axpy(2.0, &x, &mut y);
+        assert_eq!(y, vec![3.0, 5.0, 7.0]);
+        scal(0.5, &mut y);
+        assert_eq!(y, vec![1.5, 2.5, 3.5]);
+        assert!((nrm2(&[3.0, 4.0]) - 5.0).abs() < 1e-15);
+    }
+
+    #[test]
+    #[should_panic(expected = "axpy: x has 2 elements but y has 3")]
+    fn axpy_rejects_mismatch() {
+        axpy(1.0, &[1.0, 2.0], &mut [0.0; 3]);
+    }
+}

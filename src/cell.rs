@@ -1,0 +1,118 @@
+//! The one trait every recurrent cell implements, and the description of a named parameter.
+//!
+//! A cell reads a batch of sequences `x` laid out batch-major, `[B][T][D]` (so one MNIST image is
+//! one contiguous block of T rows of D pixels), and produces hidden states `[B][T][H]`. All of its
+//! intermediate values live in a caller-owned `cache`; gradients are accumulated (`+=`) into a
+//! caller-owned slice laid out like the cell's parameters. Nothing is allocated.
+
+/// A named parameter tensor inside the flat parameter buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamSpec {
+    /// PyTorch-style name, e.g. `rnn.weight_hh_l0`.
+    pub name: String,
+    /// Shape, outermost first (row-major).
+    pub shape: Vec<usize>,
+    /// Fan-in of the layer the tensor belongs to (sets the scale of the default initialisation).
+    pub fan_in: usize,
+    /// What the tensor is, for initialisation.
+    pub role: Role,
+}
+
+/// What a parameter is, which decides how each initialisation scheme fills it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A weight matrix of the recurrent cell or of the output layer.
+    Weight,
+    /// A bias vector of the recurrent cell or of the output layer.
+    Bias,
+    /// The LSTM forget gate's slice of a bias (may start at a chosen value).
+    ForgetBias,
+    /// A weight of the softmax classifier.
+    ClassifierWeight,
+    /// A bias of the softmax classifier.
+    ClassifierBias,
+}
+
+impl ParamSpec {
+    /// A spec with the given name, shape, fan-in and role.
+    pub fn new(name: &str, shape: &[usize], fan_in: usize, role: Role) -> Self {
+        ParamSpec {
+            name: name.to_string(),
+            shape: shape.to_vec(),
+            fan_in,
+            role,
+        }
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Whether the tensor has no element.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Which recurrent cell a model uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CellKind {
+    /// The seed's plain tanh RNN: `s_t = tanh(U x_t + W s_{t-1} + b)`.
+    Tanh,
+}
+
+impl CellKind {
+    /// The lower-case name used on the command line and in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            CellKind::Tanh => "tanh",
+        }
+    }
+}
+
+/// A recurrent cell run over whole batches of sequences.
+///
+/// Shapes: `b` sequences of `t` steps; inputs `x: [b][t][D]`; hidden states `[b][t][H]`.
+pub trait Cell: Send + Sync {
+    /// Which cell this is.
+    fn kind(&self) -> CellKind;
+    /// Inputs per step, D.
+    fn input(&self) -> usize;
+    /// Hidden units, H.
+    fn hidden(&self) -> usize;
+    /// The cell's parameters, in the order they sit in its slice of the flat buffer.
+    fn params(&self) -> Vec<ParamSpec>;
+    /// Length of the forward cache for `b` sequences of `t` steps.
+    fn cache_len(&self, b: usize, t: usize) -> usize;
+    /// Length of the scratch space `backward` needs for `b` sequences of `t` steps.
+    fn scratch_len(&self, b: usize, t: usize) -> usize;
+    /// Runs the cell over `x: [b][t][D]`, filling `cache`.
+    fn forward(&self, p: &[f64], x: &[f64], b: usize, t: usize, cache: &mut [f64]);
+    /// The hidden states `[b][t][H]` inside a cache filled by `forward`.
+    fn states<'a>(&self, cache: &'a [f64], b: usize, t: usize) -> &'a [f64];
+    /// Backpropagation through time. `g_h: [b][t][H]` holds dL/dh_t from the layers above (it is
+    /// overwritten); the parameter gradients are accumulated into `grad` (`+=`). `ones` is a
+    /// vector of at least `b·t` ones, used to sum rows with one BLAS call.
+    #[allow(clippy::too_many_arguments)]
+    fn backward(
+        &self,
+        p: &[f64],
+        x: &[f64],
+        b: usize,
+        t: usize,
+        cache: &[f64],
+        g_h: &mut [f64],
+        scratch: &mut [f64],
+        ones: &[f64],
+        grad: &mut [f64],
+    );
+}
+
+/// Builds a cell of the given kind for `input` inputs per step and `hidden` units.
+pub fn build(kind: CellKind, input: usize, hidden: usize) -> Box<dyn Cell> {
+    match kind {
+        CellKind::Tanh => Box::new(crate::rnn::TanhCell::new(input, hidden)),
+    }
+}

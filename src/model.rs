@@ -1,0 +1,258 @@
+//! A model: a recurrent cell, then the classifier head, over one flat parameter buffer.
+//!
+//! Buffer layout: the cell's tensors, then the head's (output layer for the seed readout, then the
+//! classifier), each a named view (`Model::specs`, `Model::view`). Gradients use the same layout.
+//! All per-batch buffers live in a [`Workspace`] sized once for the largest batch.
+
+use crate::cell::{self, Cell, CellKind, ParamSpec, Role};
+use crate::head::{Head, HeadBuffers, Readout};
+use rand::Rng;
+use rand_distr::{Distribution, Normal, Uniform};
+
+/// The shape of a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelConfig {
+    /// Which recurrent cell.
+    pub cell: CellKind,
+    /// Inputs per step, D (28 for MNIST rows).
+    pub input: usize,
+    /// Steps per sequence, T (28 for MNIST).
+    pub steps: usize,
+    /// Hidden units, H.
+    pub hidden: usize,
+    /// Outputs per step of the seed readout, O (the seed uses O = D).
+    pub outputs: usize,
+    /// Classes, K.
+    pub classes: usize,
+    /// Which numbers feed the classifier.
+    pub readout: Readout,
+}
+
+/// How the parameters start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Init {
+    /// PyTorch's defaults: every tensor uniform in ±1/√fan_in of its layer.
+    Uniform,
+    /// The seed's: weights normal(0, 0.1) truncated at 2σ, cell and output biases 0.1, the
+    /// classifier zero.
+    Seed,
+}
+
+/// A recurrent classifier: cell + head, and where each parameter sits in the flat buffer.
+pub struct Model {
+    /// The shape it was built with.
+    pub config: ModelConfig,
+    cell: Box<dyn Cell>,
+    head: Head,
+    specs: Vec<ParamSpec>,
+    offsets: Vec<usize>,
+    n_cell: usize,
+    n_params: usize,
+}
+
+/// Every buffer one batch needs, allocated once for batches of up to `capacity` sequences.
+pub struct Workspace {
+    /// Largest batch this workspace holds.
+    pub capacity: usize,
+    /// Inputs `[B][T][D]`.
+    pub x: Vec<f64>,
+    /// Labels `[B]`.
+    pub labels: Vec<u8>,
+    /// Parameter gradients, laid out like the parameters (accumulated by `backward`).
+    pub grad: Vec<f64>,
+    cache: Vec<f64>,
+    scratch: Vec<f64>,
+    y: Vec<f64>,
+    probs: Vec<f64>,
+    g_y: Vec<f64>,
+    g_logits: Vec<f64>,
+    g_h: Vec<f64>,
+    ones: Vec<f64>,
+}
+
+impl Workspace {
+    /// Class probabilities `[b][K]` of the last `forward`.
+    pub fn probs(&self, b: usize, k: usize) -> &[f64] {
+        &self.probs[..b * k]
+    }
+}
+
+impl Model {
+    /// Builds the model described by `config`.
+    pub fn new(config: ModelConfig) -> Model {
+        let cell = cell::build(config.cell, config.input, config.hidden);
+        let head = Head {
+            readout: config.readout,
+            h: config.hidden,
+            t: config.steps,
+            o: config.outputs,
+            k: config.classes,
+        };
+        let mut specs = cell.params();
+        let n_cell = specs.iter().map(ParamSpec::len).sum();
+        specs.extend(head.params());
+        let mut offsets = Vec::with_capacity(specs.len());
+        let mut n = 0;
+        for s in &specs {
+            offsets.push(n);
+            n += s.len();
+        }
+        Model {
+            config,
+            cell,
+            head,
+            specs,
+            offsets,
+            n_cell,
+            n_params: n,
+        }
+    }
+
+    /// The named parameter tensors, in buffer order.
+    pub fn specs(&self) -> &[ParamSpec] {
+        &self.specs
+    }
+
+    /// Total number of parameters.
+    pub fn num_params(&self) -> usize {
+        self.n_params
+    }
+
+    /// The slice of `params` (or of a gradient) holding the tensor called `name`.
+    pub fn view<'a>(&self, params: &'a [f64], name: &str) -> Option<&'a [f64]> {
+        let i = self.specs.iter().position(|s| s.name == name)?;
+        Some(&params[self.offsets[i]..self.offsets[i] + self.specs[i].len()])
+    }
+
+    /// Offset of each tensor in the buffer, in `specs` order.
+    pub fn offsets(&self) -> &[usize] {
+        &self.offsets
+    }
+
+    /// Fresh parameters drawn with `init`.
+    pub fn init(&self, init: Init, rng: &mut impl Rng) -> Vec<f64> {
+        let mut p = vec![0.0; self.n_params];
+        let normal = Normal::new(0.0, 0.1).expect("valid normal");
+        for (spec, &off) in self.specs.iter().zip(&self.offsets) {
+            let dst = &mut p[off..off + spec.len()];
+            match init {
+                Init::Uniform => {
+                    let a = 1.0 / (spec.fan_in as f64).sqrt();
+                    let u = Uniform::new_inclusive(-a, a).expect("valid bound");
+                    dst.iter_mut().for_each(|v| *v = u.sample(rng));
+                }
+                Init::Seed => match spec.role {
+                    Role::Weight => dst.iter_mut().for_each(|v| {
+                        // normal(0, 0.1) redrawn until within 2σ, as the original.
+                        *v = loop {
+                            let z: f64 = normal.sample(rng);
+                            if z.abs() <= 0.2 {
+                                break z;
+                            }
+                        }
+                    }),
+                    Role::Bias | Role::ForgetBias => dst.fill(0.1),
+                    Role::ClassifierWeight | Role::ClassifierBias => dst.fill(0.0),
+                },
+            }
+        }
+        p
+    }
+
+    /// Buffers for batches of up to `capacity` sequences.
+    pub fn workspace(&self, capacity: usize) -> Workspace {
+        let c = &self.config;
+        let (b, t) = (capacity, c.steps);
+        Workspace {
+            capacity,
+            x: vec![0.0; b * t * c.input],
+            labels: vec![0; b],
+            grad: vec![0.0; self.n_params],
+            cache: vec![0.0; self.cell.cache_len(b, t)],
+            scratch: vec![0.0; self.cell.scratch_len(b, t)],
+            y: vec![
+                0.0;
+                if c.readout == Readout::Seq {
+                    b * t * c.outputs
+                } else {
+                    0
+                }
+            ],
+            probs: vec![0.0; b * c.classes],
+            g_y: vec![
+                0.0;
+                if c.readout == Readout::Seq {
+                    b * t * c.outputs
+                } else {
+                    0
+                }
+            ],
+            g_logits: vec![0.0; b * c.classes],
+            g_h: vec![0.0; b * t * c.hidden],
+            ones: vec![1.0; b * t],
+        }
+    }
+
+    fn head_buffers<'a>(
+        y: &'a mut [f64],
+        probs: &'a mut [f64],
+        g_y: &'a mut [f64],
+        g_logits: &'a mut [f64],
+    ) -> HeadBuffers<'a> {
+        HeadBuffers {
+            y,
+            probs,
+            g_y,
+            g_logits,
+        }
+    }
+
+    /// Forward over the first `b` sequences in `ws.x`. Returns the summed cross-entropy and the
+    /// number of correct predictions; probabilities are left in the workspace.
+    pub fn forward(&self, params: &[f64], ws: &mut Workspace, b: usize) -> (f64, usize) {
+        assert!(
+            b >= 1 && b <= ws.capacity,
+            "batch {b} outside 1..={}",
+            ws.capacity
+        );
+        let t = self.config.steps;
+        let (pc, ph) = params.split_at(self.n_cell);
+        self.cell.forward(pc, &ws.x, b, t, &mut ws.cache);
+        let s = self.cell.states(&ws.cache, b, t);
+        let mut hb = Self::head_buffers(&mut ws.y, &mut ws.probs, &mut ws.g_y, &mut ws.g_logits);
+        self.head.forward(ph, s, &ws.labels, b, &mut hb)
+    }
+
+    /// Backward after `forward` on the same `b` sequences: accumulates the gradient of
+    /// `scale × summed cross-entropy` into `ws.grad`.
+    pub fn backward(&self, params: &[f64], ws: &mut Workspace, b: usize, scale: f64) {
+        let t = self.config.steps;
+        let (pc, ph) = params.split_at(self.n_cell);
+        let (gc, gh) = ws.grad.split_at_mut(self.n_cell);
+        let s = self.cell.states(&ws.cache, b, t);
+        let mut hb = Self::head_buffers(&mut ws.y, &mut ws.probs, &mut ws.g_y, &mut ws.g_logits);
+        self.head.backward(
+            ph,
+            s,
+            &ws.labels,
+            b,
+            scale,
+            &mut hb,
+            &ws.ones,
+            gh,
+            &mut ws.g_h,
+        );
+        self.cell.backward(
+            pc,
+            &ws.x,
+            b,
+            t,
+            &ws.cache,
+            &mut ws.g_h,
+            &mut ws.scratch,
+            &ws.ones,
+            gc,
+        );
+    }
+}

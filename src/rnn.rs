@@ -1,0 +1,161 @@
+//! The seed's cell: a plain tanh RNN, `s_t = tanh(U x_t + W s_{t-1} + b)`, `s_{-1} = 0`.
+//!
+//! Parameters (PyTorch names): `U = weight_ih` (H×D), `W = weight_hh` (H×H), `b = bias_ih` (H).
+//! The seed has a single hidden bias; PyTorch's `bias_hh` is zero (see `checkpoint` export).
+//!
+//! Layout: `x: [B][T][D]`, the cache holds the states `S: [B][T][H]`. Step t of all sequences is
+//! the strided matrix `S_t` (B×H, leading dimension T·H) starting at row t.
+
+use crate::blas::{Op, gemm, gemm_within, gemv};
+use crate::cell::{Cell, CellKind, ParamSpec, Role};
+
+/// The tanh RNN cell with D inputs and H hidden units.
+#[derive(Debug, Clone)]
+pub struct TanhCell {
+    d: usize,
+    h: usize,
+}
+
+impl TanhCell {
+    /// A cell with `input` inputs per step and `hidden` units.
+    pub fn new(input: usize, hidden: usize) -> Self {
+        TanhCell {
+            d: input,
+            h: hidden,
+        }
+    }
+
+    /// Splits the cell's parameter slice into (U, W, b).
+    fn split<'a>(&self, p: &'a [f64]) -> (&'a [f64], &'a [f64], &'a [f64]) {
+        let (u, rest) = p.split_at(self.h * self.d);
+        let (w, b) = rest.split_at(self.h * self.h);
+        (u, w, &b[..self.h])
+    }
+}
+
+impl Cell for TanhCell {
+    fn kind(&self) -> CellKind {
+        CellKind::Tanh
+    }
+    fn input(&self) -> usize {
+        self.d
+    }
+    fn hidden(&self) -> usize {
+        self.h
+    }
+
+    fn params(&self) -> Vec<ParamSpec> {
+        let (d, h) = (self.d, self.h);
+        vec![
+            ParamSpec::new("rnn.weight_ih_l0", &[h, d], h, Role::Weight),
+            ParamSpec::new("rnn.weight_hh_l0", &[h, h], h, Role::Weight),
+            ParamSpec::new("rnn.bias_ih_l0", &[h], h, Role::Bias),
+        ]
+    }
+
+    fn cache_len(&self, b: usize, t: usize) -> usize {
+        b * t * self.h
+    }
+
+    fn scratch_len(&self, _b: usize, _t: usize) -> usize {
+        0
+    }
+
+    fn states<'a>(&self, cache: &'a [f64], b: usize, t: usize) -> &'a [f64] {
+        &cache[..b * t * self.h]
+    }
+
+    /// Forward, shapes: x (B·T×D), S (B·T×H).
+    fn forward(&self, p: &[f64], x: &[f64], b: usize, t: usize, cache: &mut [f64]) {
+        let (d, h) = (self.d, self.h);
+        let (u, w, bias) = self.split(p);
+        let s = &mut cache[..b * t * h];
+        // The input projection of every step at once: S = X·Uᵀ + 1·bᵀ.
+        for row in s.chunks_exact_mut(h) {
+            row.copy_from_slice(bias);
+        }
+        gemm(Op::N, Op::T, b * t, h, d, 1.0, x, d, u, d, 1.0, s, h);
+        // The recurrence: S_t = tanh(S_t + S_{t-1}·Wᵀ).
+        for step in 0..t {
+            if step > 0 {
+                gemm_within(
+                    s,
+                    (step - 1) * h,
+                    step * h,
+                    t * h,
+                    Op::T,
+                    b,
+                    h,
+                    h,
+                    1.0,
+                    w,
+                    h,
+                    1.0,
+                );
+            }
+            for seq in 0..b {
+                let at = (seq * t + step) * h;
+                for v in &mut s[at..at + h] {
+                    *v = v.tanh();
+                }
+            }
+        }
+    }
+
+    /// Backward, shapes: g_h = dL/dS (B·T×H) in, dL/dA out (A the pre-activation); grad = [dU, dW, db].
+    fn backward(
+        &self,
+        p: &[f64],
+        x: &[f64],
+        b: usize,
+        t: usize,
+        cache: &[f64],
+        g_h: &mut [f64],
+        _scratch: &mut [f64],
+        ones: &[f64],
+        grad: &mut [f64],
+    ) {
+        let (d, h) = (self.d, self.h);
+        let (_, w, _) = self.split(p);
+        let s = &cache[..b * t * h];
+        let g = &mut g_h[..b * t * h];
+        let (du, rest) = grad.split_at_mut(h * d);
+        let (dw, db) = rest.split_at_mut(h * h);
+        // BPTT: dA_t = dS_t ⊙ (1 − S_t²); dS_{t-1} += dA_t·W (dS_t already holds what step t+1 sent).
+        for step in (0..t).rev() {
+            for seq in 0..b {
+                let at = (seq * t + step) * h;
+                for (gv, sv) in g[at..at + h].iter_mut().zip(&s[at..at + h]) {
+                    *gv *= 1.0 - sv * sv;
+                }
+            }
+            if step > 0 {
+                gemm_within(
+                    g,
+                    step * h,
+                    (step - 1) * h,
+                    t * h,
+                    Op::N,
+                    b,
+                    h,
+                    h,
+                    1.0,
+                    w,
+                    h,
+                    1.0,
+                );
+            }
+        }
+        // dU += dAᵀ·X and db += dAᵀ·1, over all B·T rows at once.
+        gemm(Op::T, Op::N, h, d, b * t, 1.0, g, h, x, d, 1.0, du, d);
+        gemv(Op::T, b * t, h, 1.0, g, h, ones, 1.0, &mut db[..h]);
+        // dW += Σ_{t≥1} dA_tᵀ·S_{t-1}: rows r ≥ 1 of dA against rows r−1 of S in one product.
+        // Row r = (seq, 0) would pair with the previous sequence's last state, so those rows of dA
+        // (already used above) are zeroed first.
+        for seq in 0..b {
+            g[seq * t * h..seq * t * h + h].fill(0.0);
+        }
+        let rows = b * t - 1;
+        gemm(Op::T, Op::N, h, h, rows, 1.0, &g[h..], h, s, h, 1.0, dw, h);
+    }
+}

@@ -1,0 +1,242 @@
+//! The trainer: mini-batches from shuffled epochs, split across worker threads, gradients reduced
+//! in a fixed order, clipped, and applied by the optimizer.
+//!
+//! Threads: with N threads the batch is cut into N contiguous shards, each worker runs forward and
+//! backward on its shard with single-threaded BLAS into its own gradient buffer, and the buffers
+//! are summed in worker order. Products of this model's size (100×50 by 50×50) do not speed up by
+//! handing them to BLAS threads; shards do. The result depends on N (floating-point sums in another
+//! order) but not on timing: the same seed and thread count give bit-identical weights.
+
+use crate::blas::axpy;
+use crate::cell::CellKind;
+use crate::head::Readout;
+use crate::mnist::{CLASSES, Split};
+use crate::model::{Init, Model, ModelConfig, Workspace};
+use crate::optim::{Optimizer, OptimizerKind, Schedule, clip_global_norm};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rayon::prelude::*;
+
+/// Everything that decides a training run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TrainConfig {
+    /// Which recurrent cell.
+    pub cell: CellKind,
+    /// Hidden units.
+    pub hidden: usize,
+    /// Readout feeding the classifier.
+    pub readout: Readout,
+    /// Training iterations (mini-batches).
+    pub iters: usize,
+    /// Sequences per mini-batch.
+    pub batch: usize,
+    /// Update rule.
+    pub optimizer: OptimizerKind,
+    /// Base learning rate.
+    pub lr: f64,
+    /// Learning-rate schedule.
+    pub lr_schedule: Schedule,
+    /// Iterations of linear learning-rate warm-up before the schedule.
+    pub warmup: usize,
+    /// Clip the gradient's global norm to this value.
+    pub clip: Option<f64>,
+    /// Initialisation scheme.
+    pub init: Init,
+    /// Seed of every random choice (initialisation, batch order).
+    pub seed: u64,
+    /// Worker threads.
+    pub threads: usize,
+    /// Feed raw pixels 0..255 (the seed) instead of 0..1.
+    pub raw_pixels: bool,
+}
+
+impl TrainConfig {
+    /// The pixel scale this configuration feeds the network.
+    pub fn pixel_scale(&self) -> f64 {
+        if self.raw_pixels { 1.0 } else { 1.0 / 255.0 }
+    }
+}
+
+/// Statistics of one training step.
+#[derive(Debug, Clone, Copy)]
+pub struct StepStats {
+    /// Mean cross-entropy of the batch (before the update).
+    pub loss: f64,
+    /// Correct predictions in the batch (before the update).
+    pub correct: usize,
+    /// Global gradient norm before clipping.
+    pub grad_norm: f64,
+    /// Learning rate used.
+    pub lr: f64,
+}
+
+struct Worker {
+    ws: Workspace,
+    loss: f64,
+    correct: usize,
+}
+
+/// A model, its parameters, optimizer and all the buffers training needs.
+pub struct Trainer {
+    /// The model being trained.
+    pub model: Model,
+    /// Its parameters (flat; see `Model::specs`).
+    pub params: Vec<f64>,
+    /// The run's configuration.
+    pub config: TrainConfig,
+    opt: Optimizer,
+    workers: Vec<Worker>,
+    pool: Option<rayon::ThreadPool>,
+    rng: StdRng,
+    order: Vec<usize>,
+    pos: usize,
+}
+
+/// Half-open range of the batch that worker `i` of `n` takes.
+fn shard(b: usize, n: usize, i: usize) -> std::ops::Range<usize> {
+    (b * i / n)..(b * (i + 1) / n)
+}
+
+/// Runs `f(worker index, worker)` on every worker, in parallel on `pool` when there is one.
+/// (`rayon`'s fork-join keeps its jobs on the stack: no allocation per step.)
+fn each_worker(
+    pool: Option<&rayon::ThreadPool>,
+    workers: &mut [Worker],
+    f: impl Fn(usize, &mut Worker) + Sync,
+) {
+    match pool {
+        None => f(0, &mut workers[0]),
+        Some(pool) => pool.install(|| {
+            workers
+                .par_iter_mut()
+                .enumerate()
+                .for_each(|(i, w)| f(i, w))
+        }),
+    }
+}
+
+impl Trainer {
+    /// A trainer for `config` on a training split of `train_len` images of `steps × input` pixels.
+    pub fn new(config: TrainConfig, steps: usize, input: usize, train_len: usize) -> Trainer {
+        let model = Model::new(ModelConfig {
+            cell: config.cell,
+            input,
+            steps,
+            hidden: config.hidden,
+            outputs: input,
+            classes: CLASSES,
+            readout: config.readout,
+        });
+        let mut rng = StdRng::seed_from_u64(config.seed);
+        let params = model.init(config.init, &mut rng);
+        let threads = config.threads.max(1);
+        let cap = config.batch.div_ceil(threads);
+        let workers = (0..threads)
+            .map(|_| Worker {
+                ws: model.workspace(cap),
+                loss: 0.0,
+                correct: 0,
+            })
+            .collect();
+        // Each worker calls BLAS single-threaded; parallelism comes from the shards.
+        crate::blas::set_threads(1);
+        let pool = (threads > 1).then(|| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("failed to start the worker threads")
+        });
+        let mut order: Vec<usize> = (0..train_len).collect();
+        order.shuffle(&mut rng);
+        Trainer {
+            opt: Optimizer::new(config.optimizer, model.num_params()),
+            model,
+            params,
+            config,
+            workers,
+            pool,
+            rng,
+            order,
+            pos: 0,
+        }
+    }
+
+    /// One training step on the next mini-batch (iteration `iter` of `total`). Allocation-free.
+    pub fn step(&mut self, data: &Split, iter: usize, total: usize) -> StepStats {
+        let b = self.config.batch;
+        if self.pos + b > self.order.len() {
+            self.order.shuffle(&mut self.rng);
+            self.pos = 0;
+        }
+        let n = self.workers.len();
+        let scale = self.config.pixel_scale();
+        {
+            let batch = &self.order[self.pos..self.pos + b];
+            let (model, params) = (&self.model, &self.params);
+            let run = |i: usize, w: &mut Worker| {
+                let r = shard(b, n, i);
+                let len = r.len();
+                data.widen(&batch[r], scale, &mut w.ws.x, &mut w.ws.labels);
+                w.ws.grad.fill(0.0);
+                let (loss, correct) = model.forward(params, &mut w.ws, len);
+                model.backward(params, &mut w.ws, len, 1.0 / b as f64);
+                (w.loss, w.correct) = (loss, correct);
+            };
+            each_worker(self.pool.as_ref(), &mut self.workers, run);
+        }
+        self.pos += b;
+        let (first, rest) = self.workers.split_at_mut(1);
+        let grad = &mut first[0].ws.grad;
+        for w in rest.iter() {
+            axpy(1.0, &w.ws.grad, grad);
+        }
+        let grad_norm = match self.config.clip {
+            Some(c) => clip_global_norm(grad, c),
+            None => crate::blas::nrm2(grad),
+        };
+        let lr = self
+            .config
+            .lr_schedule
+            .rate(self.config.lr, iter, total, self.config.warmup);
+        self.opt.step(&mut self.params, grad, lr);
+        StepStats {
+            loss: self.workers.iter().map(|w| w.loss).sum::<f64>() / b as f64,
+            correct: self.workers.iter().map(|w| w.correct).sum(),
+            grad_norm,
+            lr,
+        }
+    }
+
+    /// Mean cross-entropy and accuracy (0..1) of the current parameters on a whole split.
+    pub fn evaluate(&mut self, data: &Split) -> (f64, f64) {
+        let n = self.workers.len();
+        let chunk = self.workers[0].ws.capacity * n;
+        let scale = self.config.pixel_scale();
+        let (mut loss, mut correct) = (0.0, 0usize);
+        let mut start = 0;
+        // Indices of one chunk, kept on the stack side of the loop: evaluation may allocate once.
+        let mut idx: Vec<usize> = Vec::with_capacity(chunk);
+        while start < data.len() {
+            let end = (start + chunk).min(data.len());
+            idx.clear();
+            idx.extend(start..end);
+            let b = end - start;
+            let (model, params, idx) = (&self.model, &self.params, &idx);
+            let run = |i: usize, w: &mut Worker| {
+                let r = shard(b, n, i);
+                let len = r.len();
+                (w.loss, w.correct) = (0.0, 0);
+                if len > 0 {
+                    data.widen(&idx[r], scale, &mut w.ws.x, &mut w.ws.labels);
+                    (w.loss, w.correct) = model.forward(params, &mut w.ws, len);
+                }
+            };
+            each_worker(self.pool.as_ref(), &mut self.workers, run);
+            loss += self.workers.iter().map(|w| w.loss).sum::<f64>();
+            correct += self.workers.iter().map(|w| w.correct).sum::<usize>();
+            start = end;
+        }
+        (loss / data.len() as f64, correct as f64 / data.len() as f64)
+    }
+}

@@ -1,0 +1,109 @@
+//! The `blasrnn` binary: a short real run with `--json`, and bad input giving a one-line error that
+//! names the file, a non-zero exit and no panic.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn blasrnn(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_blasrnn"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run blasrnn")
+}
+
+fn fails_with(args: &[&str], needles: &[&str]) {
+    let out = blasrnn(args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    for n in needles {
+        assert!(err.contains(n), "{args:?}: stderr lacks {n:?}: {err}");
+    }
+}
+
+#[test]
+fn short_training_run_prints_json_last() {
+    let out = blasrnn(&[
+        "train",
+        "--iters",
+        "40",
+        "--batch",
+        "50",
+        "--threads",
+        "2",
+        "--json",
+        "--seed",
+        "3",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let last = stdout.lines().last().expect("some output");
+    let v: serde_json::Value = serde_json::from_str(last).expect("last line is JSON");
+    let acc = v["test_accuracy"].as_f64().unwrap();
+    assert!(acc > 0.5 && acc <= 1.0, "accuracy {acc} after 2000 samples");
+    assert!(v["train_seconds"].as_f64().unwrap() > 0.0);
+    assert!(v["train_samples_per_sec"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["threads"], 2);
+    assert_eq!(v["iters"], 40);
+    assert_eq!(v["batch"], 50);
+    assert_eq!(v["optimizer"], "adam");
+    assert!(v["backend"].as_str().unwrap().len() > 3);
+    // The human-readable lines went to stderr.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("BLAS:") && err.contains("test accuracy"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_data_directory_is_a_clear_error() {
+    fails_with(
+        &["train", "--data", "no/such/dir"],
+        &["blasrnn: error:", "no/such/dir", "train-images"],
+    );
+}
+
+#[test]
+fn a_truncated_data_file_is_a_one_line_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist");
+    for f in std::fs::read_dir(&src).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, dir.path().join(f.file_name().unwrap())).unwrap();
+    }
+    // Replace the test labels by a plain file that stops short.
+    std::fs::remove_file(dir.path().join("t10k-labels-idx1-ubyte.gz")).unwrap();
+    let mut bytes = vec![0, 0, 8, 1, 0, 0, 0x27, 0x10];
+    bytes.extend(std::iter::repeat_n(3u8, 9999));
+    std::fs::write(dir.path().join("t10k-labels-idx1-ubyte"), bytes).unwrap();
+    let d = dir.path().to_str().unwrap();
+    let out = blasrnn(&["train", "--data", d, "--iters", "1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(err.lines().count(), 1, "one line expected: {err}");
+    assert!(
+        err.contains("t10k-labels-idx1-ubyte") && err.contains("truncated"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_flag_values_are_rejected() {
+    fails_with(&["train", "--lr=0"], &["--lr must be a positive number"]);
+    fails_with(
+        &["train", "--clip=-1"],
+        &["--clip must be 0 (off) or a positive number"],
+    );
+    fails_with(&["train", "--hidden", "0"], &["--hidden"]);
+    fails_with(&["train", "--optimizer", "rmsprop"], &["rmsprop"]);
+    fails_with(
+        &["train", "--iters", "5", "--epochs", "1"],
+        &["cannot be used with"],
+    );
+}

@@ -1,0 +1,73 @@
+//! A training step allocates nothing: buffers are sized once, then reused.
+
+mod common;
+
+use blasrnn::cell::CellKind;
+use blasrnn::head::Readout;
+use blasrnn::model::Init;
+use blasrnn::optim::{OptimizerKind, Schedule};
+use blasrnn::train::{TrainConfig, Trainer};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+struct Counting;
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static COUNT: AtomicUsize = AtomicUsize::new(0);
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            COUNT.fetch_add(1, Ordering::Relaxed);
+        }
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) }
+    }
+}
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+#[test]
+fn a_training_step_does_not_allocate() {
+    let data = common::synthetic_split(100, 28, 28, 1);
+    for cell in [CellKind::Tanh] {
+        for readout in [Readout::Seq, Readout::Last] {
+            for optimizer in [
+                OptimizerKind::Sgd,
+                OptimizerKind::Momentum,
+                OptimizerKind::Adam,
+            ] {
+                let cfg = TrainConfig {
+                    cell,
+                    hidden: 32,
+                    readout,
+                    iters: 10,
+                    batch: 25,
+                    optimizer,
+                    lr: 0.001,
+                    lr_schedule: Schedule::Cosine,
+                    warmup: 2,
+                    clip: Some(1.0),
+                    init: Init::Seed,
+                    seed: 1,
+                    threads: 1,
+                    raw_pixels: false,
+                };
+                let mut tr = Trainer::new(cfg, 28, 28, data.len());
+                tr.step(&data, 0, 10);
+                COUNT.store(0, Ordering::Relaxed);
+                COUNTING.store(true, Ordering::Relaxed);
+                // Crosses an epoch boundary (reshuffle) too: 100 images, 25 per batch.
+                for it in 1..10 {
+                    tr.step(&data, it, 10);
+                }
+                COUNTING.store(false, Ordering::Relaxed);
+                let n = COUNT.load(Ordering::Relaxed);
+                assert_eq!(
+                    n, 0,
+                    "{cell:?}/{readout:?}/{optimizer:?}: {n} allocations in 9 steps"
+                );
+            }
+        }
+    }
+}
