@@ -83,6 +83,22 @@ impl Op {
     }
 }
 
+thread_local! {
+    static FLOPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Adds `n` to this thread's count of floating-point operations.
+fn count(n: usize) {
+    FLOPS.with(|f| f.set(f.get() + n as u64));
+}
+
+/// Floating-point operations this thread has asked BLAS for since the last call (2mnk for a
+/// product, 2n for axpy and nrm2, n for scal), and resets the count. The exact FLOP figures of
+/// `bench` and the per-cell formulas are checked against it.
+pub fn take_flops() -> u64 {
+    FLOPS.with(|f| f.replace(0))
+}
+
 /// Name of the BLAS provider this binary was built with, as `build.rs` recorded it.
 pub fn backend() -> &'static str {
     option_env!("BLASRNN_BACKEND").unwrap_or("unknown")
@@ -153,6 +169,7 @@ pub fn gemm(
     if m == 0 || n == 0 {
         return;
     }
+    count(2 * m * n * k);
     // SAFETY: every slice was checked above to cover the elements BLAS reads or writes for these
     // shapes and leading dimensions; `c` is a unique borrow, so it overlaps neither `a` nor `b`.
     unsafe {
@@ -220,6 +237,7 @@ pub fn gemm_within(
         "blas: gemm_within: A (cols {a_off}..+{k}) and C (cols {c_off}..+{n}) overlap with \
          leading dimension {ld}"
     );
+    count(2 * m * n * k);
     let base = buf.as_mut_ptr();
     // SAFETY: both regions lie inside `buf` (checked above) and their elements are disjoint
     // (checked above), so BLAS reads A while writing C without aliasing; `b` is a separate borrow.
@@ -279,6 +297,7 @@ pub fn gemv(
     if rows == 0 || cols == 0 {
         return;
     }
+    count(2 * rows * cols);
     // SAFETY: the lengths of `a`, `x` and `y` were checked above for these shapes; `y` is a unique
     // borrow.
     unsafe {
@@ -314,6 +333,7 @@ pub fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
     if x.is_empty() {
         return;
     }
+    count(2 * x.len());
     // SAFETY: both slices hold exactly n elements with unit stride; `y` is a unique borrow.
     unsafe { cblas::daxpy(int("n", x.len()), alpha, x, 1, y, 1) }
 }
@@ -323,6 +343,7 @@ pub fn scal(alpha: f64, x: &mut [f64]) {
     if x.is_empty() {
         return;
     }
+    count(x.len());
     // SAFETY: `x` holds exactly n elements with unit stride.
     unsafe { cblas::dscal(int("n", x.len()), alpha, x, 1) }
 }
@@ -332,6 +353,7 @@ pub fn nrm2(x: &[f64]) -> f64 {
     if x.is_empty() {
         return 0.0;
     }
+    count(2 * x.len());
     // SAFETY: `x` holds exactly n elements with unit stride.
     unsafe { cblas::dnrm2(int("n", x.len()), x, 1) }
 }

@@ -25,8 +25,6 @@ pub enum Role {
     Weight,
     /// A bias vector of the recurrent cell or of the output layer.
     Bias,
-    /// The LSTM forget gate's slice of a bias (may start at a chosen value).
-    ForgetBias,
     /// A weight of the softmax classifier.
     ClassifierWeight,
     /// A bias of the softmax classifier.
@@ -56,11 +54,17 @@ impl ParamSpec {
 }
 
 /// Which recurrent cell a model uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum CellKind {
     /// The seed's plain tanh RNN: `s_t = tanh(U x_t + W s_{t-1} + b)`.
     Tanh,
+    /// LSTM, PyTorch's gate order i, f, g, o.
+    Lstm,
+    /// GRU, PyTorch's gate order r, z, n.
+    Gru,
 }
 
 impl CellKind {
@@ -68,6 +72,8 @@ impl CellKind {
     pub fn name(self) -> &'static str {
         match self {
             CellKind::Tanh => "tanh",
+            CellKind::Lstm => "lstm",
+            CellKind::Gru => "gru",
         }
     }
 }
@@ -84,6 +90,9 @@ pub trait Cell: Send + Sync {
     fn hidden(&self) -> usize;
     /// The cell's parameters, in the order they sit in its slice of the flat buffer.
     fn params(&self) -> Vec<ParamSpec>;
+    /// Exact floating-point operations of the BLAS calls of (`forward`, `backward`) for `b`
+    /// sequences of `t` steps (2mnk a product; elementwise work not counted).
+    fn flops(&self, b: usize, t: usize) -> (u64, u64);
     /// Length of the forward cache for `b` sequences of `t` steps.
     fn cache_len(&self, b: usize, t: usize) -> usize;
     /// Length of the scratch space `backward` needs for `b` sequences of `t` steps.
@@ -92,9 +101,11 @@ pub trait Cell: Send + Sync {
     fn forward(&self, p: &[f64], x: &[f64], b: usize, t: usize, cache: &mut [f64]);
     /// The hidden states `[b][t][H]` inside a cache filled by `forward`.
     fn states<'a>(&self, cache: &'a [f64], b: usize, t: usize) -> &'a [f64];
-    /// Backpropagation through time. `g_h: [b][t][H]` holds dL/dh_t from the layers above (it is
-    /// overwritten); the parameter gradients are accumulated into `grad` (`+=`). `ones` is a
-    /// vector of at least `b·t` ones, used to sum rows with one BLAS call.
+    /// Sets the forget gate's bias (LSTM; other cells have none and ignore it).
+    fn set_forget_bias(&self, _p: &mut [f64], _value: f64) {}
+    /// Backpropagation through time. `g_h: [b][t][H]` holds dL/dh_t from the layers above; it and
+    /// the cache are overwritten. The parameter gradients are accumulated into `grad` (`+=`).
+    /// `ones` is a vector of at least `b·t` ones, used to sum rows with one BLAS call.
     #[allow(clippy::too_many_arguments)]
     fn backward(
         &self,
@@ -102,7 +113,7 @@ pub trait Cell: Send + Sync {
         x: &[f64],
         b: usize,
         t: usize,
-        cache: &[f64],
+        cache: &mut [f64],
         g_h: &mut [f64],
         scratch: &mut [f64],
         ones: &[f64],
@@ -114,5 +125,7 @@ pub trait Cell: Send + Sync {
 pub fn build(kind: CellKind, input: usize, hidden: usize) -> Box<dyn Cell> {
     match kind {
         CellKind::Tanh => Box::new(crate::rnn::TanhCell::new(input, hidden)),
+        CellKind::Lstm => Box::new(crate::lstm::LstmCell::new(input, hidden)),
+        CellKind::Gru => Box::new(crate::gru::GruCell::new(input, hidden)),
     }
 }

@@ -10,7 +10,9 @@ use crate::blas::{Op, gemm, gemv};
 use crate::cell::{ParamSpec, Role};
 
 /// Which numbers feed the softmax classifier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Readout {
     /// The seed's: an output layer at every step, all T outputs into the classifier.
@@ -91,6 +93,21 @@ impl Head {
             Role::ClassifierBias,
         ));
         v
+    }
+
+    /// Exact floating-point operations of the BLAS calls of (`forward`, `backward`) for `b`
+    /// sequences (2mnk a product, 2mn a row sum, n a scaling).
+    pub fn flops(&self, b: usize) -> (u64, u64) {
+        let (h, t, o, k, f) = (self.h, self.t, self.o, self.k, self.features());
+        // Both readouts: logits (b×f by f×k), dΘ, dZ; dβ row sums and the 1/B scaling.
+        let mut fwd = 2 * b * f * k;
+        let mut bwd = 2 * k * f * b + 2 * b * f * k + 2 * b * k + b * k;
+        if self.readout == Readout::Seq {
+            // Outputs Y = S·Vᵀ; backward dV, dc (row sums) and dS = dY·V.
+            fwd += 2 * b * t * h * o;
+            bwd += 2 * o * h * b * t + 2 * b * t * o + 2 * b * t * o * h;
+        }
+        (fwd as u64, bwd as u64)
     }
 
     /// Splits the head's parameter slice into (V, c, Θ, β); V and c are empty for `last`.

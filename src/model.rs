@@ -29,7 +29,9 @@ pub struct ModelConfig {
 }
 
 /// How the parameters start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Init {
     /// PyTorch's defaults: every tensor uniform in ±1/√fan_in of its layer.
@@ -130,6 +132,20 @@ impl Model {
         &self.offsets
     }
 
+    /// Exact floating-point operations of (`forward`, `backward`) on a batch of `b` sequences:
+    /// every product, row sum and scaling the cell and the head ask BLAS for (2mnk a product).
+    /// Elementwise work (tanh, softmax, the optimizer) is not counted.
+    pub fn flops(&self, b: usize) -> (u64, u64) {
+        let (cf, cb) = self.cell.flops(b, self.config.steps);
+        let (hf, hb) = self.head.flops(b);
+        (cf + hf, cb + hb)
+    }
+
+    /// Sets the LSTM forget gate's bias (nothing for other cells).
+    pub fn set_forget_bias(&self, params: &mut [f64], value: f64) {
+        self.cell.set_forget_bias(&mut params[..self.n_cell], value);
+    }
+
     /// Fresh parameters drawn with `init`.
     pub fn init(&self, init: Init, rng: &mut impl Rng) -> Vec<f64> {
         let mut p = vec![0.0; self.n_params];
@@ -152,7 +168,7 @@ impl Model {
                             }
                         }
                     }),
-                    Role::Bias | Role::ForgetBias => dst.fill(0.1),
+                    Role::Bias => dst.fill(0.1),
                     Role::ClassifierWeight | Role::ClassifierBias => dst.fill(0.0),
                 },
             }
@@ -248,7 +264,7 @@ impl Model {
             &ws.x,
             b,
             t,
-            &ws.cache,
+            &mut ws.cache,
             &mut ws.g_h,
             &mut ws.scratch,
             &ws.ones,

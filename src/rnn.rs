@@ -6,6 +6,7 @@
 //! Layout: `x: [B][T][D]`, the cache holds the states `S: [B][T][H]`. Step t of all sequences is
 //! the strided matrix `S_t` (B×H, leading dimension T·H) starting at row t.
 
+use crate::activation::tanh_in_place;
 use crate::blas::{Op, gemm, gemm_within, gemv};
 use crate::cell::{Cell, CellKind, ParamSpec, Role};
 
@@ -53,6 +54,16 @@ impl Cell for TanhCell {
         ]
     }
 
+    fn flops(&self, b: usize, t: usize) -> (u64, u64) {
+        let (d, h, bt) = (self.d, self.h, b * t);
+        let recurrence = 2 * (t - 1) * b * h * h;
+        // Forward: X·Uᵀ, then one S_{t-1}·Wᵀ per step after the first.
+        let fwd = 2 * bt * d * h + recurrence;
+        // Backward: one dA_t·W per step, dU (product), db (row sums), dW over B·T − 1 rows.
+        let bwd = recurrence + 2 * h * d * bt + 2 * bt * h + 2 * h * h * (bt - 1);
+        (fwd as u64, bwd as u64)
+    }
+
     fn cache_len(&self, b: usize, t: usize) -> usize {
         b * t * self.h
     }
@@ -95,9 +106,7 @@ impl Cell for TanhCell {
             }
             for seq in 0..b {
                 let at = (seq * t + step) * h;
-                for v in &mut s[at..at + h] {
-                    *v = v.tanh();
-                }
+                tanh_in_place(&mut s[at..at + h]);
             }
         }
     }
@@ -109,7 +118,7 @@ impl Cell for TanhCell {
         x: &[f64],
         b: usize,
         t: usize,
-        cache: &[f64],
+        cache: &mut [f64],
         g_h: &mut [f64],
         _scratch: &mut [f64],
         ones: &[f64],

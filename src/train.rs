@@ -43,6 +43,8 @@ pub struct TrainConfig {
     pub clip: Option<f64>,
     /// Initialisation scheme.
     pub init: Init,
+    /// Start the LSTM forget gate's bias at this value (LSTM only).
+    pub forget_bias: Option<f64>,
     /// Seed of every random choice (initialisation, batch order).
     pub seed: u64,
     /// Worker threads.
@@ -52,6 +54,19 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
+    /// The model this configuration trains on sequences of `steps × input`.
+    pub fn model_config(&self, steps: usize, input: usize) -> ModelConfig {
+        ModelConfig {
+            cell: self.cell,
+            input,
+            steps,
+            hidden: self.hidden,
+            outputs: input,
+            classes: CLASSES,
+            readout: self.readout,
+        }
+    }
+
     /// The pixel scale this configuration feeds the network.
     pub fn pixel_scale(&self) -> f64 {
         if self.raw_pixels { 1.0 } else { 1.0 / 255.0 }
@@ -119,17 +134,12 @@ fn each_worker(
 impl Trainer {
     /// A trainer for `config` on a training split of `train_len` images of `steps × input` pixels.
     pub fn new(config: TrainConfig, steps: usize, input: usize, train_len: usize) -> Trainer {
-        let model = Model::new(ModelConfig {
-            cell: config.cell,
-            input,
-            steps,
-            hidden: config.hidden,
-            outputs: input,
-            classes: CLASSES,
-            readout: config.readout,
-        });
+        let model = Model::new(config.model_config(steps, input));
         let mut rng = StdRng::seed_from_u64(config.seed);
-        let params = model.init(config.init, &mut rng);
+        let mut params = model.init(config.init, &mut rng);
+        if let Some(v) = config.forget_bias {
+            model.set_forget_bias(&mut params, v);
+        }
         let threads = config.threads.max(1);
         let cap = config.batch.div_ceil(threads);
         let workers = (0..threads)

@@ -107,3 +107,74 @@ fn bad_flag_values_are_rejected() {
         &["cannot be used with"],
     );
 }
+
+fn last_json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().expect("output")).expect("last line is JSON")
+}
+
+#[test]
+fn the_reference_algorithm_trains_and_reports() {
+    let v = last_json(&blasrnn(&[
+        "train",
+        "--algo",
+        "reference",
+        "--iters",
+        "5",
+        "--json",
+        "--log-every",
+        "5",
+    ]));
+    assert_eq!(v["algo"], "reference");
+    assert_eq!(v["train_samples"], 500);
+    let acc = v["test_accuracy"].as_f64().unwrap();
+    assert!(acc > 0.3 && acc <= 1.0, "accuracy {acc} after 500 images");
+    assert!(v["train_samples_per_sec"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn the_reference_refuses_flags_that_would_change_it() {
+    fails_with(
+        &["train", "--algo", "reference", "--optimizer", "adam"],
+        &["--optimizer does not apply to --algo reference"],
+    );
+    fails_with(
+        &["train", "--algo", "reference", "--batch", "10"],
+        &["--batch does not apply"],
+    );
+}
+
+#[test]
+fn bench_reports_both_algorithms_and_the_peak() {
+    let v = last_json(&blasrnn(&[
+        "bench",
+        "--threads",
+        "1",
+        "--engine-samples",
+        "2500",
+        "--reference-samples",
+        "500",
+        "--dgemm-size",
+        "256",
+        "--json",
+    ]));
+    for key in [
+        "engine_samples_per_sec",
+        "reference_samples_per_sec",
+        "speedup",
+        "engine_gflops",
+        "dgemm_peak_gflops",
+        "peak_fraction",
+    ] {
+        assert!(v[key].as_f64().unwrap() > 0.0, "{key}: {}", v[key]);
+    }
+    let ratio = v["engine_samples_per_sec"].as_f64().unwrap()
+        / v["reference_samples_per_sec"].as_f64().unwrap();
+    assert!((ratio - v["speedup"].as_f64().unwrap()).abs() < 1e-9 * ratio);
+    assert_eq!(v["threads"], 1);
+}

@@ -23,6 +23,7 @@ fn config(cell: CellKind, readout: Readout, threads: usize, seed: u64) -> TrainC
         warmup: 5,
         clip: Some(1.0),
         init: Init::Seed,
+        forget_bias: None,
         seed,
         threads,
         raw_pixels: false,
@@ -41,7 +42,7 @@ fn train(cfg: TrainConfig) -> Vec<f64> {
 
 #[test]
 fn same_seed_and_threads_give_bit_identical_weights() {
-    for cell in [CellKind::Tanh] {
+    for cell in [CellKind::Tanh, CellKind::Lstm, CellKind::Gru] {
         for threads in [1, 2, 3] {
             let a = train(config(cell, Readout::Seq, threads, 5));
             let b = train(config(cell, Readout::Seq, threads, 5));
@@ -147,5 +148,31 @@ fn sgd_momentum_and_adam_all_lower_the_loss() {
         }
         let (after, _) = tr.evaluate(&data);
         assert!(after < before * 0.7, "{opt:?}: {before} -> {after}");
+    }
+}
+
+#[test]
+fn flop_formulas_match_what_blas_was_asked_for() {
+    for readout in [Readout::Seq, Readout::Last] {
+        for cell in [CellKind::Tanh, CellKind::Lstm, CellKind::Gru] {
+            let (b, t, d) = (7, 5, 4);
+            let model = Model::new(ModelConfig {
+                cell,
+                input: d,
+                steps: t,
+                hidden: 6,
+                outputs: 3,
+                classes: 10,
+                readout,
+            });
+            let p = vec![0.1; model.num_params()];
+            let mut ws = model.workspace(b);
+            blasrnn::blas::take_flops();
+            model.forward(&p, &mut ws, b);
+            let fwd = blasrnn::blas::take_flops();
+            model.backward(&p, &mut ws, b, 1.0 / b as f64);
+            let bwd = blasrnn::blas::take_flops();
+            assert_eq!((fwd, bwd), model.flops(b), "{cell:?}/{readout:?}");
+        }
     }
 }

@@ -30,7 +30,7 @@ static ALLOC: Counting = Counting;
 #[test]
 fn a_training_step_does_not_allocate() {
     let data = common::synthetic_split(100, 28, 28, 1);
-    for cell in [CellKind::Tanh] {
+    for cell in [CellKind::Tanh, CellKind::Lstm, CellKind::Gru] {
         for readout in [Readout::Seq, Readout::Last] {
             for optimizer in [
                 OptimizerKind::Sgd,
@@ -49,6 +49,7 @@ fn a_training_step_does_not_allocate() {
                     warmup: 2,
                     clip: Some(1.0),
                     init: Init::Seed,
+                    forget_bias: None,
                     seed: 1,
                     threads: 1,
                     raw_pixels: false,

@@ -1,0 +1,239 @@
+//! GRU cell with PyTorch's conventions: gates r, z, n stacked in that order.
+//!
+//! ```text
+//! r = σ(W_ir x + b_ir + W_hr h + b_hr)      z = σ(W_iz x + b_iz + W_hz h + b_hz)
+//! n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+//! h' = (1 − z) ⊙ n + z ⊙ h                                       (h_{-1} = 0)
+//! ```
+//! Parameters: `weight_ih` (3H×D), `weight_hh` (3H×H), `bias_ih` (3H), `bias_hh` (3H).
+//!
+//! Cache, batch-major: input parts `I [B][T][3H]` (= X·W_ihᵀ + b_ih, then r, z, n in place),
+//! recurrent parts `R [B][T][3H]` (= H_{t-1}·W_hhᵀ + b_hh; its n third is kept for backward),
+//! states `Hs [B][T][H]`. The input projection of all gates for all B·T rows is one dgemm; each
+//! step does one dgemm for all gates' recurrent part, then one pass over the step's rows.
+
+use crate::activation::{sigmoid_in_place, tanh_in_place};
+use crate::blas::{Op, gemm, gemv};
+use crate::cell::{Cell, CellKind, ParamSpec, Role};
+
+/// A GRU cell with D inputs and H hidden units.
+#[derive(Debug, Clone)]
+pub struct GruCell {
+    d: usize,
+    h: usize,
+}
+
+impl GruCell {
+    /// A cell with `input` inputs per step and `hidden` units.
+    pub fn new(input: usize, hidden: usize) -> Self {
+        GruCell {
+            d: input,
+            h: hidden,
+        }
+    }
+
+    /// (W_ih, W_hh, b_ih, b_hh).
+    fn split<'a>(&self, p: &'a [f64]) -> (&'a [f64], &'a [f64], &'a [f64], &'a [f64]) {
+        let g = 3 * self.h;
+        let (w_ih, rest) = p.split_at(g * self.d);
+        let (w_hh, rest) = rest.split_at(g * self.h);
+        let (b_ih, rest) = rest.split_at(g);
+        (w_ih, w_hh, b_ih, &rest[..g])
+    }
+
+    /// Sections (input parts, recurrent parts, states) of a cache for `rows` rows.
+    fn sections<'a>(&self, cache: &'a mut [f64], rows: usize) -> [&'a mut [f64]; 3] {
+        let g = 3 * self.h;
+        let (i, rest) = cache.split_at_mut(rows * g);
+        let (r, rest) = rest.split_at_mut(rows * g);
+        [i, r, &mut rest[..rows * self.h]]
+    }
+}
+
+impl Cell for GruCell {
+    fn kind(&self) -> CellKind {
+        CellKind::Gru
+    }
+    fn input(&self) -> usize {
+        self.d
+    }
+    fn hidden(&self) -> usize {
+        self.h
+    }
+
+    fn params(&self) -> Vec<ParamSpec> {
+        let (d, h) = (self.d, self.h);
+        vec![
+            ParamSpec::new("rnn.weight_ih_l0", &[3 * h, d], h, Role::Weight),
+            ParamSpec::new("rnn.weight_hh_l0", &[3 * h, h], h, Role::Weight),
+            ParamSpec::new("rnn.bias_ih_l0", &[3 * h], h, Role::Bias),
+            ParamSpec::new("rnn.bias_hh_l0", &[3 * h], h, Role::Bias),
+        ]
+    }
+
+    fn flops(&self, b: usize, t: usize) -> (u64, u64) {
+        let (d, h, g, bt) = (self.d, self.h, 3 * self.h, b * t);
+        let recurrence = 2 * (t - 1) * b * h * g;
+        // Forward: X·W_ihᵀ, then H_{t-1}·W_hhᵀ per step after the first.
+        let fwd = 2 * bt * d * g + recurrence;
+        // Backward: dR_t·W_hh per step, dW_ih, the two bias row sums, dW_hh.
+        let bwd = recurrence + 2 * g * d * bt + 2 * 2 * bt * g + 2 * g * h * (bt - 1);
+        (fwd as u64, bwd as u64)
+    }
+
+    fn cache_len(&self, b: usize, t: usize) -> usize {
+        b * t * 7 * self.h
+    }
+
+    fn scratch_len(&self, _b: usize, _t: usize) -> usize {
+        0
+    }
+
+    fn states<'a>(&self, cache: &'a [f64], b: usize, t: usize) -> &'a [f64] {
+        let rows = b * t;
+        &cache[rows * 6 * self.h..rows * 7 * self.h]
+    }
+
+    /// Forward, shapes: x (B·T×D) → I, R (B·T×3H), Hs (B·T×H).
+    fn forward(&self, p: &[f64], x: &[f64], b: usize, t: usize, cache: &mut [f64]) {
+        let (d, h, g) = (self.d, self.h, 3 * self.h);
+        let (w_ih, w_hh, b_ih, b_hh) = self.split(p);
+        let [xi, hr, hs] = self.sections(cache, b * t);
+        for row in xi.chunks_exact_mut(g) {
+            row.copy_from_slice(b_ih);
+        }
+        gemm(Op::N, Op::T, b * t, g, d, 1.0, x, d, w_ih, d, 1.0, xi, g);
+        for step in 0..t {
+            for seq in 0..b {
+                let row = seq * t + step;
+                hr[row * g..(row + 1) * g].copy_from_slice(b_hh);
+            }
+            if step > 0 {
+                // R_t = H_{t-1}·W_hhᵀ + b_hh, all three gates in one product.
+                let h_prev = &hs[(step - 1) * h..];
+                gemm(
+                    Op::N,
+                    Op::T,
+                    b,
+                    g,
+                    h,
+                    1.0,
+                    h_prev,
+                    t * h,
+                    w_hh,
+                    h,
+                    1.0,
+                    &mut hr[step * g..],
+                    t * g,
+                );
+            }
+            for seq in 0..b {
+                let row = seq * t + step;
+                let i = &mut xi[row * g..(row + 1) * g];
+                let r_part = &hr[row * g..(row + 1) * g];
+                // r, z = σ(input part + recurrent part), over the row's first 2H numbers at once.
+                let (rz, n) = i.split_at_mut(2 * h);
+                for (v, &rv) in rz.iter_mut().zip(&r_part[..2 * h]) {
+                    *v += rv;
+                }
+                sigmoid_in_place(rz);
+                // n = tanh(input part + r ⊙ recurrent part).
+                for k in 0..h {
+                    n[k] += rz[k] * r_part[2 * h + k];
+                }
+                tanh_in_place(n);
+                for k in 0..h {
+                    let h_prev = if step > 0 { hs[(row - 1) * h + k] } else { 0.0 };
+                    let z = rz[h + k];
+                    hs[row * h + k] = (1.0 - z) * n[k] + z * h_prev;
+                }
+            }
+        }
+    }
+
+    /// Backward, shapes: g_h = dL/dHs (B·T×H) in; I becomes dL/d(input parts), R dL/d(recurrent
+    /// parts) (B·T×3H); grad = [dW_ih, dW_hh, db_ih, db_hh].
+    fn backward(
+        &self,
+        p: &[f64],
+        x: &[f64],
+        b: usize,
+        t: usize,
+        cache: &mut [f64],
+        g_h: &mut [f64],
+        _scratch: &mut [f64],
+        ones: &[f64],
+        grad: &mut [f64],
+    ) {
+        let (d, h, g) = (self.d, self.h, 3 * self.h);
+        let (_, w_hh, _, _) = self.split(p);
+        let [xi, hr, hs] = self.sections(cache, b * t);
+        for step in (0..t).rev() {
+            for seq in 0..b {
+                let row = seq * t + step;
+                let i = &mut xi[row * g..(row + 1) * g];
+                let r_part = &mut hr[row * g..(row + 1) * g];
+                for k in 0..h {
+                    let (r, z, n) = (i[k], i[h + k], i[2 * h + k]);
+                    let hn = r_part[2 * h + k];
+                    let dh = g_h[row * h + k];
+                    let h_prev = if step > 0 { hs[(row - 1) * h + k] } else { 0.0 };
+                    let da_n = dh * (1.0 - z) * (1.0 - n * n);
+                    let da_z = dh * (h_prev - n) * z * (1.0 - z);
+                    let da_r = da_n * hn * r * (1.0 - r);
+                    (i[k], i[h + k], i[2 * h + k]) = (da_r, da_z, da_n);
+                    (r_part[k], r_part[h + k], r_part[2 * h + k]) = (da_r, da_z, da_n * r);
+                    if step > 0 {
+                        g_h[(row - 1) * h + k] += dh * z;
+                    }
+                }
+            }
+            if step > 0 {
+                // dHs_{t-1} += dR_t·W_hh, all three gates in one product.
+                let dr = &hr[step * g..];
+                gemm(
+                    Op::N,
+                    Op::N,
+                    b,
+                    h,
+                    g,
+                    1.0,
+                    dr,
+                    t * g,
+                    w_hh,
+                    h,
+                    1.0,
+                    &mut g_h[(step - 1) * h..],
+                    t * h,
+                );
+            }
+        }
+        let (dw_ih, rest) = grad.split_at_mut(g * d);
+        let (dw_hh, rest) = rest.split_at_mut(g * h);
+        let (db_ih, rest) = rest.split_at_mut(g);
+        let db_hh = &mut rest[..g];
+        // dW_ih += dIᵀ·X, db_ih += dIᵀ·1, db_hh += dRᵀ·1 — all B·T rows at once.
+        gemm(Op::T, Op::N, g, d, b * t, 1.0, xi, g, x, d, 1.0, dw_ih, d);
+        gemv(Op::T, b * t, g, 1.0, xi, g, ones, 1.0, db_ih);
+        gemv(Op::T, b * t, g, 1.0, hr, g, ones, 1.0, db_hh);
+        // dW_hh += Σ_{t≥1} dR_tᵀ·Hs_{t-1}, one product with each sequence's first row zeroed.
+        for seq in 0..b {
+            hr[seq * t * g..seq * t * g + g].fill(0.0);
+        }
+        gemm(
+            Op::T,
+            Op::N,
+            g,
+            h,
+            b * t - 1,
+            1.0,
+            &hr[g..],
+            g,
+            hs,
+            h,
+            1.0,
+            dw_hh,
+            h,
+        );
+    }
+}

@@ -1,0 +1,266 @@
+//! LSTM cell with PyTorch's conventions: gates i, f, g, o stacked in that order.
+//!
+//! ```text
+//! a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh            (4H: i, f, g, o pre-activations)
+//! i = σ(a_i)  f = σ(a_f)  g = tanh(a_g)  o = σ(a_o)
+//! c_t = f ⊙ c_{t-1} + i ⊙ g      h_t = o ⊙ tanh(c_t)       (h_{-1} = c_{-1} = 0)
+//! ```
+//! Parameters: `weight_ih` (4H×D), `weight_hh` (4H×H), `bias_ih` (4H), `bias_hh` (4H).
+//!
+//! Cache, batch-major: gates `A [B][T][4H]` (activated in place by forward, overwritten with
+//! their gradients by backward), cells `C [B][T][H]`, states `Hs [B][T][H]`, `tanh(C) [B][T][H]`.
+//! The input projection of all gates for all B·T rows is one dgemm; each step adds
+//! `H_{t-1}·W_hhᵀ` for all gates in one dgemm, then one pass over the step's rows applies the
+//! gate nonlinearities and the cell update.
+
+use crate::activation::{sigmoid_in_place, tanh_in_place};
+use crate::blas::{Op, axpy, gemm, gemv};
+use crate::cell::{Cell, CellKind, ParamSpec, Role};
+
+/// An LSTM cell with D inputs and H hidden units.
+#[derive(Debug, Clone)]
+pub struct LstmCell {
+    d: usize,
+    h: usize,
+}
+
+/// The cell's four tensors as slices of its parameter (or gradient) buffer.
+struct Params<'a> {
+    w_ih: &'a [f64],
+    w_hh: &'a [f64],
+    b_ih: &'a [f64],
+    b_hh: &'a [f64],
+}
+
+impl LstmCell {
+    /// A cell with `input` inputs per step and `hidden` units.
+    pub fn new(input: usize, hidden: usize) -> Self {
+        LstmCell {
+            d: input,
+            h: hidden,
+        }
+    }
+
+    fn split<'a>(&self, p: &'a [f64]) -> Params<'a> {
+        let g = 4 * self.h;
+        let (w_ih, rest) = p.split_at(g * self.d);
+        let (w_hh, rest) = rest.split_at(g * self.h);
+        let (b_ih, rest) = rest.split_at(g);
+        Params {
+            w_ih,
+            w_hh,
+            b_ih,
+            b_hh: &rest[..g],
+        }
+    }
+
+    /// Sections (gates, cells, states, tanh of cells) of a cache for `b·t` rows.
+    fn sections<'a>(&self, cache: &'a mut [f64], rows: usize) -> [&'a mut [f64]; 4] {
+        let h = self.h;
+        let (a, rest) = cache.split_at_mut(rows * 4 * h);
+        let (c, rest) = rest.split_at_mut(rows * h);
+        let (hs, rest) = rest.split_at_mut(rows * h);
+        [a, c, hs, &mut rest[..rows * h]]
+    }
+}
+
+impl Cell for LstmCell {
+    fn kind(&self) -> CellKind {
+        CellKind::Lstm
+    }
+    fn input(&self) -> usize {
+        self.d
+    }
+    fn hidden(&self) -> usize {
+        self.h
+    }
+
+    fn params(&self) -> Vec<ParamSpec> {
+        let (d, h) = (self.d, self.h);
+        vec![
+            ParamSpec::new("rnn.weight_ih_l0", &[4 * h, d], h, Role::Weight),
+            ParamSpec::new("rnn.weight_hh_l0", &[4 * h, h], h, Role::Weight),
+            ParamSpec::new("rnn.bias_ih_l0", &[4 * h], h, Role::Bias),
+            ParamSpec::new("rnn.bias_hh_l0", &[4 * h], h, Role::Bias),
+        ]
+    }
+
+    fn set_forget_bias(&self, p: &mut [f64], value: f64) {
+        // bias_ih's forget slice carries the value, bias_hh's is zero: their sum is what counts.
+        let (g, h) = (4 * self.h, self.h);
+        let at = g * self.d + g * self.h;
+        p[at + h..at + 2 * h].fill(value);
+        p[at + g + h..at + g + 2 * h].fill(0.0);
+    }
+
+    fn flops(&self, b: usize, t: usize) -> (u64, u64) {
+        let (d, h, g, bt) = (self.d, self.h, 4 * self.h, b * t);
+        let recurrence = 2 * (t - 1) * b * h * g;
+        // Forward: b_ih + b_hh, X·W_ihᵀ, then H_{t-1}·W_hhᵀ per step after the first.
+        let fwd = 2 * g + 2 * bt * d * g + recurrence;
+        // Backward: dA_t·W_hh per step, dW_ih, the bias row sums (added to both biases), dW_hh.
+        let bwd = recurrence + 2 * g * d * bt + 2 * bt * g + 2 * 2 * g + 2 * g * h * (bt - 1);
+        (fwd as u64, bwd as u64)
+    }
+
+    fn cache_len(&self, b: usize, t: usize) -> usize {
+        b * t * 7 * self.h
+    }
+
+    fn scratch_len(&self, b: usize, _t: usize) -> usize {
+        // dc carried from step t+1 to t, and one 4H vector for bias sums.
+        b * self.h + 4 * self.h
+    }
+
+    fn states<'a>(&self, cache: &'a [f64], b: usize, t: usize) -> &'a [f64] {
+        let rows = b * t;
+        &cache[rows * 5 * self.h..rows * 6 * self.h]
+    }
+
+    /// Forward, shapes: x (B·T×D) → A (B·T×4H), C, Hs, tanh C (B·T×H).
+    fn forward(&self, p: &[f64], x: &[f64], b: usize, t: usize, cache: &mut [f64]) {
+        let (d, h, g) = (self.d, self.h, 4 * self.h);
+        let w = self.split(p);
+        let [a, c, hs, tc] = self.sections(cache, b * t);
+        // A = X·W_ihᵀ + 1·(b_ih + b_hh)ᵀ for every step at once (the first row holds the sum).
+        a[..g].copy_from_slice(w.b_ih);
+        axpy(1.0, w.b_hh, &mut a[..g]);
+        let (first, rest) = a.split_at_mut(g);
+        for row in rest.chunks_exact_mut(g) {
+            row.copy_from_slice(first);
+        }
+        gemm(Op::N, Op::T, b * t, g, d, 1.0, x, d, w.w_ih, d, 1.0, a, g);
+        for step in 0..t {
+            if step > 0 {
+                // A_t += H_{t-1}·W_hhᵀ, all four gates in one product.
+                let h_prev = &hs[(step - 1) * h..];
+                gemm(
+                    Op::N,
+                    Op::T,
+                    b,
+                    g,
+                    h,
+                    1.0,
+                    h_prev,
+                    t * h,
+                    w.w_hh,
+                    h,
+                    1.0,
+                    &mut a[step * g..],
+                    t * g,
+                );
+            }
+            for seq in 0..b {
+                let row = seq * t + step;
+                let gates = &mut a[row * g..(row + 1) * g];
+                let (ifg, o) = gates.split_at_mut(3 * h);
+                let (if_, gg) = ifg.split_at_mut(2 * h);
+                sigmoid_in_place(if_);
+                tanh_in_place(gg);
+                sigmoid_in_place(o);
+                let (i, f) = if_.split_at(h);
+                for k in 0..h {
+                    let c_prev = if step > 0 { c[(row - 1) * h + k] } else { 0.0 };
+                    c[row * h + k] = f[k] * c_prev + i[k] * gg[k];
+                }
+                let tc_row = &mut tc[row * h..(row + 1) * h];
+                tc_row.copy_from_slice(&c[row * h..(row + 1) * h]);
+                tanh_in_place(tc_row);
+                for k in 0..h {
+                    hs[row * h + k] = o[k] * tc_row[k];
+                }
+            }
+        }
+    }
+
+    /// Backward, shapes: g_h = dL/dHs (B·T×H) in; A becomes dL/dA (B·T×4H);
+    /// grad = [dW_ih, dW_hh, db_ih, db_hh].
+    fn backward(
+        &self,
+        p: &[f64],
+        x: &[f64],
+        b: usize,
+        t: usize,
+        cache: &mut [f64],
+        g_h: &mut [f64],
+        scratch: &mut [f64],
+        ones: &[f64],
+        grad: &mut [f64],
+    ) {
+        let (d, h, g) = (self.d, self.h, 4 * self.h);
+        let w = self.split(p);
+        let [a, c, hs, tc] = self.sections(cache, b * t);
+        let (dc_next, rest) = scratch.split_at_mut(b * h);
+        let db = &mut rest[..g];
+        dc_next.fill(0.0);
+        for step in (0..t).rev() {
+            for seq in 0..b {
+                let row = seq * t + step;
+                let dh = &g_h[row * h..(row + 1) * h];
+                let gates = &mut a[row * g..(row + 1) * g];
+                let dcn = &mut dc_next[seq * h..(seq + 1) * h];
+                for k in 0..h {
+                    let (i, f, gg, o) =
+                        (gates[k], gates[h + k], gates[2 * h + k], gates[3 * h + k]);
+                    let tck = tc[row * h + k];
+                    let c_prev = if step > 0 { c[(row - 1) * h + k] } else { 0.0 };
+                    let dc = dcn[k] + dh[k] * o * (1.0 - tck * tck);
+                    dcn[k] = dc * f;
+                    // Gradients of the pre-activations, written over the gates.
+                    gates[k] = dc * gg * i * (1.0 - i);
+                    gates[h + k] = dc * c_prev * f * (1.0 - f);
+                    gates[2 * h + k] = dc * i * (1.0 - gg * gg);
+                    gates[3 * h + k] = dh[k] * tck * o * (1.0 - o);
+                }
+            }
+            if step > 0 {
+                // dHs_{t-1} += dA_t·W_hh, all four gates in one product.
+                let da = &a[step * g..];
+                gemm(
+                    Op::N,
+                    Op::N,
+                    b,
+                    h,
+                    g,
+                    1.0,
+                    da,
+                    t * g,
+                    w.w_hh,
+                    h,
+                    1.0,
+                    &mut g_h[(step - 1) * h..],
+                    t * h,
+                );
+            }
+        }
+        let (dw_ih, rest) = grad.split_at_mut(g * d);
+        let (dw_hh, rest) = rest.split_at_mut(g * h);
+        let (db_ih, rest) = rest.split_at_mut(g);
+        let db_hh = &mut rest[..g];
+        // dW_ih += dAᵀ·X; both biases get dAᵀ·1 — all B·T rows at once.
+        gemm(Op::T, Op::N, g, d, b * t, 1.0, a, g, x, d, 1.0, dw_ih, d);
+        gemv(Op::T, b * t, g, 1.0, a, g, ones, 0.0, db);
+        axpy(1.0, db, db_ih);
+        axpy(1.0, db, db_hh);
+        // dW_hh += Σ_{t≥1} dA_tᵀ·Hs_{t-1}: rows r ≥ 1 of dA against rows r−1 of Hs, with each
+        // sequence's first row of dA zeroed so it does not meet the previous sequence's last state.
+        for seq in 0..b {
+            a[seq * t * g..seq * t * g + g].fill(0.0);
+        }
+        gemm(
+            Op::T,
+            Op::N,
+            g,
+            h,
+            b * t - 1,
+            1.0,
+            &a[g..],
+            g,
+            hs,
+            h,
+            1.0,
+            dw_hh,
+            h,
+        );
+    }
+}
