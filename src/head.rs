@@ -269,18 +269,19 @@ fn split_mut<'a>(
     (v, c, theta, &mut beta[..head.k])
 }
 
+/// Index of the largest value (the first one on ties).
+pub fn argmax(v: &[f64]) -> usize {
+    (0..v.len()).fold(0, |best, j| if v[j] > v[best] { j } else { best })
+}
+
 /// Turns each row of `logits` (`[b][k]`) into probabilities in place; returns the summed
 /// cross-entropy against `labels` and the number of rows whose arg-max is the label.
 pub fn softmax_xent(logits: &mut [f64], labels: &[u8], k: usize) -> (f64, usize) {
     let mut loss = 0.0;
     let mut correct = 0;
     for (row, &y) in logits.chunks_exact_mut(k).zip(labels) {
-        let (mut best, mut max) = (0, f64::NEG_INFINITY);
-        for (j, &v) in row.iter().enumerate() {
-            if v > max {
-                (best, max) = (j, v);
-            }
-        }
+        let best = argmax(row);
+        let max = row[best];
         // −log p_y = ln Σ exp(z_j − max) − (z_y − max), finite even when p_y underflows.
         let zy = row[y as usize] - max;
         let mut sum = 0.0;

@@ -7,6 +7,7 @@
 //!   [`lstm`], [`gru`]: the gated cells;
 //! - [`head`]: the readouts and the softmax classifier;
 //! - [`model`]: cell + head over one flat parameter buffer, and the per-batch workspace;
+//! - [`checkpoint`]: safetensors save/load with PyTorch's names;
 //! - [`optim`]: SGD, momentum, Adam, clipping, schedules; [`train`]: the trainer;
 //! - [`reference`]: the original program's algorithm, replayed one image at a time;
 //! - [`activation`]: vectorised tanh and sigmoid.
@@ -15,6 +16,7 @@ pub mod activation;
 pub mod bench;
 pub mod blas;
 pub mod cell;
+pub mod checkpoint;
 pub mod gru;
 pub mod head;
 pub mod idx;
@@ -23,5 +25,6 @@ pub mod mnist;
 pub mod model;
 pub mod optim;
 pub mod reference;
+pub mod report;
 pub mod rnn;
 pub mod train;

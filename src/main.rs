@@ -4,15 +4,20 @@
 use anyhow::{Context, Result, bail};
 use blasrnn::bench;
 use blasrnn::cell::CellKind;
+use blasrnn::checkpoint::{self, Checkpoint};
 use blasrnn::head::Readout;
+use blasrnn::mnist::CLASSES;
 use blasrnn::mnist::Mnist;
 use blasrnn::model::{Init, Model};
 use blasrnn::optim::{OptimizerKind, Schedule};
 use blasrnn::reference::{IMAGES_PER_ITER, Reference};
+use blasrnn::report::{self, Row};
 use blasrnn::train::{TrainConfig, Trainer};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
+use std::io::IsTerminal;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -35,6 +40,10 @@ enum Command {
     Train(TrainArgs),
     /// Measure the engine against the original algorithm and this machine's dgemm rate.
     Bench(BenchArgs),
+    /// Test accuracy and confusion matrix of a saved model.
+    Eval(EvalArgs),
+    /// Predict the digits of images (PNG or PGM) or of test-set images with a saved model.
+    Predict(PredictArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -108,6 +117,61 @@ struct TrainArgs {
     /// Print progress to stderr and one JSON object as the last line of stdout.
     #[arg(long)]
     json: bool,
+    /// No progress bar or progress lines (the bar also stays off when stdout is not a terminal).
+    #[arg(long)]
+    quiet: bool,
+    /// Save the model (safetensors, PyTorch names) here at the end, atomically.
+    #[arg(long)]
+    save: Option<PathBuf>,
+    /// Also save to --save every N iterations (0 = only at the end).
+    #[arg(long, default_value_t = 0)]
+    save_every: u64,
+    /// Continue training a saved model (its parameters and optimizer state) up to --iters.
+    #[arg(long)]
+    resume: Option<PathBuf>,
+    /// Evaluate on the test set every N iterations (0 = only at the end).
+    #[arg(long, default_value_t = 0)]
+    eval_every: u64,
+    /// Write one CSV row per report interval here.
+    #[arg(long)]
+    log: Option<PathBuf>,
+    /// Draw loss and accuracy against samples seen as an SVG file here.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// A model saved by `train --save`.
+    #[arg(long)]
+    model: PathBuf,
+    /// Directory holding the MNIST IDX files.
+    #[arg(long, default_value = "data/mnist")]
+    data: PathBuf,
+    /// Worker threads [default: all cores].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
+    threads: Option<u32>,
+    /// Print one JSON object (accuracy, loss, confusion matrix) as the last line of stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct PredictArgs {
+    /// A model saved by `train --save`.
+    #[arg(long)]
+    model: PathBuf,
+    /// 8-bit grayscale PNG or PGM images of the model's size (28×28 for MNIST), white on black.
+    files: Vec<PathBuf>,
+    /// Predict test-set image N instead (repeatable).
+    #[arg(long)]
+    test_index: Vec<usize>,
+    /// Directory holding the MNIST IDX files (for --test-index).
+    #[arg(long, default_value = "data/mnist")]
+    data: PathBuf,
+    /// Print the predictions as one JSON array as the last line of stdout.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -137,14 +201,16 @@ fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
-        Command::Train(a) => match a.algo {
-            Algo::Engine => train_engine(a),
-            Algo::Reference => {
-                let sub = matches.subcommand_matches("train").expect("train matches");
-                reference_flags_ok(sub).and_then(|()| train_reference(a))
+        Command::Train(a) => {
+            let sub = matches.subcommand_matches("train").expect("train matches");
+            match a.algo {
+                Algo::Engine => train_engine(a, sub),
+                Algo::Reference => reference_flags_ok(sub).and_then(|()| train_reference(a)),
             }
-        },
+        }
         Command::Bench(a) => run_bench(a),
+        Command::Eval(a) => run_eval(a),
+        Command::Predict(a) => run_predict(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -249,46 +315,138 @@ fn engine_config(a: &TrainArgs, train_len: usize) -> Result<TrainConfig> {
     })
 }
 
-fn train_engine(a: TrainArgs) -> Result<()> {
+/// Flags that fix the model's shape: taken from the file on `--resume` unless given, and then
+/// they must agree with it.
+fn resume_into(a: &mut TrainArgs, m: &ArgMatches, ckpt: &Checkpoint) -> Result<()> {
+    let given = |id: &str| m.value_source(id) == Some(ValueSource::CommandLine);
+    let c = &ckpt.config;
+    let clash = |flag: &str, file: String, asked: String| {
+        anyhow::anyhow!("--resume: the saved model has {flag} {file}, but {flag} {asked} was given")
+    };
+    if given("cell") && a.cell != c.cell {
+        return Err(clash("--cell", c.cell.name().into(), a.cell.name().into()));
+    }
+    if given("hidden") && a.hidden as usize != c.hidden {
+        return Err(clash(
+            "--hidden",
+            c.hidden.to_string(),
+            a.hidden.to_string(),
+        ));
+    }
+    if given("readout") && a.readout != c.readout {
+        return Err(clash(
+            "--readout",
+            c.readout.name().into(),
+            a.readout.name().into(),
+        ));
+    }
+    if given("raw_pixels") && a.raw_pixels != ckpt.raw_pixels {
+        return Err(clash(
+            "--raw-pixels",
+            ckpt.raw_pixels.to_string(),
+            a.raw_pixels.to_string(),
+        ));
+    }
+    (a.cell, a.hidden, a.readout, a.raw_pixels) =
+        (c.cell, c.hidden as u32, c.readout, ckpt.raw_pixels);
+    Ok(())
+}
+
+fn train_engine(mut a: TrainArgs, m: &ArgMatches) -> Result<()> {
+    if a.save_every > 0 && a.save.is_none() {
+        bail!("--save-every needs --save PATH");
+    }
+    let resume = match &a.resume {
+        Some(path) => Some(checkpoint::load(path)?),
+        None => None,
+    };
+    if let Some(ckpt) = &resume {
+        resume_into(&mut a, m, ckpt)?;
+    }
     let data = load(&a.data)?;
     let config = engine_config(&a, data.train.len())?;
     let (json, iters, batch) = (a.json, config.iters, config.batch);
-    banner(json, config.threads);
     let (t, d) = (data.train.rows, data.train.cols);
     let mut trainer = Trainer::new(config.clone(), t, d, data.train.len());
-    say(
-        json,
-        format_args!(
-            "model: {} cell, H={}, readout {}, {} parameters; data: {} train / {} test images of {t}×{d}",
-            config.cell.name(),
-            config.hidden,
-            config.readout.name(),
-            trainer.model.num_params(),
-            data.train.len(),
-            data.test.len()
-        ),
-    );
-    say(
-        json,
-        format_args!(
-            "training: {iters} iterations × batch {batch} ({:.2} epochs), {} lr {} ({}, warm-up {}), clip {}, init {:?}, seed {}, pixels {}",
-            (iters * batch) as f64 / data.train.len() as f64,
-            config.optimizer.name(),
-            config.lr,
-            config.lr_schedule.name(),
-            config.warmup,
-            config.clip.map_or("off".to_string(), |c| c.to_string()),
-            config.init,
-            config.seed,
-            if config.raw_pixels { "0..255" } else { "0..1" },
-        ),
-    );
+    let first = match &resume {
+        Some(ckpt) => {
+            trainer.restore(ckpt).map_err(|e| {
+                anyhow::anyhow!(
+                    "--resume {}: {e}",
+                    a.resume.as_ref().expect("resume").display()
+                )
+            })?;
+            if ckpt.iteration >= iters {
+                bail!(
+                    "--resume: the saved model has trained {} iterations already; pass a larger --iters",
+                    ckpt.iteration
+                );
+            }
+            ckpt.iteration
+        }
+        None => 0,
+    };
+    let quiet = a.quiet || json;
+    let bar = (!quiet && std::io::stdout().is_terminal()).then(|| {
+        let bar = ProgressBar::new(iters as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40.cyan/blue} {pos}/{len} iters  ETA {eta}  {msg}")
+                .expect("valid template"),
+        );
+        bar.set_position(first as u64);
+        bar
+    });
+    let line = |text: std::fmt::Arguments| match &bar {
+        Some(bar) => bar.println(text.to_string()),
+        None => say(json, text),
+    };
+    banner(json, config.threads);
+    line(format_args!(
+        "model: {} cell, H={}, readout {}, {} parameters; data: {} train / {} test images of {t}×{d}",
+        config.cell.name(),
+        config.hidden,
+        config.readout.name(),
+        trainer.model.num_params(),
+        data.train.len(),
+        data.test.len()
+    ));
+    line(format_args!(
+        "training: {iters} iterations × batch {batch} ({:.2} epochs){}, {} lr {} ({}, warm-up {}), clip {}, init {:?}, seed {}, pixels {}",
+        (iters * batch) as f64 / data.train.len() as f64,
+        if first > 0 {
+            format!(", resuming at {first}")
+        } else {
+            String::new()
+        },
+        config.optimizer.name(),
+        config.lr,
+        config.lr_schedule.name(),
+        config.warmup,
+        config.clip.map_or("off".to_string(), |c| c.to_string()),
+        config.init,
+        config.seed,
+        if config.raw_pixels { "0..255" } else { "0..1" },
+    ));
 
-    let start = Instant::now();
-    let (mut since, mut win_loss, mut win_correct, mut win_n) = (Instant::now(), 0.0, 0, 0);
-    let mut last_loss = f64::NAN;
-    for it in 0..iters {
+    let save = |trainer: &Trainer, path: &Path, iteration: usize| -> Result<()> {
+        checkpoint::save(
+            path,
+            &trainer.model,
+            &trainer.params,
+            config.raw_pixels,
+            iteration,
+            Some(trainer.optimizer()),
+        )?;
+        Ok(())
+    };
+    let mut rows: Vec<Row> = Vec::new();
+    let mut train_seconds = 0.0;
+    let (mut win_loss, mut win_correct, mut win_n, mut win_secs) = (0.0, 0, 0, 0.0);
+    for it in first..iters {
+        let start = Instant::now();
         let st = trainer.step(&data.train, it, iters);
+        let secs = start.elapsed().as_secs_f64();
+        (train_seconds, win_secs) = (train_seconds + secs, win_secs + secs);
         if !st.loss.is_finite() {
             bail!(
                 "training diverged at iteration {} (loss {}); try a smaller --lr or --clip",
@@ -299,54 +457,286 @@ fn train_engine(a: TrainArgs) -> Result<()> {
         win_loss += st.loss;
         win_correct += st.correct;
         win_n += 1;
-        let report = a.log_every > 0 && ((it + 1) % a.log_every as usize == 0 || it + 1 == iters);
-        if report {
-            last_loss = win_loss / win_n as f64;
-            say(
-                json,
-                format_args!(
-                    "iter {:>6}/{iters}  loss {last_loss:.4}  batch acc {:.4}  |g| {:.3}  lr {:.2e}  {:.0} samples/s",
-                    it + 1,
-                    win_correct as f64 / (win_n * batch) as f64,
+        let done = it + 1;
+        let every = |n: u64| n > 0 && done % n as usize == 0;
+        let evaluate = every(a.eval_every);
+        if every(a.log_every) || evaluate || done == iters {
+            let eval_accuracy = evaluate.then(|| trainer.evaluate(&data.test).accuracy);
+            let row = Row {
+                iteration: done,
+                samples: done * batch,
+                loss: win_loss / win_n as f64,
+                batch_accuracy: win_correct as f64 / (win_n * batch) as f64,
+                eval_accuracy,
+                elapsed_seconds: train_seconds,
+            };
+            let msg = format!(
+                "loss {:.4}  batch acc {:.4}{}",
+                row.loss,
+                row.batch_accuracy,
+                eval_accuracy
+                    .map(|e| format!("  test acc {e:.4}"))
+                    .unwrap_or_default()
+            );
+            if let Some(bar) = &bar {
+                bar.set_message(msg.clone());
+            }
+            if !quiet || json {
+                line(format_args!(
+                    "iter {done:>6}/{iters}  {msg}  |g| {:.3}  lr {:.2e}  {:.0} samples/s",
                     st.grad_norm,
                     st.lr,
-                    (win_n * batch) as f64 / since.elapsed().as_secs_f64()
-                ),
-            );
-            (since, win_loss, win_correct, win_n) = (Instant::now(), 0.0, 0, 0);
+                    (win_n * batch) as f64 / win_secs
+                ));
+            }
+            rows.push(row);
+            (win_loss, win_correct, win_n, win_secs) = (0.0, 0, 0, 0.0);
+        }
+        if let Some(bar) = &bar {
+            bar.inc(1);
+        }
+        if let Some(path) = &a.save
+            && every(a.save_every)
+            && done < iters
+        {
+            save(&trainer, path, done)?;
         }
     }
-    let train_seconds = start.elapsed().as_secs_f64();
-    let samples = iters * batch;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let samples = (iters - first) * batch;
     let sps = samples as f64 / train_seconds;
-    let (test_loss, test_acc) = trainer.evaluate(&data.test);
+    let eval = trainer.evaluate(&data.test);
     say(
         json,
         format_args!(
-            "test accuracy {:.2}% ({} / {}), test loss {test_loss:.4}",
-            100.0 * test_acc,
-            (test_acc * data.test.len() as f64).round() as usize,
-            data.test.len()
+            "test accuracy {:.2}% ({} / {}), test loss {:.4}",
+            100.0 * eval.accuracy,
+            (eval.accuracy * data.test.len() as f64).round() as usize,
+            data.test.len(),
+            eval.loss
         ),
     );
     say(
         json,
         format_args!("trained {samples} samples in {train_seconds:.2} s: {sps:.0} samples/s"),
     );
+    if let Some(path) = &a.save {
+        save(&trainer, path, iters)?;
+        say(json, format_args!("saved {}", path.display()));
+    }
+    if let Some(path) = &a.log {
+        report::write_csv(path, &rows)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &a.plot {
+        let title = format!(
+            "{} H={} — test accuracy {:.2}%",
+            config.cell.name(),
+            config.hidden,
+            100.0 * eval.accuracy
+        );
+        report::write_plot(path, &rows, &title)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    }
     if json {
         let mut out = serde_json::to_value(&config)?;
         let obj = out.as_object_mut().expect("config serialises to an object");
         obj.insert("algo".into(), "engine".into());
-        obj.insert("test_accuracy".into(), test_acc.into());
-        obj.insert("test_loss".into(), test_loss.into());
-        obj.insert("train_loss".into(), last_loss.into());
+        obj.insert("test_accuracy".into(), eval.accuracy.into());
+        obj.insert("test_loss".into(), eval.loss.into());
+        obj.insert("train_loss".into(), rows.last().map(|r| r.loss).into());
         obj.insert("train_seconds".into(), train_seconds.into());
         obj.insert("train_samples".into(), samples.into());
         obj.insert("train_samples_per_sec".into(), sps.into());
+        obj.insert("start_iteration".into(), first.into());
         obj.insert("backend".into(), blasrnn::blas::backend().into());
         obj.insert("parameters".into(), trainer.model.num_params().into());
         obj.insert("peak_rss_mb".into(), peak_rss_mb().into());
         println!("{}", serde_json::to_string(&out)?);
+    }
+    Ok(())
+}
+
+fn print_confusion(json: bool, confusion: &[[usize; CLASSES]; CLASSES]) {
+    say(
+        json,
+        format_args!("confusion matrix (rows: true digit, columns: predicted)"),
+    );
+    say(
+        json,
+        format_args!(
+            "      {}",
+            (0..CLASSES).map(|k| format!("{k:>6}")).collect::<String>()
+        ),
+    );
+    for (k, row) in confusion.iter().enumerate() {
+        say(
+            json,
+            format_args!(
+                "{k:>4}  {}",
+                row.iter().map(|c| format!("{c:>6}")).collect::<String>()
+            ),
+        );
+    }
+}
+
+/// A trainer holding a saved model's parameters (for evaluation).
+fn trainer_for(ckpt: &Checkpoint, threads: usize, data: &Mnist) -> Result<Trainer> {
+    let c = &ckpt.config;
+    if (c.steps, c.input) != (data.test.rows, data.test.cols) {
+        bail!(
+            "the model reads {}×{} images but the data set holds {}×{}",
+            c.steps,
+            c.input,
+            data.test.rows,
+            data.test.cols
+        );
+    }
+    let cli = Cli::try_parse_from([
+        "blasrnn",
+        "train",
+        "--cell",
+        c.cell.name(),
+        "--hidden",
+        &c.hidden.to_string(),
+    ])
+    .expect("arguments parse");
+    let Command::Train(mut args) = cli.command else {
+        unreachable!("parsed a train command")
+    };
+    (args.readout, args.raw_pixels, args.threads) =
+        (c.readout, ckpt.raw_pixels, Some(threads as u32));
+    let config = engine_config(&args, data.train.len())?;
+    let mut trainer = Trainer::new(config, c.steps, c.input, data.train.len());
+    trainer.params.copy_from_slice(&ckpt.params);
+    Ok(trainer)
+}
+
+fn run_eval(a: EvalArgs) -> Result<()> {
+    let ckpt = checkpoint::load(&a.model)?;
+    let data = load(&a.data)?;
+    let threads = a.threads.unwrap_or_else(default_threads) as usize;
+    let mut trainer = trainer_for(&ckpt, threads, &data)?;
+    banner(a.json, threads);
+    say(
+        a.json,
+        format_args!(
+            "model {}: {} cell, H={}, readout {}, trained {} iterations",
+            a.model.display(),
+            ckpt.config.cell.name(),
+            ckpt.config.hidden,
+            ckpt.config.readout.name(),
+            ckpt.iteration
+        ),
+    );
+    let eval = trainer.evaluate(&data.test);
+    say(
+        a.json,
+        format_args!(
+            "test accuracy {:.2}% ({} / {}), test loss {:.4}",
+            100.0 * eval.accuracy,
+            (eval.accuracy * data.test.len() as f64).round() as usize,
+            data.test.len(),
+            eval.loss
+        ),
+    );
+    print_confusion(a.json, &eval.confusion);
+    if a.json {
+        let out = json!({
+            "model": a.model.display().to_string(),
+            "test_accuracy": eval.accuracy,
+            "test_loss": eval.loss,
+            "confusion": eval.confusion,
+            "cell": ckpt.config.cell.name(),
+            "hidden": ckpt.config.hidden,
+            "readout": ckpt.config.readout.name(),
+        });
+        println!("{out}");
+    }
+    Ok(())
+}
+
+/// A 28×28 (the model's size) 8-bit grayscale PNG or PGM as pixel bytes.
+fn read_image(path: &Path, rows: usize, cols: usize) -> Result<Vec<u8>> {
+    let img = image::open(path)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read the image: {e}", path.display()))?;
+    if img.color() != image::ColorType::L8 {
+        bail!(
+            "{}: colour type {:?}; the model reads 8-bit grayscale images (PNG or PGM, white digit on black)",
+            path.display(),
+            img.color()
+        );
+    }
+    if (img.height() as usize, img.width() as usize) != (rows, cols) {
+        bail!(
+            "{}: {}×{} pixels; the model reads {cols}×{rows} images",
+            path.display(),
+            img.width(),
+            img.height()
+        );
+    }
+    Ok(img.into_luma8().into_raw())
+}
+
+fn run_predict(a: PredictArgs) -> Result<()> {
+    if a.files.is_empty() && a.test_index.is_empty() {
+        bail!("nothing to predict: give image files and/or --test-index N");
+    }
+    let ckpt = checkpoint::load(&a.model)?;
+    let c = ckpt.config;
+    let model = Model::new(c);
+    let scale = if ckpt.raw_pixels { 1.0 } else { 1.0 / 255.0 };
+    let mut inputs: Vec<(String, Vec<u8>, Option<u8>)> = Vec::new();
+    for f in &a.files {
+        inputs.push((
+            f.display().to_string(),
+            read_image(f, c.steps, c.input)?,
+            None,
+        ));
+    }
+    if !a.test_index.is_empty() {
+        let data = load(&a.data)?;
+        for &i in &a.test_index {
+            if i >= data.test.len() {
+                bail!(
+                    "--test-index {i}: the test set holds {} images (0..{})",
+                    data.test.len(),
+                    data.test.len() - 1
+                );
+            }
+            inputs.push((
+                format!("test image {i}"),
+                data.test.image(i).to_vec(),
+                Some(data.test.labels[i]),
+            ));
+        }
+    }
+    let mut ws = model.workspace(1);
+    let mut results = Vec::new();
+    for (name, pixels, label) in inputs {
+        for (x, &p) in ws.x.iter_mut().zip(&pixels) {
+            *x = f64::from(p) * scale;
+        }
+        ws.labels[0] = label.unwrap_or(0);
+        model.forward(&ckpt.params, &mut ws, 1);
+        let probs = ws.probs(1, CLASSES).to_vec();
+        let digit = blasrnn::head::argmax(&probs);
+        let shown: Vec<String> = probs.iter().map(|p| format!("{p:.4}")).collect();
+        say(
+            a.json,
+            format_args!(
+                "{name}: {digit}{}  p = [{}]",
+                label.map(|l| format!(" (label {l})")).unwrap_or_default(),
+                shown.join(", ")
+            ),
+        );
+        results
+            .push(json!({"input": name, "digit": digit, "label": label, "probabilities": probs}));
+    }
+    if a.json {
+        println!("{}", serde_json::Value::Array(results));
     }
     Ok(())
 }
@@ -364,6 +754,12 @@ fn reference_flags_ok(m: &ArgMatches) -> Result<()> {
         "readout",
         "init",
         "forget_bias",
+        "save",
+        "save_every",
+        "resume",
+        "eval_every",
+        "log",
+        "plot",
         "threads",
         "raw_pixels",
     ];

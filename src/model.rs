@@ -121,10 +121,15 @@ impl Model {
         self.n_params
     }
 
+    /// Where the tensor called `name` sits in the flat buffer.
+    pub fn view_range(&self, name: &str) -> Option<std::ops::Range<usize>> {
+        let i = self.specs.iter().position(|s| s.name == name)?;
+        Some(self.offsets[i]..self.offsets[i] + self.specs[i].len())
+    }
+
     /// The slice of `params` (or of a gradient) holding the tensor called `name`.
     pub fn view<'a>(&self, params: &'a [f64], name: &str) -> Option<&'a [f64]> {
-        let i = self.specs.iter().position(|s| s.name == name)?;
-        Some(&params[self.offsets[i]..self.offsets[i] + self.specs[i].len()])
+        Some(&params[self.view_range(name)?])
     }
 
     /// Offset of each tensor in the buffer, in `specs` order.

@@ -99,6 +99,40 @@ impl Optimizer {
         self.kind
     }
 
+    /// The state to save, as named flat buffers (PyTorch's names: `momentum_buffer`, `exp_avg`,
+    /// `exp_avg_sq`), and the number of updates done.
+    pub fn state(&self) -> (Vec<(&'static str, &[f64])>, u64) {
+        let named = match self.kind {
+            OptimizerKind::Sgd => vec![],
+            OptimizerKind::Momentum => vec![("momentum_buffer", &self.m[..])],
+            OptimizerKind::Adam => vec![("exp_avg", &self.m[..]), ("exp_avg_sq", &self.v[..])],
+        };
+        (named, self.steps)
+    }
+
+    /// Restores a state saved by [`Optimizer::state`]: `get(name)` returns a saved buffer.
+    /// Returns the name of the first buffer that is missing or of the wrong length.
+    pub fn restore<'a>(
+        &mut self,
+        steps: u64,
+        mut get: impl FnMut(&str) -> Option<&'a [f64]>,
+    ) -> Result<(), String> {
+        let names: &[&str] = match self.kind {
+            OptimizerKind::Sgd => &[],
+            OptimizerKind::Momentum => &["momentum_buffer"],
+            OptimizerKind::Adam => &["exp_avg", "exp_avg_sq"],
+        };
+        for (i, name) in names.iter().enumerate() {
+            let dst = if i == 0 { &mut self.m } else { &mut self.v };
+            match get(name) {
+                Some(src) if src.len() == dst.len() => dst.copy_from_slice(src),
+                _ => return Err(name.to_string()),
+            }
+        }
+        self.steps = steps;
+        Ok(())
+    }
+
     /// Updates `p` in place from the gradient `g` with learning rate `lr`. Allocation-free.
     pub fn step(&mut self, p: &mut [f64], g: &[f64], lr: f64) {
         assert_eq!(

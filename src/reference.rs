@@ -11,7 +11,7 @@
 use crate::activation::tanh_in_place;
 use crate::blas::{Op, axpy, gemm, scal};
 use crate::cell::CellKind;
-use crate::head::Readout;
+use crate::head::{Readout, argmax};
 use crate::mnist::{CLASSES, Split};
 use crate::model::{Init, Model, ModelConfig};
 use rand::rngs::StdRng;
@@ -147,7 +147,7 @@ impl Reference {
             &mut self.p,
             1,
         );
-        let best = (0..CLASSES).fold(0, |b, k| if self.p[k] > self.p[b] { k } else { b });
+        let best = argmax(&self.p);
         let max = self.p[best];
         let mut sum = 0.0;
         for v in self.p.iter_mut() {

@@ -9,7 +9,8 @@
 
 use crate::blas::axpy;
 use crate::cell::CellKind;
-use crate::head::Readout;
+use crate::checkpoint::Checkpoint;
+use crate::head::{Readout, argmax};
 use crate::mnist::{CLASSES, Split};
 use crate::model::{Init, Model, ModelConfig, Workspace};
 use crate::optim::{Optimizer, OptimizerKind, Schedule, clip_global_norm};
@@ -86,10 +87,22 @@ pub struct StepStats {
     pub lr: f64,
 }
 
+/// Result of evaluating a model on a whole split.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Mean cross-entropy.
+    pub loss: f64,
+    /// Fraction of correct predictions (0..1).
+    pub accuracy: f64,
+    /// `confusion[label][predicted]` counts.
+    pub confusion: [[usize; CLASSES]; CLASSES],
+}
+
 struct Worker {
     ws: Workspace,
     loss: f64,
     correct: usize,
+    confusion: [[usize; CLASSES]; CLASSES],
 }
 
 /// A model, its parameters, optimizer and all the buffers training needs.
@@ -147,6 +160,7 @@ impl Trainer {
                 ws: model.workspace(cap),
                 loss: 0.0,
                 correct: 0,
+                confusion: [[0; CLASSES]; CLASSES],
             })
             .collect();
         // Each worker calls BLAS single-threaded; parallelism comes from the shards.
@@ -218,14 +232,17 @@ impl Trainer {
         }
     }
 
-    /// Mean cross-entropy and accuracy (0..1) of the current parameters on a whole split.
-    pub fn evaluate(&mut self, data: &Split) -> (f64, f64) {
+    /// Loss, accuracy and confusion matrix of the current parameters on a whole split.
+    pub fn evaluate(&mut self, data: &Split) -> Evaluation {
         let n = self.workers.len();
         let chunk = self.workers[0].ws.capacity * n;
         let scale = self.config.pixel_scale();
+        for w in &mut self.workers {
+            w.confusion = [[0; CLASSES]; CLASSES];
+        }
         let (mut loss, mut correct) = (0.0, 0usize);
         let mut start = 0;
-        // Indices of one chunk, kept on the stack side of the loop: evaluation may allocate once.
+        // Indices of one chunk (evaluation allocates this once; training steps allocate nothing).
         let mut idx: Vec<usize> = Vec::with_capacity(chunk);
         while start < data.len() {
             let end = (start + chunk).min(data.len());
@@ -240,6 +257,13 @@ impl Trainer {
                 if len > 0 {
                     data.widen(&idx[r], scale, &mut w.ws.x, &mut w.ws.labels);
                     (w.loss, w.correct) = model.forward(params, &mut w.ws, len);
+                    for (row, &label) in
+                        w.ws.probs(len, CLASSES)
+                            .chunks_exact(CLASSES)
+                            .zip(&w.ws.labels)
+                    {
+                        w.confusion[label as usize][argmax(row)] += 1;
+                    }
                 }
             };
             each_worker(self.pool.as_ref(), &mut self.workers, run);
@@ -247,6 +271,51 @@ impl Trainer {
             correct += self.workers.iter().map(|w| w.correct).sum::<usize>();
             start = end;
         }
-        (loss / data.len() as f64, correct as f64 / data.len() as f64)
+        let mut confusion = [[0; CLASSES]; CLASSES];
+        for w in &self.workers {
+            for (row, wrow) in confusion.iter_mut().zip(&w.confusion) {
+                for (c, wc) in row.iter_mut().zip(wrow) {
+                    *c += wc;
+                }
+            }
+        }
+        Evaluation {
+            loss: loss / data.len() as f64,
+            accuracy: correct as f64 / data.len() as f64,
+            confusion,
+        }
+    }
+
+    /// The optimizer (to save its state).
+    pub fn optimizer(&self) -> &Optimizer {
+        &self.opt
+    }
+
+    /// Continues from a saved model: its parameters, the optimizer's state when it was saved by
+    /// the same kind of optimizer, and a batch order drawn anew from the seed and the iteration.
+    pub fn restore(&mut self, ckpt: &Checkpoint) -> Result<(), String> {
+        if ckpt.config != self.model.config {
+            return Err(format!(
+                "the saved model is {:?}, this run builds {:?}",
+                ckpt.config, self.model.config
+            ));
+        }
+        self.params.copy_from_slice(&ckpt.params);
+        if let Some((kind, steps)) = &ckpt.optimizer
+            && kind == self.config.optimizer.name()
+        {
+            self.opt
+                .restore(*steps, |name| {
+                    ckpt.optimizer_state.get(name).map(Vec::as_slice)
+                })
+                .map_err(|name| {
+                    format!("optimizer state `{name}` is missing or of the wrong size")
+                })?;
+        }
+        self.rng =
+            StdRng::seed_from_u64(self.config.seed ^ (ckpt.iteration as u64).rotate_left(32));
+        self.order.shuffle(&mut self.rng);
+        self.pos = 0;
+        Ok(())
     }
 }

@@ -118,11 +118,17 @@ fn training_learns_a_learnable_task() {
         let mut cfg = config(CellKind::Tanh, readout, 1, 1);
         cfg.iters = 200;
         let mut tr = Trainer::new(cfg, data.rows, data.cols, data.len());
-        let (loss0, acc0) = tr.evaluate(&test);
+        let e0 = tr.evaluate(&test);
+        let (loss0, acc0) = (e0.loss, e0.accuracy);
         for it in 0..200 {
             tr.step(&data, it, 200);
         }
-        let (loss1, acc1) = tr.evaluate(&test);
+        let e1 = tr.evaluate(&test);
+        let (loss1, acc1) = (e1.loss, e1.accuracy);
+        let total: usize = e1.confusion.iter().flatten().sum();
+        let diagonal: usize = (0..10).map(|k| e1.confusion[k][k]).sum();
+        assert_eq!(total, test.len());
+        assert!((diagonal as f64 / total as f64 - acc1).abs() < 1e-12);
         assert!(loss1 < loss0 / 4.0, "{readout:?}: loss {loss0} -> {loss1}");
         assert!(
             acc0 < 0.5 && acc1 > 0.95,
@@ -142,11 +148,11 @@ fn sgd_momentum_and_adam_all_lower_the_loss() {
         let mut cfg = config(CellKind::Tanh, Readout::Seq, 1, 1);
         (cfg.optimizer, cfg.lr, cfg.init) = (opt, lr, Init::Uniform);
         let mut tr = Trainer::new(cfg, data.rows, data.cols, data.len());
-        let (before, _) = tr.evaluate(&data);
+        let before = tr.evaluate(&data).loss;
         for it in 0..100 {
             tr.step(&data, it, 100);
         }
-        let (after, _) = tr.evaluate(&data);
+        let after = tr.evaluate(&data).loss;
         assert!(after < before * 0.7, "{opt:?}: {before} -> {after}");
     }
 }

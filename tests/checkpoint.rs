@@ -1,0 +1,326 @@
+//! Saving, loading, evaluating and predicting: round trips are bit-exact, bad files give the
+//! documented errors (never a panic), and the CLI's outputs agree with each other.
+
+mod common;
+
+use blasrnn::cell::CellKind;
+use blasrnn::checkpoint::{self, CheckpointError};
+use blasrnn::head::Readout;
+use blasrnn::model::{Init, Model, ModelConfig};
+use blasrnn::optim::{Optimizer, OptimizerKind};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn model(cell: CellKind, readout: Readout, hidden: usize) -> Model {
+    Model::new(ModelConfig {
+        cell,
+        input: 28,
+        steps: 28,
+        hidden,
+        outputs: 28,
+        classes: 10,
+        readout,
+    })
+}
+
+#[test]
+fn save_then_load_is_bit_exact_for_every_cell_and_readout() {
+    let dir = tempfile::tempdir().unwrap();
+    for cell in [CellKind::Tanh, CellKind::Lstm, CellKind::Gru] {
+        for readout in [Readout::Seq, Readout::Last] {
+            let m = model(cell, readout, 9);
+            let p = m.init(Init::Uniform, &mut StdRng::seed_from_u64(3));
+            let mut opt = Optimizer::new(OptimizerKind::Adam, p.len());
+            let mut q = p.clone();
+            opt.step(&mut q, &p, 0.01);
+            let path = dir
+                .path()
+                .join(format!("{}-{}.safetensors", cell.name(), readout.name()));
+            checkpoint::save(&path, &m, &q, true, 17, Some(&opt)).unwrap();
+            let ck = checkpoint::load(&path).unwrap();
+            assert_eq!(ck.config, m.config);
+            assert!(ck.raw_pixels);
+            assert_eq!(ck.iteration, 17);
+            assert!(
+                ck.params
+                    .iter()
+                    .zip(&q)
+                    .all(|(a, b)| a.to_bits() == b.to_bits())
+            );
+            assert_eq!(ck.optimizer, Some(("adam".to_string(), 1)));
+            let (state, _) = opt.state();
+            for (name, buf) in state {
+                assert_eq!(ck.optimizer_state[name].as_slice(), buf, "{name}");
+            }
+        }
+    }
+    // Only the saved files are there: no temporary file is left behind.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 6);
+}
+
+fn load_err(path: &Path) -> String {
+    match checkpoint::load(path) {
+        Ok(_) => panic!("{} loaded", path.display()),
+        Err(e) => {
+            let msg = e.to_string();
+            assert!(
+                msg.contains(&path.display().to_string()),
+                "no file name in: {msg}"
+            );
+            assert!(matches!(
+                e,
+                CheckpointError::Format { .. } | CheckpointError::Io { .. }
+            ));
+            msg
+        }
+    }
+}
+
+/// Rewrites a saved file through `edit` of its tensors and metadata.
+fn rewrite(
+    src: &Path,
+    dst: &Path,
+    edit: impl FnOnce(&mut Vec<(String, Dtype, Vec<usize>, Vec<u8>)>, &mut HashMap<String, String>),
+) {
+    let bytes = std::fs::read(src).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+    let mut meta = header.metadata().clone().unwrap();
+    let mut tensors: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = st
+        .tensors()
+        .into_iter()
+        .map(|(n, v)| (n, v.dtype(), v.shape().to_vec(), v.data().to_vec()))
+        .collect();
+    edit(&mut tensors, &mut meta);
+    let views: Vec<(String, TensorView)> = tensors
+        .iter()
+        .map(|(n, d, s, b)| (n.clone(), TensorView::new(*d, s.clone(), b).unwrap()))
+        .collect();
+    std::fs::write(dst, safetensors::serialize(views, Some(meta)).unwrap()).unwrap();
+}
+
+#[test]
+fn bad_files_are_errors_that_say_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.safetensors");
+    let m = model(CellKind::Lstm, Readout::Last, 8);
+    let p = m.init(Init::Seed, &mut StdRng::seed_from_u64(1));
+    checkpoint::save(&good, &m, &p, false, 5, None).unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+
+    let truncated = dir.path().join("truncated.safetensors");
+    std::fs::write(&truncated, &bytes[..bytes.len() - 100]).unwrap();
+    assert!(load_err(&truncated).contains("not a valid safetensors file"));
+
+    let garbage = dir.path().join("garbage.safetensors");
+    std::fs::write(&garbage, b"this is not a model at all").unwrap();
+    assert!(load_err(&garbage).contains("not a valid safetensors file"));
+
+    assert!(load_err(&dir.path().join("absent.safetensors")).contains("No such file"));
+
+    let edited = dir.path().join("edited.safetensors");
+    rewrite(&good, &edited, |_, meta| {
+        meta.insert("hidden".into(), "16".into());
+    });
+    let msg = load_err(&edited);
+    assert!(
+        msg.contains("rnn.weight_hh_l0: shape [32, 8] in the file, [64, 16] expected"),
+        "{msg}"
+    );
+
+    rewrite(&good, &edited, |t, _| {
+        t.retain(|(n, ..)| n != "classifier.bias")
+    });
+    assert!(load_err(&edited).contains("missing tensor classifier.bias (shape [10])"));
+
+    rewrite(&good, &edited, |t, _| {
+        let b = t.iter_mut().find(|(n, ..)| n == "rnn.bias_hh_l0").unwrap();
+        (b.1, b.3) = (Dtype::I64, b.3.clone());
+    });
+    assert!(load_err(&edited).contains("rnn.bias_hh_l0: dtype I64, expected F64 or F32"));
+
+    rewrite(&good, &edited, |t, _| {
+        t.push(("extra".into(), Dtype::F64, vec![1], vec![0; 8]))
+    });
+    assert!(load_err(&edited).contains("unexpected tensor extra"));
+
+    rewrite(&good, &edited, |_, meta| {
+        meta.insert("cell".into(), "transformer".into());
+    });
+    assert!(load_err(&edited).contains("metadata `cell` = \"transformer\""));
+
+    rewrite(&good, &edited, |_, meta| {
+        meta.remove("readout");
+    });
+    assert!(load_err(&edited).contains("metadata lacks `readout`"));
+}
+
+#[test]
+fn f32_tensors_and_a_pytorch_style_bias_hh_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let f64_path = dir.path().join("a.safetensors");
+    let m = model(CellKind::Tanh, Readout::Seq, 4);
+    let p = m.init(Init::Uniform, &mut StdRng::seed_from_u64(2));
+    checkpoint::save(&f64_path, &m, &p, false, 0, None).unwrap();
+    let f32_path = dir.path().join("b.safetensors");
+    rewrite(&f64_path, &f32_path, |t, _| {
+        for (name, dtype, _, bytes) in t.iter_mut() {
+            let mut vals: Vec<f64> = bytes
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+                .collect();
+            if name == "rnn.bias_hh_l0" {
+                vals.iter_mut().for_each(|v| *v = 0.5);
+            }
+            *bytes = vals
+                .iter()
+                .flat_map(|v| (*v as f32).to_le_bytes())
+                .collect();
+            *dtype = Dtype::F32;
+        }
+    });
+    let ck = checkpoint::load(&f32_path).unwrap();
+    let b = m.view_range("rnn.bias_ih_l0").unwrap();
+    for (i, (&got, &saved)) in ck.params.iter().zip(&p).enumerate() {
+        let want = f64::from(saved as f32) + if b.contains(&i) { 0.5 } else { 0.0 };
+        assert_eq!(got, want, "parameter {i}");
+    }
+}
+
+fn blasrnn(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_blasrnn"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run blasrnn")
+}
+
+fn last_json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().expect("output")).expect("last line is JSON")
+}
+
+fn fails_with(out: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && !err.contains("panicked"), "{err}");
+    assert!(err.contains(needle), "stderr lacks {needle:?}: {err}");
+}
+
+#[test]
+fn eval_resume_predict_log_and_plot_agree_with_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    let (model, log, plot) = (path("m.safetensors"), path("m.csv"), path("m.svg"));
+    let trained = last_json(&blasrnn(&[
+        "train",
+        "--iters",
+        "40",
+        "--batch",
+        "50",
+        "--threads",
+        "2",
+        "--save",
+        &model,
+        "--save-every",
+        "20",
+        "--log",
+        &log,
+        "--log-every",
+        "10",
+        "--plot",
+        &plot,
+        "--eval-every",
+        "20",
+        "--json",
+    ]));
+    let evaluated = last_json(&blasrnn(&[
+        "eval",
+        "--model",
+        &model,
+        "--threads",
+        "1",
+        "--json",
+    ]));
+    assert_eq!(evaluated["test_accuracy"], trained["test_accuracy"]);
+    let confusion: Vec<Vec<u64>> = serde_json::from_value(evaluated["confusion"].clone()).unwrap();
+    assert_eq!(confusion.iter().flatten().sum::<u64>(), 10000);
+
+    let csv = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 5, "{csv}");
+    assert!(
+        lines[2].starts_with("20,1000,") && !lines[2].ends_with(",,"),
+        "{}",
+        lines[2]
+    );
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("training loss") && svg.contains("accuracy"));
+
+    let resumed = last_json(&blasrnn(&[
+        "train", "--resume", &model, "--iters", "60", "--batch", "50", "--json",
+    ]));
+    assert_eq!(resumed["start_iteration"], 40);
+    assert_eq!(resumed["train_samples"], 1000);
+    fails_with(
+        &blasrnn(&[
+            "train", "--resume", &model, "--iters", "60", "--hidden", "64",
+        ]),
+        "the saved model has --hidden 50",
+    );
+    fails_with(
+        &blasrnn(&["train", "--resume", &model, "--iters", "40"]),
+        "trained 40 iterations already",
+    );
+
+    // A PNG of test image 0, written here, predicts exactly what --test-index 0 does.
+    let data =
+        blasrnn::mnist::Mnist::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist"))
+            .unwrap();
+    let png = path("seven.png");
+    image::GrayImage::from_raw(28, 28, data.test.image(0).to_vec())
+        .unwrap()
+        .save(&png)
+        .unwrap();
+    let preds = last_json(&blasrnn(&[
+        "predict",
+        "--model",
+        &model,
+        &png,
+        "--test-index",
+        "0",
+        "--json",
+    ]));
+    assert_eq!(preds[0]["probabilities"], preds[1]["probabilities"]);
+    assert_eq!(preds[0]["digit"], preds[1]["digit"]);
+    assert_eq!(preds[1]["label"], 7);
+
+    let big = path("big.png");
+    image::GrayImage::new(32, 32).save(&big).unwrap();
+    fails_with(
+        &blasrnn(&["predict", "--model", &model, &big]),
+        "32×32 pixels; the model reads 28×28 images",
+    );
+    let rgb = path("rgb.png");
+    image::RgbImage::new(28, 28).save(&rgb).unwrap();
+    fails_with(
+        &blasrnn(&["predict", "--model", &model, &rgb]),
+        "colour type Rgb8",
+    );
+    fails_with(
+        &blasrnn(&["predict", "--model", &model, "--test-index", "10000"]),
+        "the test set holds 10000 images",
+    );
+    fails_with(
+        &blasrnn(&["eval", "--model", &png]),
+        "not a valid safetensors file",
+    );
+}
