@@ -5,6 +5,8 @@
 //! intermediate values live in a caller-owned `cache`; gradients are accumulated (`+=`) into a
 //! caller-owned slice laid out like the cell's parameters. Nothing is allocated.
 
+use crate::blas::{Op, gemm};
+
 /// A named parameter tensor inside the flat parameter buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParamSpec {
@@ -51,6 +53,60 @@ impl ParamSpec {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// The recurrent layer's tensors for `gates` stacked gates (1 for the tanh cell, 4 LSTM, 3 GRU)
+/// with PyTorch's names; `bias_hh` only where the cell keeps a second bias.
+pub fn rnn_params(input: usize, hidden: usize, gates: usize, bias_hh: bool) -> Vec<ParamSpec> {
+    let (d, h, g) = (input, hidden, gates * hidden);
+    let mut v = vec![
+        ParamSpec::new("rnn.weight_ih_l0", &[g, d], h, Role::Weight),
+        ParamSpec::new("rnn.weight_hh_l0", &[g, h], h, Role::Weight),
+        ParamSpec::new("rnn.bias_ih_l0", &[g], h, Role::Bias),
+    ];
+    if bias_hh {
+        v.push(ParamSpec::new("rnn.bias_hh_l0", &[g], h, Role::Bias));
+    }
+    v
+}
+
+/// `dW_hh += Σ_{t≥1} dA_tᵀ·H_{t-1}` for every sequence, as one product over all rows.
+///
+/// `da: [b][t][g]` holds the gradients of the gate pre-activations, `states: [b][t][h]` the
+/// hidden states; `dw_hh` is g×h. Row r ≥ 1 of dA pairs with row r−1 of the states; a sequence's
+/// first row would pair with the previous sequence's last state, so those rows of dA are zeroed
+/// first (the caller must have used them already: `da` is overwritten).
+pub fn recurrent_weight_grad(
+    da: &mut [f64],
+    states: &[f64],
+    b: usize,
+    t: usize,
+    g: usize,
+    h: usize,
+    dw_hh: &mut [f64],
+) {
+    if b * t < 2 {
+        return;
+    }
+    for seq in 0..b {
+        da[seq * t * g..seq * t * g + g].fill(0.0);
+    }
+    let rows = b * t - 1;
+    gemm(
+        Op::T,
+        Op::N,
+        g,
+        h,
+        rows,
+        1.0,
+        &da[g..],
+        g,
+        states,
+        h,
+        1.0,
+        dw_hh,
+        h,
+    );
 }
 
 /// Which recurrent cell a model uses.

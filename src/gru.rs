@@ -14,7 +14,7 @@
 
 use crate::activation::{sigmoid_in_place, tanh_in_place};
 use crate::blas::{Op, gemm, gemv};
-use crate::cell::{Cell, CellKind, ParamSpec, Role};
+use crate::cell::{Cell, CellKind, ParamSpec, recurrent_weight_grad, rnn_params};
 
 /// A GRU cell with D inputs and H hidden units.
 #[derive(Debug, Clone)]
@@ -62,13 +62,7 @@ impl Cell for GruCell {
     }
 
     fn params(&self) -> Vec<ParamSpec> {
-        let (d, h) = (self.d, self.h);
-        vec![
-            ParamSpec::new("rnn.weight_ih_l0", &[3 * h, d], h, Role::Weight),
-            ParamSpec::new("rnn.weight_hh_l0", &[3 * h, h], h, Role::Weight),
-            ParamSpec::new("rnn.bias_ih_l0", &[3 * h], h, Role::Bias),
-            ParamSpec::new("rnn.bias_hh_l0", &[3 * h], h, Role::Bias),
-        ]
+        rnn_params(self.d, self.h, 3, true)
     }
 
     fn flops(&self, b: usize, t: usize) -> (u64, u64) {
@@ -216,24 +210,7 @@ impl Cell for GruCell {
         gemm(Op::T, Op::N, g, d, b * t, 1.0, xi, g, x, d, 1.0, dw_ih, d);
         gemv(Op::T, b * t, g, 1.0, xi, g, ones, 1.0, db_ih);
         gemv(Op::T, b * t, g, 1.0, hr, g, ones, 1.0, db_hh);
-        // dW_hh += Σ_{t≥1} dR_tᵀ·Hs_{t-1}, one product with each sequence's first row zeroed.
-        for seq in 0..b {
-            hr[seq * t * g..seq * t * g + g].fill(0.0);
-        }
-        gemm(
-            Op::T,
-            Op::N,
-            g,
-            h,
-            b * t - 1,
-            1.0,
-            &hr[g..],
-            g,
-            hs,
-            h,
-            1.0,
-            dw_hh,
-            h,
-        );
+        // dW_hh += Σ_{t≥1} dR_tᵀ·Hs_{t-1}, one product over all rows.
+        recurrent_weight_grad(hr, hs, b, t, g, h, dw_hh);
     }
 }

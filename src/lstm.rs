@@ -15,7 +15,7 @@
 
 use crate::activation::{sigmoid_in_place, tanh_in_place};
 use crate::blas::{Op, axpy, gemm, gemv};
-use crate::cell::{Cell, CellKind, ParamSpec, Role};
+use crate::cell::{Cell, CellKind, ParamSpec, recurrent_weight_grad, rnn_params};
 
 /// An LSTM cell with D inputs and H hidden units.
 #[derive(Debug, Clone)]
@@ -76,13 +76,7 @@ impl Cell for LstmCell {
     }
 
     fn params(&self) -> Vec<ParamSpec> {
-        let (d, h) = (self.d, self.h);
-        vec![
-            ParamSpec::new("rnn.weight_ih_l0", &[4 * h, d], h, Role::Weight),
-            ParamSpec::new("rnn.weight_hh_l0", &[4 * h, h], h, Role::Weight),
-            ParamSpec::new("rnn.bias_ih_l0", &[4 * h], h, Role::Bias),
-            ParamSpec::new("rnn.bias_hh_l0", &[4 * h], h, Role::Bias),
-        ]
+        rnn_params(self.d, self.h, 4, true)
     }
 
     fn set_forget_bias(&self, p: &mut [f64], value: f64) {
@@ -242,25 +236,7 @@ impl Cell for LstmCell {
         gemv(Op::T, b * t, g, 1.0, a, g, ones, 0.0, db);
         axpy(1.0, db, db_ih);
         axpy(1.0, db, db_hh);
-        // dW_hh += Σ_{t≥1} dA_tᵀ·Hs_{t-1}: rows r ≥ 1 of dA against rows r−1 of Hs, with each
-        // sequence's first row of dA zeroed so it does not meet the previous sequence's last state.
-        for seq in 0..b {
-            a[seq * t * g..seq * t * g + g].fill(0.0);
-        }
-        gemm(
-            Op::T,
-            Op::N,
-            g,
-            h,
-            b * t - 1,
-            1.0,
-            &a[g..],
-            g,
-            hs,
-            h,
-            1.0,
-            dw_hh,
-            h,
-        );
+        // dW_hh += Σ_{t≥1} dA_tᵀ·Hs_{t-1}, one product over all rows.
+        recurrent_weight_grad(a, hs, b, t, g, h, dw_hh);
     }
 }

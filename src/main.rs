@@ -231,6 +231,20 @@ fn say(json: bool, line: std::fmt::Arguments) {
     }
 }
 
+/// The test-set line every command ends with.
+fn say_accuracy(json: bool, accuracy: f64, n: usize, loss: Option<f64>) {
+    say(
+        json,
+        format_args!(
+            "test accuracy {:.2}% ({} / {n}){}",
+            100.0 * accuracy,
+            (accuracy * n as f64).round() as usize,
+            loss.map(|l| format!(", test loss {l:.4}"))
+                .unwrap_or_default()
+        ),
+    );
+}
+
 fn default_threads() -> u32 {
     std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
 }
@@ -508,16 +522,7 @@ fn train_engine(mut a: TrainArgs, m: &ArgMatches) -> Result<()> {
     let samples = (iters - first) * batch;
     let sps = samples as f64 / train_seconds;
     let eval = trainer.evaluate(&data.test);
-    say(
-        json,
-        format_args!(
-            "test accuracy {:.2}% ({} / {}), test loss {:.4}",
-            100.0 * eval.accuracy,
-            (eval.accuracy * data.test.len() as f64).round() as usize,
-            data.test.len(),
-            eval.loss
-        ),
-    );
+    say_accuracy(json, eval.accuracy, data.test.len(), Some(eval.loss));
     say(
         json,
         format_args!("trained {samples} samples in {train_seconds:.2} s: {sps:.0} samples/s"),
@@ -632,16 +637,7 @@ fn run_eval(a: EvalArgs) -> Result<()> {
         ),
     );
     let eval = trainer.evaluate(&data.test);
-    say(
-        a.json,
-        format_args!(
-            "test accuracy {:.2}% ({} / {}), test loss {:.4}",
-            100.0 * eval.accuracy,
-            (eval.accuracy * data.test.len() as f64).round() as usize,
-            data.test.len(),
-            eval.loss
-        ),
-    );
+    say_accuracy(a.json, eval.accuracy, data.test.len(), Some(eval.loss));
     print_confusion(a.json, &eval.confusion);
     if a.json {
         let out = json!({
@@ -812,15 +808,7 @@ fn train_reference(a: TrainArgs) -> Result<()> {
     let samples = iters * IMAGES_PER_ITER;
     let sps = samples as f64 / train_seconds;
     let test_acc = r.accuracy(&data.test);
-    say(
-        json,
-        format_args!(
-            "test accuracy {:.2}% ({} / {})",
-            100.0 * test_acc,
-            (test_acc * data.test.len() as f64).round() as usize,
-            data.test.len()
-        ),
-    );
+    say_accuracy(json, test_acc, data.test.len(), None);
     say(
         json,
         format_args!("trained {samples} images in {train_seconds:.2} s: {sps:.0} images/s"),

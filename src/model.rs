@@ -185,6 +185,11 @@ impl Model {
     pub fn workspace(&self, capacity: usize) -> Workspace {
         let c = &self.config;
         let (b, t) = (capacity, c.steps);
+        let outputs = if c.readout == Readout::Seq {
+            b * t * c.outputs
+        } else {
+            0
+        };
         Workspace {
             capacity,
             x: vec![0.0; b * t * c.input],
@@ -192,23 +197,9 @@ impl Model {
             grad: vec![0.0; self.n_params],
             cache: vec![0.0; self.cell.cache_len(b, t)],
             scratch: vec![0.0; self.cell.scratch_len(b, t)],
-            y: vec![
-                0.0;
-                if c.readout == Readout::Seq {
-                    b * t * c.outputs
-                } else {
-                    0
-                }
-            ],
+            y: vec![0.0; outputs],
             probs: vec![0.0; b * c.classes],
-            g_y: vec![
-                0.0;
-                if c.readout == Readout::Seq {
-                    b * t * c.outputs
-                } else {
-                    0
-                }
-            ],
+            g_y: vec![0.0; outputs],
             g_logits: vec![0.0; b * c.classes],
             g_h: vec![0.0; b * t * c.hidden],
             ones: vec![1.0; b * t],

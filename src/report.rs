@@ -65,6 +65,7 @@ pub fn write_plot(path: &Path, rows: &[Row], title: &str) -> Result<(), String> 
         chart
             .configure_mesh()
             .x_desc("samples seen")
+            .x_label_formatter(&|x| format!("{x:.0}"))
             .y_desc("mean cross-entropy")
             .draw()
             .map_err(|e| e.to_string())?;
@@ -79,7 +80,8 @@ pub fn write_plot(path: &Path, rows: &[Row], title: &str) -> Result<(), String> 
             .flat_map(|r| [Some(r.batch_accuracy), r.eval_accuracy])
             .flatten()
             .fold(1.0, f64::min)
-            .min(0.9);
+            .clamp(0.02, 0.9)
+            - 0.02;
         let mut chart = ChartBuilder::on(&right)
             .margin(12)
             .x_label_area_size(36)
@@ -90,6 +92,7 @@ pub fn write_plot(path: &Path, rows: &[Row], title: &str) -> Result<(), String> 
         chart
             .configure_mesh()
             .x_desc("samples seen")
+            .x_label_formatter(&|x| format!("{x:.0}"))
             .y_desc("accuracy")
             .draw()
             .map_err(|e| e.to_string())?;

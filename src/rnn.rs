@@ -8,7 +8,7 @@
 
 use crate::activation::tanh_in_place;
 use crate::blas::{Op, gemm, gemm_within, gemv};
-use crate::cell::{Cell, CellKind, ParamSpec, Role};
+use crate::cell::{Cell, CellKind, ParamSpec, recurrent_weight_grad, rnn_params};
 
 /// The tanh RNN cell with D inputs and H hidden units.
 #[derive(Debug, Clone)]
@@ -46,12 +46,7 @@ impl Cell for TanhCell {
     }
 
     fn params(&self) -> Vec<ParamSpec> {
-        let (d, h) = (self.d, self.h);
-        vec![
-            ParamSpec::new("rnn.weight_ih_l0", &[h, d], h, Role::Weight),
-            ParamSpec::new("rnn.weight_hh_l0", &[h, h], h, Role::Weight),
-            ParamSpec::new("rnn.bias_ih_l0", &[h], h, Role::Bias),
-        ]
+        rnn_params(self.d, self.h, 1, false)
     }
 
     fn flops(&self, b: usize, t: usize) -> (u64, u64) {
@@ -158,13 +153,7 @@ impl Cell for TanhCell {
         // dU += dAᵀ·X and db += dAᵀ·1, over all B·T rows at once.
         gemm(Op::T, Op::N, h, d, b * t, 1.0, g, h, x, d, 1.0, du, d);
         gemv(Op::T, b * t, h, 1.0, g, h, ones, 1.0, &mut db[..h]);
-        // dW += Σ_{t≥1} dA_tᵀ·S_{t-1}: rows r ≥ 1 of dA against rows r−1 of S in one product.
-        // Row r = (seq, 0) would pair with the previous sequence's last state, so those rows of dA
-        // (already used above) are zeroed first.
-        for seq in 0..b {
-            g[seq * t * h..seq * t * h + h].fill(0.0);
-        }
-        let rows = b * t - 1;
-        gemm(Op::T, Op::N, h, h, rows, 1.0, &g[h..], h, s, h, 1.0, dw, h);
+        // dW += Σ_{t≥1} dA_tᵀ·S_{t-1}, one product over all rows.
+        recurrent_weight_grad(g, s, b, t, h, h, dw);
     }
 }
