@@ -67,9 +67,11 @@ pub fn engine_throughputs(
     for seg in 0..segments {
         for (tr, r) in trainers.iter_mut().zip(&mut rates) {
             let start = Instant::now();
-            for it in 0..iters {
-                tr.step(data, warmup + seg * iters + it, total);
-            }
+            tr.in_pool(|tr| {
+                for it in 0..iters {
+                    tr.step(data, warmup + seg * iters + it, total);
+                }
+            });
             r.push((iters * tr.config.batch) as f64 / start.elapsed().as_secs_f64());
         }
     }

@@ -453,69 +453,73 @@ fn train_engine(mut a: TrainArgs, m: &ArgMatches) -> Result<()> {
         )?;
         Ok(())
     };
-    let mut rows: Vec<Row> = Vec::new();
-    let mut train_seconds = 0.0;
-    let (mut win_loss, mut win_correct, mut win_n, mut win_secs) = (0.0, 0, 0, 0.0);
-    for it in first..iters {
-        let start = Instant::now();
-        let st = trainer.step(&data.train, it, iters);
-        let secs = start.elapsed().as_secs_f64();
-        (train_seconds, win_secs) = (train_seconds + secs, win_secs + secs);
-        if !st.loss.is_finite() {
-            bail!(
-                "training diverged at iteration {} (loss {}); try a smaller --lr or --clip",
-                it + 1,
-                st.loss
-            );
-        }
-        win_loss += st.loss;
-        win_correct += st.correct;
-        win_n += 1;
-        let done = it + 1;
-        let every = |n: u64| n > 0 && done % n as usize == 0;
-        let evaluate = every(a.eval_every);
-        if every(a.log_every) || evaluate || done == iters {
-            let eval_accuracy = evaluate.then(|| trainer.evaluate(&data.test).accuracy);
-            let row = Row {
-                iteration: done,
-                samples: done * batch,
-                loss: win_loss / win_n as f64,
-                batch_accuracy: win_correct as f64 / (win_n * batch) as f64,
-                eval_accuracy,
-                elapsed_seconds: train_seconds,
-            };
-            let msg = format!(
-                "loss {:.4}  batch acc {:.4}{}",
-                row.loss,
-                row.batch_accuracy,
-                eval_accuracy
-                    .map(|e| format!("  test acc {e:.4}"))
-                    .unwrap_or_default()
-            );
+    // The loop runs on a worker thread of the trainer, so that no step allocates.
+    let (rows, train_seconds) = trainer.in_pool(|trainer| -> Result<(Vec<Row>, f64)> {
+        let mut rows: Vec<Row> = Vec::new();
+        let mut train_seconds = 0.0;
+        let (mut win_loss, mut win_correct, mut win_n, mut win_secs) = (0.0, 0, 0, 0.0);
+        for it in first..iters {
+            let start = Instant::now();
+            let st = trainer.step(&data.train, it, iters);
+            let secs = start.elapsed().as_secs_f64();
+            (train_seconds, win_secs) = (train_seconds + secs, win_secs + secs);
+            if !st.loss.is_finite() {
+                bail!(
+                    "training diverged at iteration {} (loss {}); try a smaller --lr or --clip",
+                    it + 1,
+                    st.loss
+                );
+            }
+            win_loss += st.loss;
+            win_correct += st.correct;
+            win_n += 1;
+            let done = it + 1;
+            let every = |n: u64| n > 0 && done % n as usize == 0;
+            let evaluate = every(a.eval_every);
+            if every(a.log_every) || evaluate || done == iters {
+                let eval_accuracy = evaluate.then(|| trainer.evaluate(&data.test).accuracy);
+                let row = Row {
+                    iteration: done,
+                    samples: done * batch,
+                    loss: win_loss / win_n as f64,
+                    batch_accuracy: win_correct as f64 / (win_n * batch) as f64,
+                    eval_accuracy,
+                    elapsed_seconds: train_seconds,
+                };
+                let msg = format!(
+                    "loss {:.4}  batch acc {:.4}{}",
+                    row.loss,
+                    row.batch_accuracy,
+                    eval_accuracy
+                        .map(|e| format!("  test acc {e:.4}"))
+                        .unwrap_or_default()
+                );
+                if let Some(bar) = &bar {
+                    bar.set_message(msg.clone());
+                }
+                if !quiet || json {
+                    line(format_args!(
+                        "iter {done:>6}/{iters}  {msg}  |g| {:.3}  lr {:.2e}  {:.0} samples/s",
+                        st.grad_norm,
+                        st.lr,
+                        (win_n * batch) as f64 / win_secs
+                    ));
+                }
+                rows.push(row);
+                (win_loss, win_correct, win_n, win_secs) = (0.0, 0, 0, 0.0);
+            }
             if let Some(bar) = &bar {
-                bar.set_message(msg.clone());
+                bar.inc(1);
             }
-            if !quiet || json {
-                line(format_args!(
-                    "iter {done:>6}/{iters}  {msg}  |g| {:.3}  lr {:.2e}  {:.0} samples/s",
-                    st.grad_norm,
-                    st.lr,
-                    (win_n * batch) as f64 / win_secs
-                ));
+            if let Some(path) = &a.save
+                && every(a.save_every)
+                && done < iters
+            {
+                save(trainer, path, done)?;
             }
-            rows.push(row);
-            (win_loss, win_correct, win_n, win_secs) = (0.0, 0, 0, 0.0);
         }
-        if let Some(bar) = &bar {
-            bar.inc(1);
-        }
-        if let Some(path) = &a.save
-            && every(a.save_every)
-            && done < iters
-        {
-            save(&trainer, path, done)?;
-        }
-    }
+        Ok((rows, train_seconds))
+    })?;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }

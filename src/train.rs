@@ -115,7 +115,7 @@ pub struct Trainer {
     pub config: TrainConfig,
     opt: Optimizer,
     workers: Vec<Worker>,
-    pool: Option<rayon::ThreadPool>,
+    pool: Option<std::sync::Arc<rayon::ThreadPool>>,
     rng: StdRng,
     order: Vec<usize>,
     pos: usize,
@@ -166,10 +166,14 @@ impl Trainer {
         // Each worker calls BLAS single-threaded; parallelism comes from the shards.
         crate::blas::set_threads(1);
         let pool = (threads > 1).then(|| {
-            rayon::ThreadPoolBuilder::new()
+            let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
-                .expect("failed to start the worker threads")
+                .expect("failed to start the worker threads");
+            // Threads start asynchronously and allocate their queues as they do: make sure they
+            // all have, so that no step pays for it.
+            pool.broadcast(|_| ());
+            std::sync::Arc::new(pool)
         });
         let mut order: Vec<usize> = (0..train_len).collect();
         order.shuffle(&mut rng);
@@ -183,6 +187,17 @@ impl Trainer {
             rng,
             order,
             pos: 0,
+        }
+    }
+
+    /// Runs `f` on one of the trainer's worker threads (here, without a pool). Steps taken inside
+    /// fork their shards from a worker thread; steps taken from another thread enter the pool
+    /// through its shared queue, which allocates a block every few dozen entries. Run training
+    /// loops inside this to keep every step allocation-free.
+    pub fn in_pool<R: Send>(&mut self, f: impl FnOnce(&mut Trainer) -> R + Send) -> R {
+        match self.pool.clone() {
+            Some(pool) => pool.install(|| f(self)),
+            None => f(self),
         }
     }
 
@@ -207,7 +222,7 @@ impl Trainer {
                 model.backward(params, &mut w.ws, len, 1.0 / b as f64);
                 (w.loss, w.correct) = (loss, correct);
             };
-            each_worker(self.pool.as_ref(), &mut self.workers, run);
+            each_worker(self.pool.as_deref(), &mut self.workers, run);
         }
         self.pos += b;
         let (first, rest) = self.workers.split_at_mut(1);
@@ -266,7 +281,7 @@ impl Trainer {
                     }
                 }
             };
-            each_worker(self.pool.as_ref(), &mut self.workers, run);
+            each_worker(self.pool.as_deref(), &mut self.workers, run);
             loss += self.workers.iter().map(|w| w.loss).sum::<f64>();
             correct += self.workers.iter().map(|w| w.correct).sum::<usize>();
             start = end;
