@@ -102,8 +102,8 @@ impl Cell for LstmCell {
     }
 
     fn scratch_len(&self, b: usize, _t: usize) -> usize {
-        // dc carried from step t+1 to t, and one 4H vector for bias sums.
-        b * self.h + 4 * self.h
+        // dc carried from step t+1 to t, one 4H vector for bias sums, H zeros (c_{-1}).
+        b * self.h + 5 * self.h
     }
 
     fn states<'a>(&self, cache: &'a [f64], b: usize, t: usize) -> &'a [f64] {
@@ -185,7 +185,8 @@ impl Cell for LstmCell {
         let w = self.split(p);
         let [a, c, hs, tc] = self.sections(cache, b * t);
         let (dc_next, rest) = scratch.split_at_mut(b * h);
-        let db = &mut rest[..g];
+        let (db, zeros) = rest.split_at_mut(g);
+        zeros[..h].fill(0.0);
         dc_next.fill(0.0);
         for step in (0..t).rev() {
             for seq in 0..b {
@@ -193,18 +194,25 @@ impl Cell for LstmCell {
                 let dh = &g_h[row * h..(row + 1) * h];
                 let gates = &mut a[row * g..(row + 1) * g];
                 let dcn = &mut dc_next[seq * h..(seq + 1) * h];
+                let tc_row = &tc[row * h..(row + 1) * h];
+                let c_prev = if step > 0 {
+                    &c[(row - 1) * h..row * h]
+                } else {
+                    &zeros[..h]
+                };
+                let (gi, rest) = gates.split_at_mut(h);
+                let (gf, rest) = rest.split_at_mut(h);
+                let (gg, go) = rest.split_at_mut(h);
+                // Per unit k: the gradients of the four pre-activations, written over the gates.
                 for k in 0..h {
-                    let (i, f, gg, o) =
-                        (gates[k], gates[h + k], gates[2 * h + k], gates[3 * h + k]);
-                    let tck = tc[row * h + k];
-                    let c_prev = if step > 0 { c[(row - 1) * h + k] } else { 0.0 };
+                    let (i, f, g_, o) = (gi[k], gf[k], gg[k], go[k]);
+                    let tck = tc_row[k];
                     let dc = dcn[k] + dh[k] * o * (1.0 - tck * tck);
                     dcn[k] = dc * f;
-                    // Gradients of the pre-activations, written over the gates.
-                    gates[k] = dc * gg * i * (1.0 - i);
-                    gates[h + k] = dc * c_prev * f * (1.0 - f);
-                    gates[2 * h + k] = dc * i * (1.0 - gg * gg);
-                    gates[3 * h + k] = dh[k] * tck * o * (1.0 - o);
+                    gi[k] = dc * g_ * i * (1.0 - i);
+                    gf[k] = dc * c_prev[k] * f * (1.0 - f);
+                    gg[k] = dc * i * (1.0 - g_ * g_);
+                    go[k] = dh[k] * tck * o * (1.0 - o);
                 }
             }
             if step > 0 {
