@@ -290,18 +290,28 @@ fn eval_resume_predict_log_and_plot_agree_with_training() {
         .unwrap()
         .save(&png)
         .unwrap();
+    // A binary PGM of test image 1 likewise.
+    let pgm = path("two.pgm");
+    let mut bytes = b"P5\n28 28\n255\n".to_vec();
+    bytes.extend_from_slice(data.test.image(1));
+    std::fs::write(&pgm, bytes).unwrap();
     let preds = last_json(&blasrnn(&[
         "predict",
         "--model",
         &model,
         &png,
+        &pgm,
         "--test-index",
         "0",
+        "--test-index",
+        "1",
         "--json",
     ]));
-    assert_eq!(preds[0]["probabilities"], preds[1]["probabilities"]);
-    assert_eq!(preds[0]["digit"], preds[1]["digit"]);
-    assert_eq!(preds[1]["label"], 7);
+    assert_eq!(preds[0]["probabilities"], preds[2]["probabilities"]);
+    assert_eq!(preds[0]["digit"], preds[2]["digit"]);
+    assert_eq!(preds[2]["label"], 7);
+    assert_eq!(preds[1]["probabilities"], preds[3]["probabilities"]);
+    assert_eq!(preds[3]["label"], 2);
 
     let big = path("big.png");
     image::GrayImage::new(32, 32).save(&big).unwrap();
