@@ -361,7 +361,6 @@ pub fn nrm2(x: &[f64]) -> f64 {
 #[cfg(blasrnn_openblas)]
 unsafe extern "C" {
     fn openblas_set_num_threads(n: std::ffi::c_int);
-    fn openblas_get_num_threads() -> std::ffi::c_int;
     fn openblas_get_config() -> *const std::ffi::c_char;
 }
 
@@ -375,16 +374,6 @@ pub fn set_threads(n: usize) {
     }
     #[cfg(not(blasrnn_openblas))]
     let _ = n;
-}
-
-/// Threads the BLAS library will use for one call, when it says (OpenBLAS); `None` otherwise.
-pub fn threads() -> Option<usize> {
-    #[cfg(blasrnn_openblas)]
-    // SAFETY: a plain getter of OpenBLAS's global thread count.
-    let n = Some(unsafe { openblas_get_num_threads() }.max(1) as usize);
-    #[cfg(not(blasrnn_openblas))]
-    let n = None;
-    n
 }
 
 /// The library's own description of its build (OpenBLAS: version, kernel, threading), if any.

@@ -138,12 +138,6 @@ impl CellKind {
 ///
 /// Shapes: `b` sequences of `t` steps; inputs `x: [b][t][D]`; hidden states `[b][t][H]`.
 pub trait Cell: Send + Sync {
-    /// Which cell this is.
-    fn kind(&self) -> CellKind;
-    /// Inputs per step, D.
-    fn input(&self) -> usize;
-    /// Hidden units, H.
-    fn hidden(&self) -> usize;
     /// The cell's parameters, in the order they sit in its slice of the flat buffer.
     fn params(&self) -> Vec<ParamSpec>;
     /// Exact floating-point operations of the BLAS calls of (`forward`, `backward`) for `b`

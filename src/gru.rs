@@ -14,7 +14,7 @@
 
 use crate::activation::{sigmoid_in_place, tanh_in_place};
 use crate::blas::{Op, gemm, gemv};
-use crate::cell::{Cell, CellKind, ParamSpec, recurrent_weight_grad, rnn_params};
+use crate::cell::{Cell, ParamSpec, recurrent_weight_grad, rnn_params};
 
 /// A GRU cell with D inputs and H hidden units.
 #[derive(Debug, Clone)]
@@ -51,16 +51,6 @@ impl GruCell {
 }
 
 impl Cell for GruCell {
-    fn kind(&self) -> CellKind {
-        CellKind::Gru
-    }
-    fn input(&self) -> usize {
-        self.d
-    }
-    fn hidden(&self) -> usize {
-        self.h
-    }
-
     fn params(&self) -> Vec<ParamSpec> {
         rnn_params(self.d, self.h, 3, true)
     }

@@ -15,7 +15,7 @@
 
 use crate::activation::{sigmoid_in_place, tanh_in_place};
 use crate::blas::{Op, axpy, gemm, gemv};
-use crate::cell::{Cell, CellKind, ParamSpec, recurrent_weight_grad, rnn_params};
+use crate::cell::{Cell, ParamSpec, recurrent_weight_grad, rnn_params};
 
 /// An LSTM cell with D inputs and H hidden units.
 #[derive(Debug, Clone)]
@@ -65,16 +65,6 @@ impl LstmCell {
 }
 
 impl Cell for LstmCell {
-    fn kind(&self) -> CellKind {
-        CellKind::Lstm
-    }
-    fn input(&self) -> usize {
-        self.d
-    }
-    fn hidden(&self) -> usize {
-        self.h
-    }
-
     fn params(&self) -> Vec<ParamSpec> {
         rnn_params(self.d, self.h, 4, true)
     }

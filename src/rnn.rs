@@ -8,7 +8,7 @@
 
 use crate::activation::tanh_in_place;
 use crate::blas::{Op, gemm, gemm_within, gemv};
-use crate::cell::{Cell, CellKind, ParamSpec, recurrent_weight_grad, rnn_params};
+use crate::cell::{Cell, ParamSpec, recurrent_weight_grad, rnn_params};
 
 /// The tanh RNN cell with D inputs and H hidden units.
 #[derive(Debug, Clone)]
@@ -35,16 +35,6 @@ impl TanhCell {
 }
 
 impl Cell for TanhCell {
-    fn kind(&self) -> CellKind {
-        CellKind::Tanh
-    }
-    fn input(&self) -> usize {
-        self.d
-    }
-    fn hidden(&self) -> usize {
-        self.h
-    }
-
     fn params(&self) -> Vec<ParamSpec> {
         rnn_params(self.d, self.h, 1, false)
     }
