@@ -12,6 +12,8 @@
 //! - [`reference`]: the original program's algorithm, replayed one image at a time;
 //! - [`activation`]: vectorised tanh and sigmoid.
 
+#![warn(missing_docs)]
+
 pub mod activation;
 pub mod bench;
 pub mod blas;

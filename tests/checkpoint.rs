@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::{blasrnn, fails_with, last_json};
+
 use blasrnn::cell::CellKind;
 use blasrnn::checkpoint::{self, CheckpointError};
 use blasrnn::head::Readout;
@@ -13,7 +15,6 @@ use rand::rngs::StdRng;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Command, Output};
 
 fn model(cell: CellKind, readout: Readout, hidden: usize) -> Model {
     Model::new(ModelConfig {
@@ -191,30 +192,6 @@ fn f32_tensors_and_a_pytorch_style_bias_hh_load() {
     }
 }
 
-fn blasrnn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_blasrnn"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run blasrnn")
-}
-
-fn last_json(out: &Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(stdout.lines().last().expect("output")).expect("last line is JSON")
-}
-
-fn fails_with(out: &Output, needle: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && !err.contains("panicked"), "{err}");
-    assert!(err.contains(needle), "stderr lacks {needle:?}: {err}");
-}
-
 #[test]
 fn eval_resume_predict_log_and_plot_agree_with_training() {
     let dir = tempfile::tempdir().unwrap();
@@ -274,11 +251,11 @@ fn eval_resume_predict_log_and_plot_agree_with_training() {
         &blasrnn(&[
             "train", "--resume", &model, "--iters", "60", "--hidden", "64",
         ]),
-        "the saved model has --hidden 50",
+        &["the saved model has --hidden 50"],
     );
     fails_with(
         &blasrnn(&["train", "--resume", &model, "--iters", "40"]),
-        "trained 40 iterations already",
+        &["trained 40 iterations already"],
     );
 
     // A PNG of test image 0, written here, predicts exactly what --test-index 0 does.
@@ -317,20 +294,20 @@ fn eval_resume_predict_log_and_plot_agree_with_training() {
     image::GrayImage::new(32, 32).save(&big).unwrap();
     fails_with(
         &blasrnn(&["predict", "--model", &model, &big]),
-        "32×32 pixels; the model reads 28×28 images",
+        &["32×32 pixels; the model reads 28×28 images"],
     );
     let rgb = path("rgb.png");
     image::RgbImage::new(28, 28).save(&rgb).unwrap();
     fails_with(
         &blasrnn(&["predict", "--model", &model, &rgb]),
-        "colour type Rgb8",
+        &["colour type Rgb8"],
     );
     fails_with(
         &blasrnn(&["predict", "--model", &model, "--test-index", "10000"]),
-        "the test set holds 10000 images",
+        &["the test set holds 10000 images"],
     );
     fails_with(
         &blasrnn(&["eval", "--model", &png]),
-        "not a valid safetensors file",
+        &["not a valid safetensors file"],
     );
 }

@@ -1,26 +1,10 @@
 //! The `blasrnn` binary: a short real run with `--json`, and bad input giving a one-line error that
 //! names the file, a non-zero exit and no panic.
 
+mod common;
+
+use common::{blasrnn, fails_with, last_json};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn blasrnn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_blasrnn"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run blasrnn")
-}
-
-fn fails_with(args: &[&str], needles: &[&str]) {
-    let out = blasrnn(args);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{args:?} succeeded");
-    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
-    for n in needles {
-        assert!(err.contains(n), "{args:?}: stderr lacks {n:?}: {err}");
-    }
-}
 
 #[test]
 fn short_training_run_prints_json_last() {
@@ -64,7 +48,7 @@ fn short_training_run_prints_json_last() {
 #[test]
 fn a_missing_data_directory_is_a_clear_error() {
     fails_with(
-        &["train", "--data", "no/such/dir"],
+        &blasrnn(&["train", "--data", "no/such/dir"]),
         &["blasrnn: error:", "no/such/dir", "train-images"],
     );
 }
@@ -95,27 +79,20 @@ fn a_truncated_data_file_is_a_one_line_error_naming_it() {
 
 #[test]
 fn bad_flag_values_are_rejected() {
-    fails_with(&["train", "--lr=0"], &["--lr must be a positive number"]);
     fails_with(
-        &["train", "--clip=-1"],
+        &blasrnn(&["train", "--lr=0"]),
+        &["--lr must be a positive number"],
+    );
+    fails_with(
+        &blasrnn(&["train", "--clip=-1"]),
         &["--clip must be 0 (off) or a positive number"],
     );
-    fails_with(&["train", "--hidden", "0"], &["--hidden"]);
-    fails_with(&["train", "--optimizer", "rmsprop"], &["rmsprop"]);
+    fails_with(&blasrnn(&["train", "--hidden", "0"]), &["--hidden"]);
+    fails_with(&blasrnn(&["train", "--optimizer", "rmsprop"]), &["rmsprop"]);
     fails_with(
-        &["train", "--iters", "5", "--epochs", "1"],
+        &blasrnn(&["train", "--iters", "5", "--epochs", "1"]),
         &["cannot be used with"],
     );
-}
-
-fn last_json(out: &Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(stdout.lines().last().expect("output")).expect("last line is JSON")
 }
 
 #[test]
@@ -140,11 +117,11 @@ fn the_reference_algorithm_trains_and_reports() {
 #[test]
 fn the_reference_refuses_flags_that_would_change_it() {
     fails_with(
-        &["train", "--algo", "reference", "--optimizer", "adam"],
+        &blasrnn(&["train", "--algo", "reference", "--optimizer", "adam"]),
         &["--optimizer does not apply to --algo reference"],
     );
     fails_with(
-        &["train", "--algo", "reference", "--batch", "10"],
+        &blasrnn(&["train", "--algo", "reference", "--batch", "10"]),
         &["--batch does not apply"],
     );
 }

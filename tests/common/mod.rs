@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use blasrnn::mnist::Split;
+use std::process::{Command, Output};
 
 /// A small deterministic generator so that tests depend on no seed semantics.
 pub struct Lcg(pub u64);
@@ -45,5 +46,35 @@ pub fn synthetic_split(n: usize, rows: usize, cols: usize, seed: u64) -> Split {
         labels,
         rows,
         cols,
+    }
+}
+
+/// Runs the `blasrnn` binary from the repository's root.
+pub fn blasrnn(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_blasrnn"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run blasrnn")
+}
+
+/// The JSON object on the last line of a successful run's stdout.
+pub fn last_json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().expect("output")).expect("last line is JSON")
+}
+
+/// Checks that a run failed without a panic and that stderr says each of `needles`.
+pub fn fails_with(out: &Output, needles: &[&str]) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "succeeded: {err}");
+    assert!(!err.contains("panicked"), "panicked: {err}");
+    for n in needles {
+        assert!(err.contains(n), "stderr lacks {n:?}: {err}");
     }
 }
