@@ -190,10 +190,10 @@ impl Trainer {
         }
     }
 
-    /// Runs `f` on one of the trainer's worker threads (here, without a pool). Steps taken inside
-    /// fork their shards from a worker thread; steps taken from another thread enter the pool
-    /// through its shared queue, which allocates a block every few dozen entries. Run training
-    /// loops inside this to keep every step allocation-free.
+    /// Runs `f` on one of the trainer's worker threads (on this thread when there is no pool).
+    /// Steps taken inside fork their shards from a worker thread; steps taken from another thread
+    /// enter the pool through its shared queue, which allocates a block every few dozen entries.
+    /// Run training loops inside this to keep every step allocation-free.
     pub fn in_pool<R: Send>(&mut self, f: impl FnOnce(&mut Trainer) -> R + Send) -> R {
         match self.pool.clone() {
             Some(pool) => pool.install(|| f(self)),
