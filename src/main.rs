@@ -591,6 +591,26 @@ fn print_confusion(json: bool, confusion: &[[usize; CLASSES]; CLASSES]) {
     }
 }
 
+/// `blasrnn train`'s defaults for a cell of `hidden` units (what `bench` and `eval` build on).
+fn default_train_args(cell: CellKind, hidden: usize) -> TrainArgs {
+    let hidden = hidden.to_string();
+    let argv = [
+        "blasrnn",
+        "train",
+        "--cell",
+        cell.name(),
+        "--hidden",
+        &hidden,
+    ];
+    match Cli::try_parse_from(argv)
+        .expect("default train arguments parse")
+        .command
+    {
+        Command::Train(args) => args,
+        _ => unreachable!("parsed a train command"),
+    }
+}
+
 /// A trainer holding a saved model's parameters (for evaluation).
 fn trainer_for(ckpt: &Checkpoint, threads: usize, data: &Mnist) -> Result<Trainer> {
     let c = &ckpt.config;
@@ -603,18 +623,7 @@ fn trainer_for(ckpt: &Checkpoint, threads: usize, data: &Mnist) -> Result<Traine
             data.test.cols
         );
     }
-    let cli = Cli::try_parse_from([
-        "blasrnn",
-        "train",
-        "--cell",
-        c.cell.name(),
-        "--hidden",
-        &c.hidden.to_string(),
-    ])
-    .expect("arguments parse");
-    let Command::Train(mut args) = cli.command else {
-        unreachable!("parsed a train command")
-    };
+    let mut args = default_train_args(c.cell, c.hidden);
     (args.readout, args.raw_pixels, args.threads) =
         (c.readout, ckpt.raw_pixels, Some(threads as u32));
     let config = engine_config(&args, data.train.len())?;
@@ -856,24 +865,9 @@ fn run_bench(a: BenchArgs) -> Result<()> {
 
     // The engine on the seed model (H = 50, batch 100, the default training settings), then the
     // gated cells at H = 128.
-    let engine_config_for = |cell: CellKind, hidden: u32| -> Result<TrainConfig> {
-        let (threads, hidden) = (threads.to_string(), hidden.to_string());
-        let argv = [
-            "blasrnn",
-            "train",
-            "--threads",
-            &threads,
-            "--cell",
-            cell.name(),
-            "--hidden",
-            &hidden,
-        ];
-        let Command::Train(args) = Cli::try_parse_from(argv)
-            .expect("bench arguments parse")
-            .command
-        else {
-            unreachable!("parsed a train command")
-        };
+    let engine_config_for = |cell: CellKind, hidden: usize| -> Result<TrainConfig> {
+        let mut args = default_train_args(cell, hidden);
+        args.threads = Some(threads as u32);
         engine_config(&args, data.train.len())
     };
     let config = engine_config_for(CellKind::Tanh, 50)?;

@@ -11,7 +11,7 @@
 use crate::activation::tanh_in_place;
 use crate::blas::{Op, axpy, gemm, scal};
 use crate::cell::CellKind;
-use crate::head::{Readout, argmax};
+use crate::head::{Readout, softmax_xent};
 use crate::mnist::{CLASSES, Split};
 use crate::model::{Init, Model, ModelConfig};
 use rand::rngs::StdRng;
@@ -105,8 +105,9 @@ impl Reference {
         }
     }
 
-    /// Forward pass of one image (raw pixels): fills s, o and p; returns the predicted class.
-    pub fn forward(&mut self, image: &[u8]) -> usize {
+    /// Forward pass of one image (raw pixels): fills s, o and p; returns whether the most likely
+    /// class is `label`.
+    pub fn forward(&mut self, image: &[u8], label: u8) -> bool {
         let (t, d, h, o) = self.dims();
         for (x, &px) in self.x.iter_mut().zip(image) {
             *x = f64::from(px);
@@ -147,15 +148,7 @@ impl Reference {
             &mut self.p,
             1,
         );
-        let best = argmax(&self.p);
-        let max = self.p[best];
-        let mut sum = 0.0;
-        for v in self.p.iter_mut() {
-            *v = (*v - max).exp();
-            sum += *v;
-        }
-        scal(1.0 / sum, &mut self.p);
-        best
+        softmax_xent(&mut self.p, &[label], CLASSES).1 == 1
     }
 
     /// Class probabilities of the last `forward`.
@@ -168,7 +161,7 @@ impl Reference {
     pub fn train_image(&mut self, image: &[u8], label: u8) {
         let (t, d, h, o) = self.dims();
         let f = t * o;
-        self.forward(image);
+        self.forward(image, label);
         let lr = self.lr;
         for k in 0..CLASSES {
             let delta = f64::from(u8::from(k == label as usize)) - self.p[k];
@@ -232,7 +225,7 @@ impl Reference {
         let mut right = 0;
         for _ in 0..n {
             let i = self.rng.random_range(0..data.len());
-            right += usize::from(self.forward(data.image(i)) == data.labels[i] as usize);
+            right += usize::from(self.forward(data.image(i), data.labels[i]));
         }
         right as f64 / n as f64
     }
@@ -241,7 +234,7 @@ impl Reference {
     pub fn accuracy(&mut self, data: &Split) -> f64 {
         let mut right = 0;
         for i in 0..data.len() {
-            right += usize::from(self.forward(data.image(i)) == data.labels[i] as usize);
+            right += usize::from(self.forward(data.image(i), data.labels[i]));
         }
         right as f64 / data.len() as f64
     }

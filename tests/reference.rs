@@ -17,7 +17,7 @@ fn reference_forward_equals_the_engine_on_one_sequence() {
         .for_each(|p| *p += (g.next_f64() - 0.5) * 0.01);
     let mut ws = r.model.workspace(1);
     for i in 0..data.len() {
-        r.forward(data.image(i));
+        r.forward(data.image(i), data.labels[i]);
         data.widen(&[i], 1.0, &mut ws.x, &mut ws.labels);
         r.model.forward(&r.params, &mut ws, 1);
         for (a, b) in r.probs().iter().zip(ws.probs(1, 10)) {
