@@ -7,6 +7,7 @@ use blasrnn::head::Readout;
 use blasrnn::mnist::{CLASSES, Mnist, Split};
 use blasrnn::model::{Init, Model, ModelConfig};
 use blasrnn::optim::{OptimizerKind, Schedule};
+use blasrnn::real::Dtype;
 use blasrnn::reference::Reference;
 use blasrnn::train::{TrainConfig, Trainer};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -40,6 +41,7 @@ fn config(cell: CellKind, hidden: usize) -> TrainConfig {
         seed: 1,
         threads: 1,
         raw_pixels: false,
+        dtype: Dtype::F64,
     }
 }
 
@@ -54,7 +56,7 @@ fn engine(c: &mut Criterion) {
         for &h in sizes {
             let mut g = c.benchmark_group(format!("{}_h{h}", cell.name()));
             g.throughput(Throughput::Elements(BATCH as u64));
-            let model = Model::new(ModelConfig {
+            let model = Model::<f64>::new(ModelConfig {
                 cell,
                 input: train.cols,
                 steps: train.rows,
@@ -70,7 +72,7 @@ fn engine(c: &mut Criterion) {
             g.bench_function("forward_batch100", |b| {
                 b.iter(|| black_box(model.forward(black_box(&params), &mut ws, BATCH)))
             });
-            let mut tr = Trainer::new(config(cell, h), train.rows, train.cols, train.len());
+            let mut tr = Trainer::<f64>::new(config(cell, h), train.rows, train.cols, train.len());
             let mut it = 0;
             g.bench_function("train_step_batch100", |b| {
                 b.iter(|| {
@@ -78,6 +80,19 @@ fn engine(c: &mut Criterion) {
                     black_box(tr.step(&train, it, 1_000_000))
                 })
             });
+            if cell != CellKind::Tanh {
+                let cfg = TrainConfig {
+                    dtype: Dtype::F32,
+                    ..config(cell, h)
+                };
+                let mut tr = Trainer::<f32>::new(cfg, train.rows, train.cols, train.len());
+                g.bench_function("train_step_batch100_f32", |b| {
+                    b.iter(|| {
+                        it += 1;
+                        black_box(tr.step(&train, it, 1_000_000))
+                    })
+                });
+            }
             g.finish();
         }
     }

@@ -6,6 +6,11 @@
 //! `expm1` by range reduction and a degree-13 polynomial, so no cancellation near 0; one division.
 //! The derivative used by backward (`1 − tanh²`) needs `tanh` itself to be accurate, which is why
 //! this is not a low-precision approximation.
+//!
+//! `f32` slices are computed in `f64` lanes with a shorter polynomial (degree 8, still far below
+//! half an `f32` ulp) and rounded once: within one `f32` ulp of the exact value.
+
+use crate::real::{Dtype, Real};
 
 /// Above this |x|, tanh(x) rounds to ±1 in double precision.
 const SATURATE: f64 = 20.0;
@@ -29,10 +34,11 @@ fn select(c: [bool; LANES], a: Lanes, b: Lanes) -> Lanes {
 
 /// `e^y − 1` lane-wise for `0 <= y <= 708`, accurate to a couple of ulp, also near 0.
 ///
-/// `y = n·ln2 + r` with |r| <= ln2/2; `e^r − 1 = r·Σ r^k/(k+1)!` (Horner, to r^13); then
+/// `y = n·ln2 + r` with |r| <= ln2/2; `e^r − 1 = r·Σ r^k/(k+1)!` (Horner, to r^DEG: 13 for f64
+/// accuracy, whose first omitted term is below 2^-56; 8 for f32, below 2^-35); then
 /// `e^y − 1 = 2^n·(e^r − 1) + (2^n − 1)`, which is exact arithmetic for n = 0 (small y).
 #[inline(always)]
-fn expm1_lanes(y: Lanes) -> Lanes {
+fn expm1_lanes<const DEG: usize>(y: Lanes) -> Lanes {
     const LOG2E: f64 = std::f64::consts::LOG2_E;
     // ln 2 split so that n·LN2_HI is exact for the n that occur here.
     const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000); // ln 2 with its low 32 bits zero
@@ -44,8 +50,8 @@ fn expm1_lanes(y: Lanes) -> Lanes {
         let t = y[i] * LOG2E + SHIFT;
         let n = t - SHIFT;
         let r = (y[i] - n * LN2_HI) - n * LN2_LO;
-        let mut p = INV_FACT[14];
-        for &c in INV_FACT[1..14].iter().rev() {
+        let mut p = INV_FACT[DEG + 1];
+        for &c in INV_FACT[1..=DEG].iter().rev() {
             p = madd(p, r, c);
         }
         // 2^n from the bits of t: its low bits hold n, so (bits + 1023) << 52 is 2^n.
@@ -79,13 +85,13 @@ const INV_FACT: [f64; 15] = {
 
 /// Lane-wise hyperbolic tangent: `tanh a = m / (m + 2)` with `m = e^{2a} − 1`, a = |x|.
 #[inline(always)]
-fn tanh_lanes(x: Lanes) -> Lanes {
+fn tanh_lanes<const DEG: usize>(x: Lanes) -> Lanes {
     let mut two_a = [0.0; LANES];
     for i in 0..LANES {
         let a = x[i].abs();
         two_a[i] = 2.0 * if a < SATURATE { a } else { SATURATE };
     }
-    let m = expm1_lanes(two_a);
+    let m = expm1_lanes::<DEG>(two_a);
     let mut out = [0.0; LANES];
     let mut nan = [false; LANES];
     for i in 0..LANES {
@@ -98,7 +104,7 @@ fn tanh_lanes(x: Lanes) -> Lanes {
 /// Lane-wise logistic sigmoid: with `E = e^{|x|}`, `σ(x) = E / (E + 1)` for x ≥ 0 and
 /// `1 / (E + 1)` for x < 0, accurate to a few ulp in both tails.
 #[inline(always)]
-fn sigmoid_lanes(x: Lanes) -> Lanes {
+fn sigmoid_lanes<const DEG: usize>(x: Lanes) -> Lanes {
     let mut a = [0.0; LANES];
     let mut pos = [false; LANES];
     let mut nan = [false; LANES];
@@ -108,7 +114,7 @@ fn sigmoid_lanes(x: Lanes) -> Lanes {
         pos[i] = x[i] >= 0.0;
         nan[i] = x[i].is_nan();
     }
-    let mut e = expm1_lanes(a);
+    let mut e = expm1_lanes::<DEG>(a);
     for v in &mut e {
         *v += 1.0;
     }
@@ -120,42 +126,56 @@ fn sigmoid_lanes(x: Lanes) -> Lanes {
     select(nan, x, out)
 }
 
-/// Applies a lane-wise function to every element of a slice, `LANES` at a time.
+/// Applies a lane-wise function to every element of a slice, `LANES` at a time (in `f64`).
 #[inline(always)]
-fn map_in_place(v: &mut [f64], f: fn(Lanes) -> Lanes) {
+fn map_in_place<T: Real>(v: &mut [T], f: fn(Lanes) -> Lanes) {
     let mut chunks = v.chunks_exact_mut(LANES);
     for c in &mut chunks {
         let mut lane = [0.0; LANES];
-        lane.copy_from_slice(c);
-        c.copy_from_slice(&f(lane));
+        for (l, x) in lane.iter_mut().zip(c.iter()) {
+            *l = x.to_f64();
+        }
+        for (x, y) in c.iter_mut().zip(f(lane)) {
+            *x = T::from_f64(y);
+        }
     }
     let rest = chunks.into_remainder();
-    if !rest.is_empty() {
-        let mut lane = [0.0; LANES];
-        lane[..rest.len()].copy_from_slice(rest);
-        let n = rest.len();
-        rest.copy_from_slice(&f(lane)[..n]);
+    if rest.is_empty() {
+        return;
+    }
+    let mut lane = [0.0; LANES];
+    for (l, x) in lane.iter_mut().zip(rest.iter()) {
+        *l = x.to_f64();
+    }
+    for (x, y) in rest.iter_mut().zip(f(lane)) {
+        *x = T::from_f64(y);
     }
 }
 
 /// Hyperbolic tangent, accurate to a few ulp.
 pub fn tanh(x: f64) -> f64 {
-    tanh_lanes([x; LANES])[0]
+    tanh_lanes::<13>([x; LANES])[0]
 }
 
 /// Logistic sigmoid `1 / (1 + e^{-x})`, accurate to a few ulp in both tails.
 pub fn sigmoid(x: f64) -> f64 {
-    sigmoid_lanes([x; LANES])[0]
+    sigmoid_lanes::<13>([x; LANES])[0]
 }
 
 /// `v = tanh(v)` elementwise.
-pub fn tanh_in_place(v: &mut [f64]) {
-    map_in_place(v, tanh_lanes);
+pub fn tanh_in_place<T: Real>(v: &mut [T]) {
+    match T::DTYPE {
+        Dtype::F32 => map_in_place(v, tanh_lanes::<8>),
+        Dtype::F64 => map_in_place(v, tanh_lanes::<13>),
+    }
 }
 
 /// `v = σ(v)` elementwise.
-pub fn sigmoid_in_place(v: &mut [f64]) {
-    map_in_place(v, sigmoid_lanes);
+pub fn sigmoid_in_place<T: Real>(v: &mut [T]) {
+    match T::DTYPE {
+        Dtype::F32 => map_in_place(v, sigmoid_lanes::<8>),
+        Dtype::F64 => map_in_place(v, sigmoid_lanes::<13>),
+    }
 }
 
 #[cfg(test)]
@@ -195,6 +215,32 @@ mod tests {
         assert_eq!(tanh(f64::INFINITY), 1.0);
         assert_eq!(tanh(f64::NEG_INFINITY), -1.0);
         assert!(tanh(f64::NAN).is_nan());
+    }
+
+    #[test]
+    fn f32_slices_are_within_one_ulp_of_the_exact_values() {
+        let xs: Vec<f32> = (-40_000..=40_000).map(|i| i as f32 * 0.000_5).collect();
+        let ulp32 = |got: f32, exact: f64| {
+            let want = exact as f32;
+            (got.to_bits() as i64 - want.to_bits() as i64).abs()
+        };
+        let mut t = xs.clone();
+        tanh_in_place(&mut t);
+        let mut s = xs.clone();
+        sigmoid_in_place(&mut s);
+        for ((&x, &tv), &sv) in xs.iter().zip(&t).zip(&s) {
+            let x = f64::from(x);
+            assert!(ulp32(tv, x.tanh()) <= 1, "tanh({x}) = {tv}");
+            assert!(
+                ulp32(sv, 1.0 / (1.0 + (-x).exp())) <= 1,
+                "sigmoid({x}) = {sv}"
+            );
+        }
+        let mut odd = [f32::NAN, 1e30, -1e30, 0.0, -0.0];
+        tanh_in_place(&mut odd);
+        assert!(odd[0].is_nan());
+        assert_eq!(&odd[1..4], &[1.0, -1.0, 0.0]);
+        assert!(odd[4].is_sign_negative());
     }
 
     #[test]

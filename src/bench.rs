@@ -8,6 +8,7 @@
 use crate::blas::{self, Op};
 use crate::mnist::Split;
 use crate::model::Model;
+use crate::real::Real;
 use crate::reference::{IMAGES_PER_ITER, Reference};
 use crate::train::{TrainConfig, Trainer};
 use std::time::Instant;
@@ -23,13 +24,18 @@ pub fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-/// GFLOP/s of `C = A·B` for n×n matrices with `threads` BLAS threads: the median of `reps` runs
-/// after one warm-up. BLAS is set back to one thread afterwards (the engine's setting).
-pub fn dgemm_peak(n: usize, threads: usize, reps: usize) -> f64 {
+/// GFLOP/s of `C = A·B` for n×n matrices of `T` (dgemm or sgemm) with `threads` BLAS threads:
+/// the median of `reps` runs after one warm-up. BLAS is set back to one thread afterwards (the
+/// engine's setting).
+pub fn gemm_peak<T: Real>(n: usize, threads: usize, reps: usize) -> f64 {
     blas::set_threads(threads);
-    let a: Vec<f64> = (0..n * n).map(|i| ((i % 97) as f64) * 0.01).collect();
-    let b: Vec<f64> = (0..n * n).map(|i| ((i % 89) as f64) * 0.01).collect();
-    let mut c = vec![0.0; n * n];
+    let a: Vec<T> = (0..n * n)
+        .map(|i| T::from_f64((i % 97) as f64 * 0.01))
+        .collect();
+    let b: Vec<T> = (0..n * n)
+        .map(|i| T::from_f64((i % 89) as f64 * 0.01))
+        .collect();
+    let mut c = vec![T::ZERO; n * n];
     let mut rates = Vec::with_capacity(reps);
     for rep in 0..=reps {
         let start = Instant::now();
@@ -46,7 +52,8 @@ pub fn dgemm_peak(n: usize, threads: usize, reps: usize) -> f64 {
 /// Training throughput of the engine (samples/s) for each configuration: `segments` timed runs
 /// of `iters` iterations each after `warmup` untimed ones, the configurations' segments
 /// interleaved so that drifts of a noisy machine hit all of them alike; the median segment of each.
-pub fn engine_throughputs(
+/// Every configuration must be of `T`'s dtype.
+pub fn engine_throughputs<T: Real>(
     data: &Split,
     configs: &[TrainConfig],
     warmup: usize,
@@ -54,7 +61,7 @@ pub fn engine_throughputs(
     iters: usize,
 ) -> Vec<f64> {
     let total = warmup + segments * iters;
-    let mut trainers: Vec<Trainer> = configs
+    let mut trainers: Vec<Trainer<T>> = configs
         .iter()
         .map(|c| Trainer::new(c.clone(), data.rows, data.cols, data.len()))
         .collect();
@@ -79,7 +86,7 @@ pub fn engine_throughputs(
 }
 
 /// Exact FLOPs of one trained sample (forward + backward) of `model` at batch size `batch`.
-pub fn flops_per_sample(model: &Model, batch: usize) -> f64 {
+pub fn flops_per_sample<T: Real>(model: &Model<T>, batch: usize) -> f64 {
     let (f, b) = model.flops(batch);
     (f + b) as f64 / batch as f64
 }

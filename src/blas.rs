@@ -63,7 +63,9 @@ compile_error!(
 ))]
 extern crate blas_src as _;
 
+use crate::real::Real;
 use cblas::{Layout, Transpose};
+use cblas_sys::{CBLAS_LAYOUT, CBLAS_TRANSPOSE};
 
 /// Whether an operand of [`gemm`] is used as stored or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,7 +83,169 @@ impl Op {
             Op::T => Transpose::Ordinary,
         }
     }
+
+    fn cblas_sys(self) -> CBLAS_TRANSPOSE {
+        match self {
+            Op::N => CBLAS_TRANSPOSE::CblasNoTrans,
+            Op::T => CBLAS_TRANSPOSE::CblasTrans,
+        }
+    }
 }
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// The CBLAS routines of one precision: `s…` for `f32`, `d…` for `f64`. Implemented for those
+/// two types only; use the safe, shape-checked functions of this module, which are generic over
+/// [`Real`].
+pub trait Blas: sealed::Sealed + Sized {
+    /// `cblas_?gemm`, row-major.
+    ///
+    /// # Safety
+    /// The pointers must cover the elements the shapes and leading dimensions address, and `c`
+    /// must not overlap `a` or `b`.
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn gemm_raw(
+        ta: Op,
+        tb: Op,
+        m: i32,
+        n: i32,
+        k: i32,
+        alpha: Self,
+        a: *const Self,
+        lda: i32,
+        b: *const Self,
+        ldb: i32,
+        beta: Self,
+        c: *mut Self,
+        ldc: i32,
+    );
+    /// `cblas_?gemv`, row-major, unit strides.
+    ///
+    /// # Safety
+    /// The slices must cover the elements the shape addresses.
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn gemv_raw(
+        ta: Op,
+        m: i32,
+        n: i32,
+        alpha: Self,
+        a: &[Self],
+        lda: i32,
+        x: &[Self],
+        beta: Self,
+        y: &mut [Self],
+    );
+    /// `cblas_?axpy` over `n` elements.
+    ///
+    /// # Safety
+    /// Both slices must hold `n` elements.
+    #[doc(hidden)]
+    unsafe fn axpy_raw(n: i32, alpha: Self, x: &[Self], y: &mut [Self]);
+    /// `cblas_?scal` over `n` elements.
+    ///
+    /// # Safety
+    /// `x` must hold `n` elements.
+    #[doc(hidden)]
+    unsafe fn scal_raw(n: i32, alpha: Self, x: &mut [Self]);
+    /// `cblas_?nrm2` over `n` elements.
+    ///
+    /// # Safety
+    /// `x` must hold `n` elements.
+    #[doc(hidden)]
+    unsafe fn nrm2_raw(n: i32, x: &[Self]) -> Self;
+}
+
+macro_rules! blas_impl {
+    ($t:ty, $gemm:ident, $gemv:ident, $axpy:ident, $scal:ident, $nrm2:ident) => {
+        impl Blas for $t {
+            unsafe fn gemm_raw(
+                ta: Op,
+                tb: Op,
+                m: i32,
+                n: i32,
+                k: i32,
+                alpha: Self,
+                a: *const Self,
+                lda: i32,
+                b: *const Self,
+                ldb: i32,
+                beta: Self,
+                c: *mut Self,
+                ldc: i32,
+            ) {
+                // SAFETY: the caller's contract.
+                unsafe {
+                    cblas_sys::$gemm(
+                        CBLAS_LAYOUT::CblasRowMajor,
+                        ta.cblas_sys(),
+                        tb.cblas_sys(),
+                        m,
+                        n,
+                        k,
+                        alpha,
+                        a,
+                        lda,
+                        b,
+                        ldb,
+                        beta,
+                        c,
+                        ldc,
+                    )
+                }
+            }
+            unsafe fn gemv_raw(
+                ta: Op,
+                m: i32,
+                n: i32,
+                alpha: Self,
+                a: &[Self],
+                lda: i32,
+                x: &[Self],
+                beta: Self,
+                y: &mut [Self],
+            ) {
+                // SAFETY: the caller's contract.
+                unsafe {
+                    cblas::$gemv(
+                        Layout::RowMajor,
+                        ta.cblas(),
+                        m,
+                        n,
+                        alpha,
+                        a,
+                        lda,
+                        x,
+                        1,
+                        beta,
+                        y,
+                        1,
+                    )
+                }
+            }
+            unsafe fn axpy_raw(n: i32, alpha: Self, x: &[Self], y: &mut [Self]) {
+                // SAFETY: the caller's contract.
+                unsafe { cblas::$axpy(n, alpha, x, 1, y, 1) }
+            }
+            unsafe fn scal_raw(n: i32, alpha: Self, x: &mut [Self]) {
+                // SAFETY: the caller's contract.
+                unsafe { cblas::$scal(n, alpha, x, 1) }
+            }
+            unsafe fn nrm2_raw(n: i32, x: &[Self]) -> Self {
+                // SAFETY: the caller's contract.
+                unsafe { cblas::$nrm2(n, x, 1) }
+            }
+        }
+    };
+}
+
+blas_impl!(f32, cblas_sgemm, sgemv, saxpy, sscal, snrm2);
+blas_impl!(f64, cblas_dgemm, dgemv, daxpy, dscal, dnrm2);
 
 thread_local! {
     static FLOPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
@@ -141,24 +305,25 @@ fn stored(op: Op, r: usize, c: usize) -> (usize, usize) {
 /// `C = alpha · op(A) · op(B) + beta · C`, row-major, with `op(A)` m×k, `op(B)` k×n, `C` m×n.
 ///
 /// `lda`, `ldb`, `ldc` are the leading dimensions of the matrices as stored (so for `Op::T` the
-/// stored A is k×m and `lda >= m`). With `beta = 1` the product accumulates into `C`.
+/// stored A is k×m and `lda >= m`). With `beta = 1` the product accumulates into `C`. The scalars
+/// are given as `f64` and rounded to `T`.
 ///
 /// # Panics
 /// When a leading dimension is smaller than its row, or a slice is too short for the shape.
 #[allow(clippy::too_many_arguments)]
-pub fn gemm(
+pub fn gemm<T: Real>(
     ta: Op,
     tb: Op,
     m: usize,
     n: usize,
     k: usize,
     alpha: f64,
-    a: &[f64],
+    a: &[T],
     lda: usize,
-    b: &[f64],
+    b: &[T],
     ldb: usize,
     beta: f64,
-    c: &mut [f64],
+    c: &mut [T],
     ldc: usize,
 ) {
     let (ar, ac) = stored(ta, m, k);
@@ -173,20 +338,19 @@ pub fn gemm(
     // SAFETY: every slice was checked above to cover the elements BLAS reads or writes for these
     // shapes and leading dimensions; `c` is a unique borrow, so it overlaps neither `a` nor `b`.
     unsafe {
-        cblas::dgemm(
-            Layout::RowMajor,
-            ta.cblas(),
-            tb.cblas(),
+        T::gemm_raw(
+            ta,
+            tb,
             int("m", m),
             int("n", n),
             int("k", k),
-            alpha,
-            a,
+            T::from_f64(alpha),
+            a.as_ptr(),
             int("lda", lda),
-            b,
+            b.as_ptr(),
             int("ldb", ldb),
-            beta,
-            c,
+            T::from_f64(beta),
+            c.as_mut_ptr(),
             int("ldc", ldc),
         )
     }
@@ -202,8 +366,8 @@ pub fn gemm(
 /// # Panics
 /// When A and C overlap, or the buffer or `b` is too short for the shapes.
 #[allow(clippy::too_many_arguments)]
-pub fn gemm_within(
-    buf: &mut [f64],
+pub fn gemm_within<T: Real>(
+    buf: &mut [T],
     a_off: usize,
     c_off: usize,
     ld: usize,
@@ -212,7 +376,7 @@ pub fn gemm_within(
     n: usize,
     k: usize,
     alpha: f64,
-    b: &[f64],
+    b: &[T],
     ldb: usize,
     beta: f64,
 ) {
@@ -242,22 +406,18 @@ pub fn gemm_within(
     // SAFETY: both regions lie inside `buf` (checked above) and their elements are disjoint
     // (checked above), so BLAS reads A while writing C without aliasing; `b` is a separate borrow.
     unsafe {
-        cblas_sys::cblas_dgemm(
-            cblas_sys::CBLAS_LAYOUT::CblasRowMajor,
-            cblas_sys::CBLAS_TRANSPOSE::CblasNoTrans,
-            match tb {
-                Op::N => cblas_sys::CBLAS_TRANSPOSE::CblasNoTrans,
-                Op::T => cblas_sys::CBLAS_TRANSPOSE::CblasTrans,
-            },
+        T::gemm_raw(
+            Op::N,
+            tb,
             int("m", m),
             int("n", n),
             int("k", k),
-            alpha,
+            T::from_f64(alpha),
             base.add(a_off),
             int("ld", ld),
             b.as_ptr(),
             int("ldb", ldb),
-            beta,
+            T::from_f64(beta),
             base.add(c_off),
             int("ld", ld),
         )
@@ -272,16 +432,16 @@ pub fn gemm_within(
 /// # Panics
 /// When a slice is too short for the shape.
 #[allow(clippy::too_many_arguments)]
-pub fn gemv(
+pub fn gemv<T: Real>(
     ta: Op,
     rows: usize,
     cols: usize,
     alpha: f64,
-    a: &[f64],
+    a: &[T],
     lda: usize,
-    x: &[f64],
+    x: &[T],
     beta: f64,
-    y: &mut [f64],
+    y: &mut [T],
 ) {
     check_len("gemv A", a.len(), rows, cols, lda);
     let (xn, yn) = match ta {
@@ -301,19 +461,16 @@ pub fn gemv(
     // SAFETY: the lengths of `a`, `x` and `y` were checked above for these shapes; `y` is a unique
     // borrow.
     unsafe {
-        cblas::dgemv(
-            Layout::RowMajor,
-            ta.cblas(),
+        T::gemv_raw(
+            ta,
             int("rows", rows),
             int("cols", cols),
-            alpha,
+            T::from_f64(alpha),
             a,
             int("lda", lda),
             x,
-            1,
-            beta,
+            T::from_f64(beta),
             y,
-            1,
         )
     }
 }
@@ -322,7 +479,7 @@ pub fn gemv(
 ///
 /// # Panics
 /// When `x` and `y` differ in length.
-pub fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
+pub fn axpy<T: Real>(alpha: f64, x: &[T], y: &mut [T]) {
     assert_eq!(
         x.len(),
         y.len(),
@@ -335,27 +492,27 @@ pub fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
     }
     count(2 * x.len());
     // SAFETY: both slices hold exactly n elements with unit stride; `y` is a unique borrow.
-    unsafe { cblas::daxpy(int("n", x.len()), alpha, x, 1, y, 1) }
+    unsafe { T::axpy_raw(int("n", x.len()), T::from_f64(alpha), x, y) }
 }
 
 /// `x *= alpha`.
-pub fn scal(alpha: f64, x: &mut [f64]) {
+pub fn scal<T: Real>(alpha: f64, x: &mut [T]) {
     if x.is_empty() {
         return;
     }
     count(x.len());
     // SAFETY: `x` holds exactly n elements with unit stride.
-    unsafe { cblas::dscal(int("n", x.len()), alpha, x, 1) }
+    unsafe { T::scal_raw(int("n", x.len()), T::from_f64(alpha), x) }
 }
 
 /// Euclidean norm of `x`.
-pub fn nrm2(x: &[f64]) -> f64 {
+pub fn nrm2<T: Real>(x: &[T]) -> f64 {
     if x.is_empty() {
         return 0.0;
     }
     count(2 * x.len());
     // SAFETY: `x` holds exactly n elements with unit stride.
-    unsafe { cblas::dnrm2(int("n", x.len()), x, 1) }
+    unsafe { T::nrm2_raw(int("n", x.len()), x) }.to_f64()
 }
 
 #[cfg(blasrnn_openblas)]
@@ -567,6 +724,53 @@ mod tests {
         scal(0.5, &mut y);
         assert_eq!(y, vec![1.5, 2.5, 3.5]);
         assert!((nrm2(&[3.0, 4.0]) - 5.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn f32_routines_match_the_f64_ones() {
+        let (m, n, k) = (6, 5, 7);
+        let a = data(m * k, 21);
+        let b = data(k * n, 22);
+        let (a32, b32): (Vec<f32>, Vec<f32>) = (
+            a.iter().map(|&v| v as f32).collect(),
+            b.iter().map(|&v| v as f32).collect(),
+        );
+        for tb in [Op::N, Op::T] {
+            let ldb = if tb == Op::N { n } else { k };
+            let mut c = vec![0.5; m * n];
+            let mut c32 = vec![0.5f32; m * n];
+            gemm(Op::N, tb, m, n, k, 0.7, &a, k, &b, ldb, 0.3, &mut c, n);
+            gemm(
+                Op::N,
+                tb,
+                m,
+                n,
+                k,
+                0.7,
+                &a32,
+                k,
+                &b32,
+                ldb,
+                0.3,
+                &mut c32,
+                n,
+            );
+            for (x, y) in c.iter().zip(&c32) {
+                assert!((x - f64::from(*y)).abs() < 1e-5, "{tb:?}: {x} vs {y}");
+            }
+        }
+        let mut y = vec![0.0; k];
+        let mut y32 = vec![0.0f32; k];
+        gemv(Op::T, m, k, 1.0, &a, k, &vec![1.0; m], 0.0, &mut y);
+        gemv(Op::T, m, k, 1.0, &a32, k, &vec![1.0f32; m], 0.0, &mut y32);
+        for (x, v) in y.iter().zip(&y32) {
+            assert!((x - f64::from(*v)).abs() < 1e-5);
+        }
+        let mut z32 = vec![1.0f32, 2.0];
+        axpy(2.0, &[0.5f32, 0.25], &mut z32);
+        scal(0.5, &mut z32);
+        assert_eq!(z32, vec![1.0, 1.25]);
+        assert_eq!(nrm2(&[3.0f32, 4.0]), 5.0);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! caller-owned slice laid out like the cell's parameters. Nothing is allocated.
 
 use crate::blas::{Op, gemm};
+use crate::real::Real;
 
 /// A named parameter tensor inside the flat parameter buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,20 +77,20 @@ pub fn rnn_params(input: usize, hidden: usize, gates: usize, bias_hh: bool) -> V
 /// hidden states; `dw_hh` is g×h. Row r ≥ 1 of dA pairs with row r−1 of the states; a sequence's
 /// first row would pair with the previous sequence's last state, so those rows of dA are zeroed
 /// first (the caller must have used them already: `da` is overwritten).
-pub fn recurrent_weight_grad(
-    da: &mut [f64],
-    states: &[f64],
+pub fn recurrent_weight_grad<T: Real>(
+    da: &mut [T],
+    states: &[T],
     b: usize,
     t: usize,
     g: usize,
     h: usize,
-    dw_hh: &mut [f64],
+    dw_hh: &mut [T],
 ) {
     if b * t < 2 {
         return;
     }
     for seq in 0..b {
-        da[seq * t * g..seq * t * g + g].fill(0.0);
+        da[seq * t * g..seq * t * g + g].fill(T::ZERO);
     }
     let rows = b * t - 1;
     gemm(
@@ -136,8 +137,9 @@ impl CellKind {
 
 /// A recurrent cell run over whole batches of sequences.
 ///
-/// Shapes: `b` sequences of `t` steps; inputs `x: [b][t][D]`; hidden states `[b][t][H]`.
-pub trait Cell: Send + Sync {
+/// Shapes: `b` sequences of `t` steps; inputs `x: [b][t][D]`; hidden states `[b][t][H]`; every
+/// number of type `T` (`f64` or `f32`).
+pub trait Cell<T: Real>: Send + Sync {
     /// The cell's parameters, in the order they sit in its slice of the flat buffer.
     fn params(&self) -> Vec<ParamSpec>;
     /// Exact floating-point operations of the BLAS calls of (`forward`, `backward`) for `b`
@@ -148,31 +150,31 @@ pub trait Cell: Send + Sync {
     /// Length of the scratch space `backward` needs for `b` sequences of `t` steps.
     fn scratch_len(&self, b: usize, t: usize) -> usize;
     /// Runs the cell over `x: [b][t][D]`, filling `cache`.
-    fn forward(&self, p: &[f64], x: &[f64], b: usize, t: usize, cache: &mut [f64]);
+    fn forward(&self, p: &[T], x: &[T], b: usize, t: usize, cache: &mut [T]);
     /// The hidden states `[b][t][H]` inside a cache filled by `forward`.
-    fn states<'a>(&self, cache: &'a [f64], b: usize, t: usize) -> &'a [f64];
+    fn states<'a>(&self, cache: &'a [T], b: usize, t: usize) -> &'a [T];
     /// Sets the forget gate's bias (LSTM; other cells have none and ignore it).
-    fn set_forget_bias(&self, _p: &mut [f64], _value: f64) {}
+    fn set_forget_bias(&self, _p: &mut [T], _value: f64) {}
     /// Backpropagation through time. `g_h: [b][t][H]` holds dL/dh_t from the layers above; it and
     /// the cache are overwritten. The parameter gradients are accumulated into `grad` (`+=`).
     /// `ones` is a vector of at least `b·t` ones, used to sum rows with one BLAS call.
     #[allow(clippy::too_many_arguments)]
     fn backward(
         &self,
-        p: &[f64],
-        x: &[f64],
+        p: &[T],
+        x: &[T],
         b: usize,
         t: usize,
-        cache: &mut [f64],
-        g_h: &mut [f64],
-        scratch: &mut [f64],
-        ones: &[f64],
-        grad: &mut [f64],
+        cache: &mut [T],
+        g_h: &mut [T],
+        scratch: &mut [T],
+        ones: &[T],
+        grad: &mut [T],
     );
 }
 
 /// Builds a cell of the given kind for `input` inputs per step and `hidden` units.
-pub fn build(kind: CellKind, input: usize, hidden: usize) -> Box<dyn Cell> {
+pub fn build<T: Real>(kind: CellKind, input: usize, hidden: usize) -> Box<dyn Cell<T>> {
     match kind {
         CellKind::Tanh => Box::new(crate::rnn::TanhCell::new(input, hidden)),
         CellKind::Lstm => Box::new(crate::lstm::LstmCell::new(input, hidden)),

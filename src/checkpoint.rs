@@ -10,7 +10,9 @@
 //!
 //! Metadata (strings): `format = blasrnn`, `blasrnn_version`, `cell`, `hidden`, `input`, `steps`,
 //! `outputs`, `classes`, `readout`, `pixel_scale` (`1/255` or `1` for raw pixels), `iteration`,
-//! `optimizer`, `optimizer_steps`. F32 tensors are accepted on load and widened.
+//! `optimizer`, `optimizer_steps`. Tensors are stored in the model's dtype (F64, or F32 for a
+//! model trained with `--dtype f32`); either loads, into `f64` values ([`Checkpoint::dtype`]
+//! says which it was).
 //!
 //! Writes go to a temporary file in the same directory, then a rename: an interrupted save never
 //! leaves a broken file where a good one was.
@@ -19,7 +21,8 @@ use crate::cell::CellKind;
 use crate::head::Readout;
 use crate::model::{Model, ModelConfig};
 use crate::optim::Optimizer;
-use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use crate::real::{Dtype, Real};
+use safetensors::tensor::{Dtype as StDtype, SafeTensors, TensorView};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -51,8 +54,10 @@ pub struct Checkpoint {
     pub config: ModelConfig,
     /// Whether the model was trained on raw 0..255 pixels.
     pub raw_pixels: bool,
-    /// The parameters in [`Model`]'s flat layout.
+    /// The parameters in [`Model`]'s flat layout (widened to `f64` when stored as F32).
     pub params: Vec<f64>,
+    /// How the parameters were stored: F32 when every parameter tensor is F32, else F64.
+    pub dtype: Dtype,
     /// Training iterations done when it was saved.
     pub iteration: usize,
     /// The optimizer's name and update count, when its state was saved.
@@ -87,18 +92,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
-fn to_bytes(v: &[f64]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+fn to_bytes<T: Real>(v: &[T]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(std::mem::size_of_val(v));
+    for &x in v {
+        x.put_le(&mut out);
+    }
+    out
 }
 
-/// Saves `params` of `model` (and the optimizer's state, if given) to `path`, atomically.
-pub fn save(
+/// Saves `params` of `model` (and the optimizer's state, if given) to `path`, atomically, as
+/// tensors of `T`'s dtype.
+pub fn save<T: Real>(
     path: &Path,
-    model: &Model,
-    params: &[f64],
+    model: &Model<T>,
+    params: &[T],
     raw_pixels: bool,
     iteration: usize,
-    optimizer: Option<&Optimizer>,
+    optimizer: Option<&Optimizer<T>>,
 ) -> Result<(), CheckpointError> {
     let c = &model.config;
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
@@ -113,7 +123,7 @@ pub fn save(
         tensors.push((
             "rnn.bias_hh_l0".into(),
             vec![c.hidden],
-            to_bytes(&vec![0.0; c.hidden]),
+            to_bytes(&vec![T::ZERO; c.hidden]),
         ));
     }
     let mut meta: HashMap<String, String> = [
@@ -150,7 +160,7 @@ pub fn save(
     let views = tensors
         .iter()
         .map(|(n, shape, bytes)| {
-            TensorView::new(Dtype::F64, shape.clone(), bytes)
+            TensorView::new(st_dtype(T::DTYPE), shape.clone(), bytes)
                 .map(|v| (n.clone(), v))
                 .map_err(|e| format(format!("cannot encode {n}: {e}")))
         })
@@ -163,16 +173,24 @@ pub fn save(
     })
 }
 
+/// The safetensors dtype that stores `d`.
+fn st_dtype(d: Dtype) -> StDtype {
+    match d {
+        Dtype::F32 => StDtype::F32,
+        Dtype::F64 => StDtype::F64,
+    }
+}
+
 /// Reads the values of a tensor as f64 (F64 as stored, F32 widened).
 fn values(view: &TensorView) -> Option<Vec<f64>> {
     let d = view.data();
     match view.dtype() {
-        Dtype::F64 => Some(
+        StDtype::F64 => Some(
             d.chunks_exact(8)
                 .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
                 .collect(),
         ),
-        Dtype::F32 => Some(
+        StDtype::F32 => Some(
             d.chunks_exact(4)
                 .map(|c| f64::from(f32::from_le_bytes(c.try_into().expect("4 bytes"))))
                 .collect(),
@@ -267,9 +285,10 @@ pub fn load(path: &Path) -> Result<Checkpoint, CheckpointError> {
             crate::mnist::CLASSES
         )));
     }
-    let model = Model::new(config);
+    let model: Model = Model::new(config);
     let mut params = vec![0.0; model.num_params()];
     let mut problems = Vec::new();
+    let mut all_f32 = true;
     let mut expected: Vec<String> = Vec::new();
     for (spec, &off) in model.specs().iter().zip(model.offsets()) {
         expected.push(spec.name.clone());
@@ -287,7 +306,10 @@ pub fn load(path: &Path) -> Result<Checkpoint, CheckpointError> {
                 config.hidden
             )),
             Ok(v) => match values(&v) {
-                Some(vals) => params[off..off + spec.len()].copy_from_slice(&vals),
+                Some(vals) => {
+                    all_f32 &= v.dtype() == StDtype::F32;
+                    params[off..off + spec.len()].copy_from_slice(&vals)
+                }
                 None => problems.push(format!(
                     "{}: dtype {:?}, expected F64 or F32",
                     spec.name,
@@ -346,6 +368,7 @@ pub fn load(path: &Path) -> Result<Checkpoint, CheckpointError> {
         config,
         raw_pixels,
         params,
+        dtype: if all_f32 { Dtype::F32 } else { Dtype::F64 },
         iteration: num("iteration")?,
         optimizer,
         optimizer_state,

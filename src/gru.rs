@@ -15,6 +15,7 @@
 use crate::activation::{sigmoid_in_place, tanh_in_place};
 use crate::blas::{Op, gemm, gemv};
 use crate::cell::{Cell, ParamSpec, recurrent_weight_grad, rnn_params};
+use crate::real::Real;
 
 /// A GRU cell with D inputs and H hidden units.
 #[derive(Debug, Clone)]
@@ -33,7 +34,8 @@ impl GruCell {
     }
 
     /// (W_ih, W_hh, b_ih, b_hh).
-    fn split<'a>(&self, p: &'a [f64]) -> (&'a [f64], &'a [f64], &'a [f64], &'a [f64]) {
+    #[allow(clippy::type_complexity)]
+    fn split<'a, T>(&self, p: &'a [T]) -> (&'a [T], &'a [T], &'a [T], &'a [T]) {
         let g = 3 * self.h;
         let (w_ih, rest) = p.split_at(g * self.d);
         let (w_hh, rest) = rest.split_at(g * self.h);
@@ -42,7 +44,7 @@ impl GruCell {
     }
 
     /// Sections (input parts, recurrent parts, states) of a cache for `rows` rows.
-    fn sections<'a>(&self, cache: &'a mut [f64], rows: usize) -> [&'a mut [f64]; 3] {
+    fn sections<'a, T>(&self, cache: &'a mut [T], rows: usize) -> [&'a mut [T]; 3] {
         let g = 3 * self.h;
         let (i, rest) = cache.split_at_mut(rows * g);
         let (r, rest) = rest.split_at_mut(rows * g);
@@ -50,7 +52,7 @@ impl GruCell {
     }
 }
 
-impl Cell for GruCell {
+impl<T: Real> Cell<T> for GruCell {
     fn params(&self) -> Vec<ParamSpec> {
         rnn_params(self.d, self.h, 3, true)
     }
@@ -73,13 +75,13 @@ impl Cell for GruCell {
         0
     }
 
-    fn states<'a>(&self, cache: &'a [f64], b: usize, t: usize) -> &'a [f64] {
+    fn states<'a>(&self, cache: &'a [T], b: usize, t: usize) -> &'a [T] {
         let rows = b * t;
         &cache[rows * 6 * self.h..rows * 7 * self.h]
     }
 
     /// Forward, shapes: x (B·T×D) → I, R (B·T×3H), Hs (B·T×H).
-    fn forward(&self, p: &[f64], x: &[f64], b: usize, t: usize, cache: &mut [f64]) {
+    fn forward(&self, p: &[T], x: &[T], b: usize, t: usize, cache: &mut [T]) {
         let (d, h, g) = (self.d, self.h, 3 * self.h);
         let (w_ih, w_hh, b_ih, b_hh) = self.split(p);
         let [xi, hr, hs] = self.sections(cache, b * t);
@@ -127,9 +129,13 @@ impl Cell for GruCell {
                 }
                 tanh_in_place(n);
                 for k in 0..h {
-                    let h_prev = if step > 0 { hs[(row - 1) * h + k] } else { 0.0 };
+                    let h_prev = if step > 0 {
+                        hs[(row - 1) * h + k]
+                    } else {
+                        T::ZERO
+                    };
                     let z = rz[h + k];
-                    hs[row * h + k] = (1.0 - z) * n[k] + z * h_prev;
+                    hs[row * h + k] = (T::ONE - z) * n[k] + z * h_prev;
                 }
             }
         }
@@ -139,15 +145,15 @@ impl Cell for GruCell {
     /// parts) (B·T×3H); grad = [dW_ih, dW_hh, db_ih, db_hh].
     fn backward(
         &self,
-        p: &[f64],
-        x: &[f64],
+        p: &[T],
+        x: &[T],
         b: usize,
         t: usize,
-        cache: &mut [f64],
-        g_h: &mut [f64],
-        _scratch: &mut [f64],
-        ones: &[f64],
-        grad: &mut [f64],
+        cache: &mut [T],
+        g_h: &mut [T],
+        _scratch: &mut [T],
+        ones: &[T],
+        grad: &mut [T],
     ) {
         let (d, h, g) = (self.d, self.h, 3 * self.h);
         let (_, w_hh, _, _) = self.split(p);
@@ -161,10 +167,14 @@ impl Cell for GruCell {
                     let (r, z, n) = (i[k], i[h + k], i[2 * h + k]);
                     let hn = r_part[2 * h + k];
                     let dh = g_h[row * h + k];
-                    let h_prev = if step > 0 { hs[(row - 1) * h + k] } else { 0.0 };
-                    let da_n = dh * (1.0 - z) * (1.0 - n * n);
-                    let da_z = dh * (h_prev - n) * z * (1.0 - z);
-                    let da_r = da_n * hn * r * (1.0 - r);
+                    let h_prev = if step > 0 {
+                        hs[(row - 1) * h + k]
+                    } else {
+                        T::ZERO
+                    };
+                    let da_n = dh * (T::ONE - z) * (T::ONE - n * n);
+                    let da_z = dh * (h_prev - n) * z * (T::ONE - z);
+                    let da_r = da_n * hn * r * (T::ONE - r);
                     (i[k], i[h + k], i[2 * h + k]) = (da_r, da_z, da_n);
                     (r_part[k], r_part[h + k], r_part[2 * h + k]) = (da_r, da_z, da_n * r);
                     if step > 0 {

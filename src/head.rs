@@ -8,6 +8,7 @@
 
 use crate::blas::{Op, gemm, gemv};
 use crate::cell::{ParamSpec, Role};
+use crate::real::Real;
 
 /// Which numbers feed the softmax classifier.
 #[derive(
@@ -47,15 +48,15 @@ pub struct Head {
 }
 
 /// Buffers of the head for one batch, all caller-owned.
-pub struct HeadBuffers<'a> {
+pub struct HeadBuffers<'a, T> {
     /// Outputs `[B][T][O]` (seed readout).
-    pub y: &'a mut [f64],
+    pub y: &'a mut [T],
     /// Class probabilities `[B][K]` (after `forward`).
-    pub probs: &'a mut [f64],
+    pub probs: &'a mut [T],
     /// Gradient of the outputs `[B][T][O]` (seed readout).
-    pub g_y: &'a mut [f64],
+    pub g_y: &'a mut [T],
     /// Gradient of the logits `[B][K]`.
-    pub g_logits: &'a mut [f64],
+    pub g_logits: &'a mut [T],
 }
 
 impl Head {
@@ -111,7 +112,8 @@ impl Head {
     }
 
     /// Splits the head's parameter slice into (V, c, Θ, β); V and c are empty for `last`.
-    fn split<'a>(&self, p: &'a [f64]) -> (&'a [f64], &'a [f64], &'a [f64], &'a [f64]) {
+    #[allow(clippy::type_complexity)]
+    fn split<'a, T>(&self, p: &'a [T]) -> (&'a [T], &'a [T], &'a [T], &'a [T]) {
         let (v, c, rest) = match self.readout {
             Readout::Seq => {
                 let (v, rest) = p.split_at(self.o * self.h);
@@ -127,13 +129,13 @@ impl Head {
     /// Forward from states `s: [b][T][H]` to class probabilities. Returns the summed cross-entropy
     /// of the batch and how many predictions were right.
     /// Shapes: s (b·T×H) → y (b·T×O) = Z (b×T·O) → logits (b×K) → probs (b×K).
-    pub fn forward(
+    pub fn forward<T: Real>(
         &self,
-        p: &[f64],
-        s: &[f64],
+        p: &[T],
+        s: &[T],
         labels: &[u8],
         b: usize,
-        buf: &mut HeadBuffers,
+        buf: &mut HeadBuffers<T>,
     ) -> (f64, usize) {
         let (h, t, o, k, f) = (self.h, self.t, self.o, self.k, self.features());
         let (v, c, theta, beta) = self.split(p);
@@ -176,17 +178,17 @@ impl Head {
     /// overwritten with dL/ds_t. The loss is the batch's summed cross-entropy times `scale`
     /// (1 / total batch size for the mean).
     #[allow(clippy::too_many_arguments)]
-    pub fn backward(
+    pub fn backward<T: Real>(
         &self,
-        p: &[f64],
-        s: &[f64],
+        p: &[T],
+        s: &[T],
         labels: &[u8],
         b: usize,
         scale: f64,
-        buf: &mut HeadBuffers,
-        ones: &[f64],
-        grad: &mut [f64],
-        g_s: &mut [f64],
+        buf: &mut HeadBuffers<T>,
+        ones: &[T],
+        grad: &mut [T],
+        g_s: &mut [T],
     ) {
         let (h, t, o, k, f) = (self.h, self.t, self.o, self.k, self.features());
         let (v, _, theta, _) = self.split(p);
@@ -194,7 +196,7 @@ impl Head {
         let gl = &mut buf.g_logits[..b * k];
         gl.copy_from_slice(&buf.probs[..b * k]);
         for (row, &y) in gl.chunks_exact_mut(k).zip(labels) {
-            row[y as usize] -= 1.0;
+            row[y as usize] -= T::ONE;
         }
         crate::blas::scal(scale, gl);
         let (dv, dc, dtheta, dbeta) = split_mut(self, grad);
@@ -229,7 +231,7 @@ impl Head {
                     dtheta,
                     h,
                 );
-                g_s.fill(0.0);
+                g_s.fill(T::ZERO);
                 gemm(
                     Op::N,
                     Op::N,
@@ -251,10 +253,11 @@ impl Head {
 }
 
 /// Mutable (dV, dc, dΘ, dβ) views of the head's gradient slice.
-fn split_mut<'a>(
+#[allow(clippy::type_complexity)]
+fn split_mut<'a, T>(
     head: &Head,
-    g: &'a mut [f64],
-) -> (&'a mut [f64], &'a mut [f64], &'a mut [f64], &'a mut [f64]) {
+    g: &'a mut [T],
+) -> (&'a mut [T], &'a mut [T], &'a mut [T], &'a mut [T]) {
     let (v, rest) = g.split_at_mut(if head.readout == Readout::Seq {
         head.o * head.h
     } else {
@@ -270,13 +273,14 @@ fn split_mut<'a>(
 }
 
 /// Index of the largest value (the first one on ties).
-pub fn argmax(v: &[f64]) -> usize {
+pub fn argmax<T: PartialOrd>(v: &[T]) -> usize {
     (0..v.len()).fold(0, |best, j| if v[j] > v[best] { j } else { best })
 }
 
 /// Turns each row of `logits` (`[b][k]`) into probabilities in place; returns the summed
-/// cross-entropy against `labels` and the number of rows whose arg-max is the label.
-pub fn softmax_xent(logits: &mut [f64], labels: &[u8], k: usize) -> (f64, usize) {
+/// cross-entropy against `labels` (summed in `f64`) and the number of rows whose arg-max is the
+/// label.
+pub fn softmax_xent<T: Real>(logits: &mut [T], labels: &[u8], k: usize) -> (f64, usize) {
     let mut loss = 0.0;
     let mut correct = 0;
     for (row, &y) in logits.chunks_exact_mut(k).zip(labels) {
@@ -284,12 +288,12 @@ pub fn softmax_xent(logits: &mut [f64], labels: &[u8], k: usize) -> (f64, usize)
         let max = row[best];
         // −log p_y = ln Σ exp(z_j − max) − (z_y − max), finite even when p_y underflows.
         let zy = row[y as usize] - max;
-        let mut sum = 0.0;
+        let mut sum = T::ZERO;
         for v in row.iter_mut() {
             *v = (*v - max).exp();
             sum += *v;
         }
-        loss += sum.ln() - zy;
+        loss += (sum.ln() - zy).to_f64();
         for v in row.iter_mut() {
             *v /= sum;
         }

@@ -10,7 +10,8 @@
 //! - [`checkpoint`]: safetensors save/load with PyTorch's names;
 //! - [`optim`]: SGD, momentum, Adam, clipping, schedules; [`train`]: the trainer;
 //! - [`reference`]: the original program's algorithm, replayed one image at a time;
-//! - [`activation`]: vectorised tanh and sigmoid.
+//! - [`activation`]: vectorised tanh and sigmoid;
+//! - [`real`]: the number type (`f64` or `f32`) everything computes in.
 
 #![warn(missing_docs)]
 
@@ -26,6 +27,7 @@ pub mod lstm;
 pub mod mnist;
 pub mod model;
 pub mod optim;
+pub mod real;
 pub mod reference;
 pub mod report;
 pub mod rnn;

@@ -16,6 +16,7 @@
 use crate::activation::{sigmoid_in_place, tanh_in_place};
 use crate::blas::{Op, axpy, gemm, gemv};
 use crate::cell::{Cell, ParamSpec, recurrent_weight_grad, rnn_params};
+use crate::real::Real;
 
 /// An LSTM cell with D inputs and H hidden units.
 #[derive(Debug, Clone)]
@@ -25,11 +26,11 @@ pub struct LstmCell {
 }
 
 /// The cell's four tensors as slices of its parameter (or gradient) buffer.
-struct Params<'a> {
-    w_ih: &'a [f64],
-    w_hh: &'a [f64],
-    b_ih: &'a [f64],
-    b_hh: &'a [f64],
+struct Params<'a, T> {
+    w_ih: &'a [T],
+    w_hh: &'a [T],
+    b_ih: &'a [T],
+    b_hh: &'a [T],
 }
 
 impl LstmCell {
@@ -41,7 +42,7 @@ impl LstmCell {
         }
     }
 
-    fn split<'a>(&self, p: &'a [f64]) -> Params<'a> {
+    fn split<'a, T>(&self, p: &'a [T]) -> Params<'a, T> {
         let g = 4 * self.h;
         let (w_ih, rest) = p.split_at(g * self.d);
         let (w_hh, rest) = rest.split_at(g * self.h);
@@ -55,7 +56,7 @@ impl LstmCell {
     }
 
     /// Sections (gates, cells, states, tanh of cells) of a cache for `b·t` rows.
-    fn sections<'a>(&self, cache: &'a mut [f64], rows: usize) -> [&'a mut [f64]; 4] {
+    fn sections<'a, T>(&self, cache: &'a mut [T], rows: usize) -> [&'a mut [T]; 4] {
         let h = self.h;
         let (a, rest) = cache.split_at_mut(rows * 4 * h);
         let (c, rest) = rest.split_at_mut(rows * h);
@@ -64,17 +65,17 @@ impl LstmCell {
     }
 }
 
-impl Cell for LstmCell {
+impl<T: Real> Cell<T> for LstmCell {
     fn params(&self) -> Vec<ParamSpec> {
         rnn_params(self.d, self.h, 4, true)
     }
 
-    fn set_forget_bias(&self, p: &mut [f64], value: f64) {
+    fn set_forget_bias(&self, p: &mut [T], value: f64) {
         // bias_ih's forget slice carries the value, bias_hh's is zero: their sum is what counts.
         let (g, h) = (4 * self.h, self.h);
         let at = g * self.d + g * self.h;
-        p[at + h..at + 2 * h].fill(value);
-        p[at + g + h..at + g + 2 * h].fill(0.0);
+        p[at + h..at + 2 * h].fill(T::from_f64(value));
+        p[at + g + h..at + g + 2 * h].fill(T::ZERO);
     }
 
     fn flops(&self, b: usize, t: usize) -> (u64, u64) {
@@ -96,13 +97,13 @@ impl Cell for LstmCell {
         b * self.h + 5 * self.h
     }
 
-    fn states<'a>(&self, cache: &'a [f64], b: usize, t: usize) -> &'a [f64] {
+    fn states<'a>(&self, cache: &'a [T], b: usize, t: usize) -> &'a [T] {
         let rows = b * t;
         &cache[rows * 5 * self.h..rows * 6 * self.h]
     }
 
     /// Forward, shapes: x (B·T×D) → A (B·T×4H), C, Hs, tanh C (B·T×H).
-    fn forward(&self, p: &[f64], x: &[f64], b: usize, t: usize, cache: &mut [f64]) {
+    fn forward(&self, p: &[T], x: &[T], b: usize, t: usize, cache: &mut [T]) {
         let (d, h, g) = (self.d, self.h, 4 * self.h);
         let w = self.split(p);
         let [a, c, hs, tc] = self.sections(cache, b * t);
@@ -144,7 +145,11 @@ impl Cell for LstmCell {
                 sigmoid_in_place(o);
                 let (i, f) = if_.split_at(h);
                 for k in 0..h {
-                    let c_prev = if step > 0 { c[(row - 1) * h + k] } else { 0.0 };
+                    let c_prev = if step > 0 {
+                        c[(row - 1) * h + k]
+                    } else {
+                        T::ZERO
+                    };
                     c[row * h + k] = f[k] * c_prev + i[k] * gg[k];
                 }
                 let tc_row = &mut tc[row * h..(row + 1) * h];
@@ -161,23 +166,23 @@ impl Cell for LstmCell {
     /// grad = [dW_ih, dW_hh, db_ih, db_hh].
     fn backward(
         &self,
-        p: &[f64],
-        x: &[f64],
+        p: &[T],
+        x: &[T],
         b: usize,
         t: usize,
-        cache: &mut [f64],
-        g_h: &mut [f64],
-        scratch: &mut [f64],
-        ones: &[f64],
-        grad: &mut [f64],
+        cache: &mut [T],
+        g_h: &mut [T],
+        scratch: &mut [T],
+        ones: &[T],
+        grad: &mut [T],
     ) {
         let (d, h, g) = (self.d, self.h, 4 * self.h);
         let w = self.split(p);
         let [a, c, hs, tc] = self.sections(cache, b * t);
         let (dc_next, rest) = scratch.split_at_mut(b * h);
         let (db, zeros) = rest.split_at_mut(g);
-        zeros[..h].fill(0.0);
-        dc_next.fill(0.0);
+        zeros[..h].fill(T::ZERO);
+        dc_next.fill(T::ZERO);
         for step in (0..t).rev() {
             for seq in 0..b {
                 let row = seq * t + step;
@@ -197,12 +202,12 @@ impl Cell for LstmCell {
                 for k in 0..h {
                     let (i, f, g_, o) = (gi[k], gf[k], gg[k], go[k]);
                     let tck = tc_row[k];
-                    let dc = dcn[k] + dh[k] * o * (1.0 - tck * tck);
+                    let dc = dcn[k] + dh[k] * o * (T::ONE - tck * tck);
                     dcn[k] = dc * f;
-                    gi[k] = dc * g_ * i * (1.0 - i);
-                    gf[k] = dc * c_prev[k] * f * (1.0 - f);
-                    gg[k] = dc * i * (1.0 - g_ * g_);
-                    go[k] = dh[k] * tck * o * (1.0 - o);
+                    gi[k] = dc * g_ * i * (T::ONE - i);
+                    gf[k] = dc * c_prev[k] * f * (T::ONE - f);
+                    gg[k] = dc * i * (T::ONE - g_ * g_);
+                    go[k] = dh[k] * tck * o * (T::ONE - o);
                 }
             }
             if step > 0 {

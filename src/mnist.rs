@@ -4,6 +4,7 @@
 //! Each image of `rows × cols` pixels is read as a sequence: `rows` time steps of `cols` inputs.
 
 use crate::idx::{self, DataError};
+use crate::real::Real;
 use std::path::Path;
 
 /// Number of classes (digits 0..=9).
@@ -94,11 +95,11 @@ impl Split {
 
     /// Widens the images `indices` into `x` (`[indices.len()][rows][cols]`, pixel × `scale`) and
     /// their labels into `y`. Allocation-free.
-    pub fn widen(&self, indices: &[usize], scale: f64, x: &mut [f64], y: &mut [u8]) {
+    pub fn widen<T: Real>(&self, indices: &[usize], scale: f64, x: &mut [T], y: &mut [u8]) {
         let p = self.pixels();
         for (k, &i) in indices.iter().enumerate() {
             for (dst, &src) in x[k * p..(k + 1) * p].iter_mut().zip(self.image(i)) {
-                *dst = f64::from(src) * scale;
+                *dst = T::from_f64(f64::from(src) * scale);
             }
             y[k] = self.labels[i];
         }

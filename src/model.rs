@@ -6,6 +6,7 @@
 
 use crate::cell::{self, Cell, CellKind, ParamSpec, Role};
 use crate::head::{Head, HeadBuffers, Readout};
+use crate::real::Real;
 use rand::Rng;
 use rand_distr::{Distribution, Normal, Uniform};
 
@@ -41,11 +42,12 @@ pub enum Init {
     Seed,
 }
 
-/// A recurrent classifier: cell + head, and where each parameter sits in the flat buffer.
-pub struct Model {
+/// A recurrent classifier: cell + head, and where each parameter sits in the flat buffer; its
+/// parameters, gradients and activations are of type `T` (`f64` or `f32`).
+pub struct Model<T: Real = f64> {
     /// The shape it was built with.
     pub config: ModelConfig,
-    cell: Box<dyn Cell>,
+    cell: Box<dyn Cell<T>>,
     head: Head,
     specs: Vec<ParamSpec>,
     offsets: Vec<usize>,
@@ -54,35 +56,35 @@ pub struct Model {
 }
 
 /// Every buffer one batch needs, allocated once for batches of up to `capacity` sequences.
-pub struct Workspace {
+pub struct Workspace<T: Real = f64> {
     /// Largest batch this workspace holds.
     pub capacity: usize,
     /// Inputs `[B][T][D]`.
-    pub x: Vec<f64>,
+    pub x: Vec<T>,
     /// Labels `[B]`.
     pub labels: Vec<u8>,
     /// Parameter gradients, laid out like the parameters (accumulated by `backward`).
-    pub grad: Vec<f64>,
-    cache: Vec<f64>,
-    scratch: Vec<f64>,
-    y: Vec<f64>,
-    probs: Vec<f64>,
-    g_y: Vec<f64>,
-    g_logits: Vec<f64>,
-    g_h: Vec<f64>,
-    ones: Vec<f64>,
+    pub grad: Vec<T>,
+    cache: Vec<T>,
+    scratch: Vec<T>,
+    y: Vec<T>,
+    probs: Vec<T>,
+    g_y: Vec<T>,
+    g_logits: Vec<T>,
+    g_h: Vec<T>,
+    ones: Vec<T>,
 }
 
-impl Workspace {
+impl<T: Real> Workspace<T> {
     /// Class probabilities `[b][K]` of the last `forward`.
-    pub fn probs(&self, b: usize, k: usize) -> &[f64] {
+    pub fn probs(&self, b: usize, k: usize) -> &[T] {
         &self.probs[..b * k]
     }
 }
 
-impl Model {
+impl<T: Real> Model<T> {
     /// Builds the model described by `config`.
-    pub fn new(config: ModelConfig) -> Model {
+    pub fn new(config: ModelConfig) -> Model<T> {
         let cell = cell::build(config.cell, config.input, config.hidden);
         let head = Head {
             readout: config.readout,
@@ -128,7 +130,7 @@ impl Model {
     }
 
     /// The slice of `params` (or of a gradient) holding the tensor called `name`.
-    pub fn view<'a>(&self, params: &'a [f64], name: &str) -> Option<&'a [f64]> {
+    pub fn view<'a>(&self, params: &'a [T], name: &str) -> Option<&'a [T]> {
         Some(&params[self.view_range(name)?])
     }
 
@@ -147,12 +149,13 @@ impl Model {
     }
 
     /// Sets the LSTM forget gate's bias (nothing for other cells).
-    pub fn set_forget_bias(&self, params: &mut [f64], value: f64) {
+    pub fn set_forget_bias(&self, params: &mut [T], value: f64) {
         self.cell.set_forget_bias(&mut params[..self.n_cell], value);
     }
 
-    /// Fresh parameters drawn with `init`.
-    pub fn init(&self, init: Init, rng: &mut impl Rng) -> Vec<f64> {
+    /// Fresh parameters drawn with `init` (drawn in `f64`, then rounded to `T`: the same seed
+    /// starts an `f32` model at the rounded weights of the `f64` one).
+    pub fn init(&self, init: Init, rng: &mut impl Rng) -> Vec<T> {
         let mut p = vec![0.0; self.n_params];
         let normal = Normal::new(0.0, 0.1).expect("valid normal");
         for (spec, &off) in self.specs.iter().zip(&self.offsets) {
@@ -178,11 +181,11 @@ impl Model {
                 },
             }
         }
-        p
+        p.into_iter().map(T::from_f64).collect()
     }
 
     /// Buffers for batches of up to `capacity` sequences.
-    pub fn workspace(&self, capacity: usize) -> Workspace {
+    pub fn workspace(&self, capacity: usize) -> Workspace<T> {
         let c = &self.config;
         let (b, t) = (capacity, c.steps);
         let outputs = if c.readout == Readout::Seq {
@@ -192,26 +195,26 @@ impl Model {
         };
         Workspace {
             capacity,
-            x: vec![0.0; b * t * c.input],
+            x: vec![T::ZERO; b * t * c.input],
             labels: vec![0; b],
-            grad: vec![0.0; self.n_params],
-            cache: vec![0.0; self.cell.cache_len(b, t)],
-            scratch: vec![0.0; self.cell.scratch_len(b, t)],
-            y: vec![0.0; outputs],
-            probs: vec![0.0; b * c.classes],
-            g_y: vec![0.0; outputs],
-            g_logits: vec![0.0; b * c.classes],
-            g_h: vec![0.0; b * t * c.hidden],
-            ones: vec![1.0; b * t],
+            grad: vec![T::ZERO; self.n_params],
+            cache: vec![T::ZERO; self.cell.cache_len(b, t)],
+            scratch: vec![T::ZERO; self.cell.scratch_len(b, t)],
+            y: vec![T::ZERO; outputs],
+            probs: vec![T::ZERO; b * c.classes],
+            g_y: vec![T::ZERO; outputs],
+            g_logits: vec![T::ZERO; b * c.classes],
+            g_h: vec![T::ZERO; b * t * c.hidden],
+            ones: vec![T::ONE; b * t],
         }
     }
 
     fn head_buffers<'a>(
-        y: &'a mut [f64],
-        probs: &'a mut [f64],
-        g_y: &'a mut [f64],
-        g_logits: &'a mut [f64],
-    ) -> HeadBuffers<'a> {
+        y: &'a mut [T],
+        probs: &'a mut [T],
+        g_y: &'a mut [T],
+        g_logits: &'a mut [T],
+    ) -> HeadBuffers<'a, T> {
         HeadBuffers {
             y,
             probs,
@@ -222,7 +225,7 @@ impl Model {
 
     /// Forward over the first `b` sequences in `ws.x`. Returns the summed cross-entropy and the
     /// number of correct predictions; probabilities are left in the workspace.
-    pub fn forward(&self, params: &[f64], ws: &mut Workspace, b: usize) -> (f64, usize) {
+    pub fn forward(&self, params: &[T], ws: &mut Workspace<T>, b: usize) -> (f64, usize) {
         assert!(
             b >= 1 && b <= ws.capacity,
             "batch {b} outside 1..={}",
@@ -238,7 +241,7 @@ impl Model {
 
     /// Backward after `forward` on the same `b` sequences: accumulates the gradient of
     /// `scale × summed cross-entropy` into `ws.grad`.
-    pub fn backward(&self, params: &[f64], ws: &mut Workspace, b: usize, scale: f64) {
+    pub fn backward(&self, params: &[T], ws: &mut Workspace<T>, b: usize, scale: f64) {
         let t = self.config.steps;
         let (pc, ph) = params.split_at(self.n_cell);
         let (gc, gh) = ws.grad.split_at_mut(self.n_cell);

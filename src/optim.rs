@@ -1,6 +1,7 @@
 //! Optimizers over the flat parameter buffer, gradient clipping and learning-rate schedules.
 
 use crate::blas::{axpy, nrm2, scal};
+use crate::real::Real;
 
 /// Which update rule.
 #[derive(
@@ -65,14 +66,14 @@ impl Schedule {
     }
 }
 
-/// An optimizer with its state (sized once for the parameter count).
+/// An optimizer with its state (sized once for the parameter count), of the parameters' type.
 #[derive(Debug, Clone)]
-pub struct Optimizer {
+pub struct Optimizer<T: Real = f64> {
     kind: OptimizerKind,
     /// Momentum velocity, or Adam's first moment.
-    m: Vec<f64>,
+    m: Vec<T>,
     /// Adam's second moment.
-    v: Vec<f64>,
+    v: Vec<T>,
     /// Updates done so far (Adam's bias correction).
     steps: u64,
 }
@@ -82,10 +83,10 @@ const BETA1: f64 = 0.9;
 const BETA2: f64 = 0.999;
 const EPS: f64 = 1e-8;
 
-impl Optimizer {
+impl<T: Real> Optimizer<T> {
     /// An optimizer of `kind` for `n` parameters.
     pub fn new(kind: OptimizerKind, n: usize) -> Self {
-        let state = |on: bool| if on { vec![0.0; n] } else { Vec::new() };
+        let state = |on: bool| if on { vec![T::ZERO; n] } else { Vec::new() };
         Optimizer {
             kind,
             m: state(kind != OptimizerKind::Sgd),
@@ -101,7 +102,7 @@ impl Optimizer {
 
     /// The state to save, as named flat buffers (PyTorch's names: `momentum_buffer`, `exp_avg`,
     /// `exp_avg_sq`), and the number of updates done.
-    pub fn state(&self) -> (Vec<(&'static str, &[f64])>, u64) {
+    pub fn state(&self) -> (Vec<(&'static str, &[T])>, u64) {
         let named = match self.kind {
             OptimizerKind::Sgd => vec![],
             OptimizerKind::Momentum => vec![("momentum_buffer", &self.m[..])],
@@ -110,8 +111,9 @@ impl Optimizer {
         (named, self.steps)
     }
 
-    /// Restores a state saved by [`Optimizer::state`]: `get(name)` returns a saved buffer.
-    /// Returns the name of the first buffer that is missing or of the wrong length.
+    /// Restores a state saved by [`Optimizer::state`]: `get(name)` returns a saved buffer (as
+    /// `f64`, rounded to `T`). Returns the name of the first buffer that is missing or of the
+    /// wrong length.
     pub fn restore<'a>(
         &mut self,
         steps: u64,
@@ -125,7 +127,7 @@ impl Optimizer {
         for (i, name) in names.iter().enumerate() {
             let dst = if i == 0 { &mut self.m } else { &mut self.v };
             match get(name) {
-                Some(src) if src.len() == dst.len() => dst.copy_from_slice(src),
+                Some(src) if src.len() == dst.len() => crate::real::convert(src, dst),
                 _ => return Err(name.to_string()),
             }
         }
@@ -134,7 +136,7 @@ impl Optimizer {
     }
 
     /// Updates `p` in place from the gradient `g` with learning rate `lr`. Allocation-free.
-    pub fn step(&mut self, p: &mut [f64], g: &[f64], lr: f64) {
+    pub fn step(&mut self, p: &mut [T], g: &[T], lr: f64) {
         assert_eq!(
             p.len(),
             g.len(),
@@ -151,12 +153,14 @@ impl Optimizer {
             OptimizerKind::Adam => {
                 let c1 = 1.0 - BETA1.powi(self.steps.min(i32::MAX as u64) as i32);
                 let c2 = 1.0 - BETA2.powi(self.steps.min(i32::MAX as u64) as i32);
-                let step = lr / c1;
-                let c2s = c2.sqrt();
+                let step = T::from_f64(lr / c1);
+                let c2s = T::from_f64(c2.sqrt());
+                let (b1, b2, eps) = (T::from_f64(BETA1), T::from_f64(BETA2), T::from_f64(EPS));
+                let (nb1, nb2) = (T::from_f64(1.0 - BETA1), T::from_f64(1.0 - BETA2));
                 for (((pv, &gv), m), v) in p.iter_mut().zip(g).zip(&mut self.m).zip(&mut self.v) {
-                    *m = BETA1 * *m + (1.0 - BETA1) * gv;
-                    *v = BETA2 * *v + (1.0 - BETA2) * gv * gv;
-                    *pv -= step * *m / (v.sqrt() / c2s + EPS);
+                    *m = b1 * *m + nb1 * gv;
+                    *v = b2 * *v + nb2 * gv * gv;
+                    *pv -= step * *m / (v.sqrt() / c2s + eps);
                 }
             }
         }
@@ -164,7 +168,7 @@ impl Optimizer {
 }
 
 /// Scales `g` so that its Euclidean norm is at most `max_norm`; returns the norm before clipping.
-pub fn clip_global_norm(g: &mut [f64], max_norm: f64) -> f64 {
+pub fn clip_global_norm<T: Real>(g: &mut [T], max_norm: f64) -> f64 {
     let norm = nrm2(g);
     if norm > max_norm && norm.is_finite() {
         scal(max_norm / norm, g);
@@ -183,7 +187,7 @@ mod tests {
         o.step(&mut p, &[0.5, 1.0], 0.1);
         assert_eq!(p, vec![0.95, -2.1]);
 
-        let mut p = vec![0.0];
+        let mut p: Vec<f64> = vec![0.0];
         let mut o = Optimizer::new(OptimizerKind::Momentum, 1);
         o.step(&mut p, &[1.0], 1.0); // v = 1
         o.step(&mut p, &[1.0], 1.0); // v = 1.9
@@ -192,7 +196,7 @@ mod tests {
 
     #[test]
     fn adam_first_step_moves_by_lr_times_sign() {
-        let mut p = vec![0.0, 0.0];
+        let mut p: Vec<f64> = vec![0.0, 0.0];
         let mut o = Optimizer::new(OptimizerKind::Adam, 2);
         o.step(&mut p, &[3.0, -0.01], 0.1);
         assert!(
@@ -202,11 +206,34 @@ mod tests {
     }
 
     #[test]
+    fn f32_optimizers_follow_the_f64_ones_to_f32_rounding() {
+        for kind in [
+            OptimizerKind::Sgd,
+            OptimizerKind::Momentum,
+            OptimizerKind::Adam,
+        ] {
+            let mut p64: Vec<f64> = vec![0.5, -0.25, 1.0];
+            let mut p32: Vec<f32> = vec![0.5, -0.25, 1.0];
+            let (mut o64, mut o32) = (Optimizer::new(kind, 3), Optimizer::new(kind, 3));
+            for step in 0..20 {
+                let g = [0.3 - 0.01 * step as f64, -0.2, 0.05 * step as f64];
+                let g32 = g.map(|v| v as f32);
+                o64.step(&mut p64, &g, 0.01);
+                o32.step(&mut p32, &g32, 0.01);
+            }
+            for (a, b) in p64.iter().zip(&p32) {
+                assert!((a - f64::from(*b)).abs() < 1e-6, "{kind:?}: {a} vs {b}");
+            }
+            assert_ne!(p64, vec![0.5, -0.25, 1.0]);
+        }
+    }
+
+    #[test]
     fn clipping_caps_the_norm_and_keeps_direction() {
-        let mut g = vec![3.0, 4.0];
+        let mut g: Vec<f64> = vec![3.0, 4.0];
         assert_eq!(clip_global_norm(&mut g, 1.0), 5.0);
         assert!((g[0] - 0.6).abs() < 1e-15 && (g[1] - 0.8).abs() < 1e-15);
-        let mut small = vec![0.3, 0.4];
+        let mut small: Vec<f64> = vec![0.3, 0.4];
         clip_global_norm(&mut small, 1.0);
         assert_eq!(small, vec![0.3, 0.4]);
     }

@@ -9,6 +9,7 @@
 use crate::activation::tanh_in_place;
 use crate::blas::{Op, gemm, gemm_within, gemv};
 use crate::cell::{Cell, ParamSpec, recurrent_weight_grad, rnn_params};
+use crate::real::Real;
 
 /// The tanh RNN cell with D inputs and H hidden units.
 #[derive(Debug, Clone)]
@@ -27,14 +28,14 @@ impl TanhCell {
     }
 
     /// Splits the cell's parameter slice into (U, W, b).
-    fn split<'a>(&self, p: &'a [f64]) -> (&'a [f64], &'a [f64], &'a [f64]) {
+    fn split<'a, T>(&self, p: &'a [T]) -> (&'a [T], &'a [T], &'a [T]) {
         let (u, rest) = p.split_at(self.h * self.d);
         let (w, b) = rest.split_at(self.h * self.h);
         (u, w, &b[..self.h])
     }
 }
 
-impl Cell for TanhCell {
+impl<T: Real> Cell<T> for TanhCell {
     fn params(&self) -> Vec<ParamSpec> {
         rnn_params(self.d, self.h, 1, false)
     }
@@ -57,12 +58,12 @@ impl Cell for TanhCell {
         0
     }
 
-    fn states<'a>(&self, cache: &'a [f64], b: usize, t: usize) -> &'a [f64] {
+    fn states<'a>(&self, cache: &'a [T], b: usize, t: usize) -> &'a [T] {
         &cache[..b * t * self.h]
     }
 
     /// Forward, shapes: x (B·T×D), S (B·T×H).
-    fn forward(&self, p: &[f64], x: &[f64], b: usize, t: usize, cache: &mut [f64]) {
+    fn forward(&self, p: &[T], x: &[T], b: usize, t: usize, cache: &mut [T]) {
         let (d, h) = (self.d, self.h);
         let (u, w, bias) = self.split(p);
         let s = &mut cache[..b * t * h];
@@ -99,15 +100,15 @@ impl Cell for TanhCell {
     /// Backward, shapes: g_h = dL/dS (B·T×H) in, dL/dA out (A the pre-activation); grad = [dU, dW, db].
     fn backward(
         &self,
-        p: &[f64],
-        x: &[f64],
+        p: &[T],
+        x: &[T],
         b: usize,
         t: usize,
-        cache: &mut [f64],
-        g_h: &mut [f64],
-        _scratch: &mut [f64],
-        ones: &[f64],
-        grad: &mut [f64],
+        cache: &mut [T],
+        g_h: &mut [T],
+        _scratch: &mut [T],
+        ones: &[T],
+        grad: &mut [T],
     ) {
         let (d, h) = (self.d, self.h);
         let (_, w, _) = self.split(p);
@@ -120,7 +121,7 @@ impl Cell for TanhCell {
             for seq in 0..b {
                 let at = (seq * t + step) * h;
                 for (gv, sv) in g[at..at + h].iter_mut().zip(&s[at..at + h]) {
-                    *gv *= 1.0 - sv * sv;
+                    *gv *= T::ONE - *sv * *sv;
                 }
             }
             if step > 0 {

@@ -14,6 +14,7 @@ use crate::head::{Readout, argmax};
 use crate::mnist::{CLASSES, Split};
 use crate::model::{Init, Model, ModelConfig, Workspace};
 use crate::optim::{Optimizer, OptimizerKind, Schedule, clip_global_norm};
+use crate::real::{Dtype, Real};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -52,6 +53,8 @@ pub struct TrainConfig {
     pub threads: usize,
     /// Feed raw pixels 0..255 (the seed) instead of 0..1.
     pub raw_pixels: bool,
+    /// The number type the run computes in; a [`Trainer<T>`] needs `T::DTYPE` to match.
+    pub dtype: Dtype,
 }
 
 impl TrainConfig {
@@ -98,23 +101,23 @@ pub struct Evaluation {
     pub confusion: [[usize; CLASSES]; CLASSES],
 }
 
-struct Worker {
-    ws: Workspace,
+struct Worker<T: Real> {
+    ws: Workspace<T>,
     loss: f64,
     correct: usize,
     confusion: [[usize; CLASSES]; CLASSES],
 }
 
-/// A model, its parameters, optimizer and all the buffers training needs.
-pub struct Trainer {
+/// A model, its parameters, optimizer and all the buffers training needs, computing in `T`.
+pub struct Trainer<T: Real = f64> {
     /// The model being trained.
-    pub model: Model,
+    pub model: Model<T>,
     /// Its parameters (flat; see `Model::specs`).
-    pub params: Vec<f64>,
+    pub params: Vec<T>,
     /// The run's configuration.
     pub config: TrainConfig,
-    opt: Optimizer,
-    workers: Vec<Worker>,
+    opt: Optimizer<T>,
+    workers: Vec<Worker<T>>,
     pool: Option<std::sync::Arc<rayon::ThreadPool>>,
     rng: StdRng,
     order: Vec<usize>,
@@ -128,10 +131,10 @@ fn shard(b: usize, n: usize, i: usize) -> std::ops::Range<usize> {
 
 /// Runs `f(worker index, worker)` on every worker, in parallel on `pool` when there is one.
 /// (`rayon`'s fork-join keeps its jobs on the stack: no allocation per step.)
-fn each_worker(
+fn each_worker<T: Real>(
     pool: Option<&rayon::ThreadPool>,
-    workers: &mut [Worker],
-    f: impl Fn(usize, &mut Worker) + Sync,
+    workers: &mut [Worker<T>],
+    f: impl Fn(usize, &mut Worker<T>) + Sync,
 ) {
     match pool {
         None => f(0, &mut workers[0]),
@@ -144,9 +147,19 @@ fn each_worker(
     }
 }
 
-impl Trainer {
+impl<T: Real> Trainer<T> {
     /// A trainer for `config` on a training split of `train_len` images of `steps × input` pixels.
-    pub fn new(config: TrainConfig, steps: usize, input: usize, train_len: usize) -> Trainer {
+    ///
+    /// # Panics
+    /// When `config.dtype` is not `T`'s.
+    pub fn new(config: TrainConfig, steps: usize, input: usize, train_len: usize) -> Trainer<T> {
+        assert_eq!(
+            config.dtype,
+            T::DTYPE,
+            "a Trainer<{:?}> cannot run a {:?} configuration",
+            T::DTYPE,
+            config.dtype
+        );
         let model = Model::new(config.model_config(steps, input));
         let mut rng = StdRng::seed_from_u64(config.seed);
         let mut params = model.init(config.init, &mut rng);
@@ -194,7 +207,7 @@ impl Trainer {
     /// Steps taken inside fork their shards from a worker thread; steps taken from another thread
     /// enter the pool through its shared queue, which allocates a block every few dozen entries.
     /// Run training loops inside this to keep every step allocation-free.
-    pub fn in_pool<R: Send>(&mut self, f: impl FnOnce(&mut Trainer) -> R + Send) -> R {
+    pub fn in_pool<R: Send>(&mut self, f: impl FnOnce(&mut Trainer<T>) -> R + Send) -> R {
         match self.pool.clone() {
             Some(pool) => pool.install(|| f(self)),
             None => f(self),
@@ -213,11 +226,11 @@ impl Trainer {
         {
             let batch = &self.order[self.pos..self.pos + b];
             let (model, params) = (&self.model, &self.params);
-            let run = |i: usize, w: &mut Worker| {
+            let run = |i: usize, w: &mut Worker<T>| {
                 let r = shard(b, n, i);
                 let len = r.len();
                 data.widen(&batch[r], scale, &mut w.ws.x, &mut w.ws.labels);
-                w.ws.grad.fill(0.0);
+                w.ws.grad.fill(T::ZERO);
                 let (loss, correct) = model.forward(params, &mut w.ws, len);
                 model.backward(params, &mut w.ws, len, 1.0 / b as f64);
                 (w.loss, w.correct) = (loss, correct);
@@ -265,7 +278,7 @@ impl Trainer {
             idx.extend(start..end);
             let b = end - start;
             let (model, params, idx) = (&self.model, &self.params, &idx);
-            let run = |i: usize, w: &mut Worker| {
+            let run = |i: usize, w: &mut Worker<T>| {
                 let r = shard(b, n, i);
                 let len = r.len();
                 (w.loss, w.correct) = (0.0, 0);
@@ -302,7 +315,7 @@ impl Trainer {
     }
 
     /// The optimizer (to save its state).
-    pub fn optimizer(&self) -> &Optimizer {
+    pub fn optimizer(&self) -> &Optimizer<T> {
         &self.opt
     }
 
@@ -315,7 +328,7 @@ impl Trainer {
                 ckpt.config, self.model.config
             ));
         }
-        self.params.copy_from_slice(&ckpt.params);
+        crate::real::convert(&ckpt.params, &mut self.params);
         if let Some((kind, steps)) = &ckpt.optimizer
             && kind == self.config.optimizer.name()
         {

@@ -311,3 +311,87 @@ fn eval_resume_predict_log_and_plot_agree_with_training() {
         &["not a valid safetensors file"],
     );
 }
+
+#[test]
+fn f32_models_save_as_f32_and_load_back_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let m: Model<f32> = Model::new(ModelConfig {
+        cell: CellKind::Lstm,
+        input: 28,
+        steps: 28,
+        hidden: 5,
+        outputs: 28,
+        classes: 10,
+        readout: Readout::Seq,
+    });
+    let p = m.init(Init::Uniform, &mut StdRng::seed_from_u64(4));
+    let mut opt = Optimizer::<f32>::new(OptimizerKind::Adam, p.len());
+    let mut q = p.clone();
+    opt.step(&mut q, &p, 0.01);
+    let path = dir.path().join("f32.safetensors");
+    checkpoint::save(&path, &m, &q, false, 3, Some(&opt)).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    for name in st.names() {
+        assert_eq!(st.tensor(name).unwrap().dtype(), Dtype::F32, "{name}");
+    }
+    let ck = checkpoint::load(&path).unwrap();
+    assert_eq!(ck.dtype, blasrnn::real::Dtype::F32);
+    assert!(ck.params.iter().zip(&q).all(|(&a, &b)| a == f64::from(b)));
+    let (state, _) = opt.state();
+    for (name, buf) in state {
+        let back: Vec<f32> = ck.optimizer_state[name].iter().map(|&v| v as f32).collect();
+        assert_eq!(back.as_slice(), buf, "{name}");
+    }
+    // An f64 model's file loads as F64.
+    let m64 = model(CellKind::Lstm, Readout::Seq, 5);
+    let p64 = m64.init(Init::Uniform, &mut StdRng::seed_from_u64(4));
+    let path64 = dir.path().join("f64.safetensors");
+    checkpoint::save(&path64, &m64, &p64, false, 3, None).unwrap();
+    assert_eq!(
+        checkpoint::load(&path64).unwrap().dtype,
+        blasrnn::real::Dtype::F64
+    );
+}
+
+#[test]
+fn an_f32_run_saves_evaluates_resumes_and_predicts_in_f32() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir
+        .path()
+        .join("g.safetensors")
+        .to_str()
+        .unwrap()
+        .to_string();
+    let common = ["--cell", "gru", "--hidden", "16", "--batch", "50"];
+    let mut args = vec!["train", "--dtype", "f32", "--iters", "20"];
+    args.extend(common);
+    args.extend(["--save", &model, "--json"]);
+    let trained = last_json(&blasrnn(&args));
+    assert_eq!(trained["dtype"], "f32");
+    let evaluated = last_json(&blasrnn(&["eval", "--model", &model, "--json"]));
+    assert_eq!(evaluated["test_accuracy"], trained["test_accuracy"]);
+    let mut args = vec![
+        "train", "--resume", &model, "--iters", "30", "--batch", "50",
+    ];
+    args.push("--json");
+    let resumed = last_json(&blasrnn(&args));
+    assert_eq!(resumed["dtype"], "f32");
+    assert_eq!(resumed["start_iteration"], 20);
+    fails_with(
+        &blasrnn(&[
+            "train", "--resume", &model, "--iters", "30", "--dtype", "f64",
+        ]),
+        &["the saved model has --dtype f32, but --dtype f64 was given"],
+    );
+    let preds = last_json(&blasrnn(&[
+        "predict",
+        "--model",
+        &model,
+        "--test-index",
+        "0",
+        "--json",
+    ]));
+    let p: Vec<f64> = serde_json::from_value(preds[0]["probabilities"].clone()).unwrap();
+    assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-5, "{p:?}");
+}

@@ -7,6 +7,7 @@ use blasrnn::cell::CellKind;
 use blasrnn::head::Readout;
 use blasrnn::model::{Init, Model, ModelConfig};
 use blasrnn::optim::{OptimizerKind, Schedule};
+use blasrnn::real::{Dtype, Real};
 use blasrnn::train::{TrainConfig, Trainer};
 use common::{Lcg, synthetic_split};
 
@@ -27,17 +28,23 @@ fn config(cell: CellKind, readout: Readout, threads: usize, seed: u64) -> TrainC
         seed,
         threads,
         raw_pixels: false,
+        dtype: Dtype::F64,
     }
 }
 
-fn train(cfg: TrainConfig) -> Vec<f64> {
+/// Trains `cfg` (in `T`, which must be its dtype) on a small synthetic task; the final weights.
+fn train_as<T: Real>(cfg: TrainConfig) -> Vec<T> {
     let data = synthetic_split(200, 6, 5, 9);
     let iters = cfg.iters;
-    let mut tr = Trainer::new(cfg, data.rows, data.cols, data.len());
+    let mut tr = Trainer::<T>::new(cfg, data.rows, data.cols, data.len());
     for it in 0..iters {
         tr.step(&data, it, iters);
     }
     tr.params
+}
+
+fn train(cfg: TrainConfig) -> Vec<f64> {
+    train_as::<f64>(cfg)
 }
 
 #[test]
@@ -72,7 +79,7 @@ fn thread_counts_agree_to_rounding() {
 fn a_batch_gives_what_each_sequence_gives_alone() {
     for readout in [Readout::Seq, Readout::Last] {
         let (b, t, d) = (5, 7, 4);
-        let model = Model::new(ModelConfig {
+        let model = Model::<f64>::new(ModelConfig {
             cell: CellKind::Tanh,
             input: d,
             steps: t,
@@ -117,7 +124,7 @@ fn training_learns_a_learnable_task() {
         let test = synthetic_split(200, 10, 6, 3);
         let mut cfg = config(CellKind::Tanh, readout, 1, 1);
         cfg.iters = 200;
-        let mut tr = Trainer::new(cfg, data.rows, data.cols, data.len());
+        let mut tr = Trainer::<f64>::new(cfg, data.rows, data.cols, data.len());
         let e0 = tr.evaluate(&test);
         let (loss0, acc0) = (e0.loss, e0.accuracy);
         for it in 0..200 {
@@ -147,7 +154,7 @@ fn sgd_momentum_and_adam_all_lower_the_loss() {
         let data = synthetic_split(200, 6, 5, 4);
         let mut cfg = config(CellKind::Tanh, Readout::Seq, 1, 1);
         (cfg.optimizer, cfg.lr, cfg.init) = (opt, lr, Init::Uniform);
-        let mut tr = Trainer::new(cfg, data.rows, data.cols, data.len());
+        let mut tr = Trainer::<f64>::new(cfg, data.rows, data.cols, data.len());
         let before = tr.evaluate(&data).loss;
         for it in 0..100 {
             tr.step(&data, it, 100);
@@ -162,7 +169,7 @@ fn flop_formulas_match_what_blas_was_asked_for() {
     for readout in [Readout::Seq, Readout::Last] {
         for cell in [CellKind::Tanh, CellKind::Lstm, CellKind::Gru] {
             let (b, t, d) = (7, 5, 4);
-            let model = Model::new(ModelConfig {
+            let model = Model::<f64>::new(ModelConfig {
                 cell,
                 input: d,
                 steps: t,
@@ -181,4 +188,138 @@ fn flop_formulas_match_what_blas_was_asked_for() {
             assert_eq!((fwd, bwd), model.flops(b), "{cell:?}/{readout:?}");
         }
     }
+}
+
+/// A model of `cell` and `readout` for 4 steps of 5 inputs, in `T`.
+fn small_model<T: Real>(cell: CellKind, readout: Readout) -> Model<T> {
+    Model::new(ModelConfig {
+        cell,
+        input: 5,
+        steps: 4,
+        hidden: 7,
+        outputs: 3,
+        classes: 10,
+        readout,
+    })
+}
+
+#[test]
+fn f32_forward_and_backward_follow_f64_to_f32_precision() {
+    for cell in [CellKind::Tanh, CellKind::Lstm, CellKind::Gru] {
+        for readout in [Readout::Seq, Readout::Last] {
+            let b = 6;
+            let m64 = small_model::<f64>(cell, readout);
+            let m32 = small_model::<f32>(cell, readout);
+            let mut g = Lcg(7);
+            // Parameters and inputs exactly representable in f32, so both start from the same
+            // numbers.
+            let p64: Vec<f64> = (0..m64.num_params())
+                .map(|_| f64::from((g.next_f64() - 0.5) as f32))
+                .collect();
+            let p32: Vec<f32> = p64.iter().map(|&v| v as f32).collect();
+            let (mut w64, mut w32) = (m64.workspace(b), m32.workspace(b));
+            for (a, c) in w64.x.iter_mut().zip(w32.x.iter_mut()) {
+                *c = g.next_f64() as f32;
+                *a = f64::from(*c);
+            }
+            for i in 0..b {
+                w64.labels[i] = (3 * i % 10) as u8;
+                w32.labels[i] = w64.labels[i];
+            }
+            let (l64, c64) = m64.forward(&p64, &mut w64, b);
+            let (l32, c32) = m32.forward(&p32, &mut w32, b);
+            let what = format!("{cell:?}/{readout:?}");
+            assert!(
+                (l64 - l32).abs() < 1e-5 * l64.abs(),
+                "{what}: loss {l64} vs {l32}"
+            );
+            assert_eq!(c64, c32, "{what}");
+            m64.backward(&p64, &mut w64, b, 1.0 / b as f64);
+            m32.backward(&p32, &mut w32, b, 1.0 / b as f64);
+            let diff: f64 = w64
+                .grad
+                .iter()
+                .zip(&w32.grad)
+                .map(|(a, c)| (a - f64::from(*c)).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            let norm: f64 = w64.grad.iter().map(|a| a * a).sum::<f64>().sqrt();
+            assert!(
+                norm > 0.0 && diff < 1e-5 * norm,
+                "{what}: |Δgrad| {diff} of {norm}"
+            );
+        }
+    }
+}
+
+#[test]
+fn f32_training_is_reproducible_and_tracks_f64() {
+    for cell in [CellKind::Tanh, CellKind::Lstm, CellKind::Gru] {
+        for threads in [1, 2] {
+            let mut cfg = config(cell, Readout::Seq, threads, 5);
+            cfg.dtype = Dtype::F32;
+            let a = train_as::<f32>(cfg.clone());
+            let b = train_as::<f32>(cfg.clone());
+            assert!(
+                a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{cell:?} × {threads}: f32 runs differ"
+            );
+            // 30 SGD steps from the same start: the f32 weights stay within f32 rounding of the
+            // f64 ones. (Adam would not show it: it scales the noise of near-zero gradients up
+            // to a full step.)
+            (cfg.optimizer, cfg.lr) = (OptimizerKind::Sgd, 0.5);
+            let w32 = train_as::<f32>(cfg.clone());
+            cfg.dtype = Dtype::F64;
+            let w64 = train(cfg.clone());
+            cfg.iters = 0;
+            let w0 = train(cfg);
+            let dist = |u: &[f64], v: &mut dyn Iterator<Item = f64>| {
+                u.iter()
+                    .zip(v)
+                    .map(|(x, y)| (x - y).powi(2))
+                    .sum::<f64>()
+                    .sqrt()
+            };
+            let drift = dist(&w64, &mut w32.iter().map(|&v| f64::from(v)));
+            let moved = dist(&w64, &mut w0.iter().copied());
+            assert!(
+                moved > 0.1 && drift < 1e-5 * moved,
+                "{cell:?} × {threads}: f32 drifts {drift} from f64, which moved {moved}"
+            );
+        }
+    }
+}
+
+#[test]
+fn f32_training_learns_a_learnable_task() {
+    let data = synthetic_split(400, 10, 6, 2);
+    let test = synthetic_split(200, 10, 6, 3);
+    let mut cfg = config(CellKind::Gru, Readout::Last, 2, 1);
+    (cfg.iters, cfg.dtype, cfg.lr) = (200, Dtype::F32, 0.03);
+    let mut tr = Trainer::<f32>::new(cfg, data.rows, data.cols, data.len());
+    let before = tr.evaluate(&test);
+    for it in 0..200 {
+        tr.step(&data, it, 200);
+    }
+    let after = tr.evaluate(&test);
+    assert!(
+        before.accuracy < 0.5 && after.accuracy > 0.95 && after.loss < before.loss / 4.0,
+        "accuracy {} -> {}, loss {} -> {}",
+        before.accuracy,
+        after.accuracy,
+        before.loss,
+        after.loss
+    );
+}
+
+#[test]
+#[should_panic(expected = "cannot run a F64 configuration")]
+fn a_trainer_refuses_a_configuration_of_another_dtype() {
+    let data = synthetic_split(50, 6, 5, 9);
+    let _ = Trainer::<f32>::new(
+        config(CellKind::Tanh, Readout::Seq, 1, 1),
+        data.rows,
+        data.cols,
+        data.len(),
+    );
 }

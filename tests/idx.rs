@@ -95,7 +95,7 @@ fn reads_known_answers_in_every_spelling() {
             assert_eq!(m.train.labels, vec![7, 0]);
             assert_eq!(m.train.image(1), &[250, 251, 252, 253, 254, 255]);
             assert_eq!(m.test.labels, vec![9]);
-            let mut x = vec![0.0; 12];
+            let mut x = vec![0.0f64; 12];
             let mut y = vec![0u8; 2];
             m.train.widen(&[1, 0], 1.0 / 255.0, &mut x, &mut y);
             assert_eq!(y, vec![0, 7]);

@@ -8,8 +8,10 @@ mod common;
 
 use blasrnn::cell::CellKind;
 use blasrnn::head::Readout;
+use blasrnn::mnist::Split;
 use blasrnn::model::Init;
 use blasrnn::optim::{OptimizerKind, Schedule};
+use blasrnn::real::{Dtype, Real};
 use blasrnn::train::{TrainConfig, Trainer};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -35,7 +37,7 @@ fn main() {
     let data = common::synthetic_split(100, 28, 28, 1);
     // Trainers stay alive to the end: a dropped thread pool winding down would allocate while
     // the next configuration is being counted.
-    let mut done = Vec::new();
+    let (mut done64, mut done32) = (Vec::new(), Vec::new());
     for cell in [CellKind::Tanh, CellKind::Lstm, CellKind::Gru] {
         for readout in [Readout::Seq, Readout::Last] {
             for (optimizer, threads) in [
@@ -44,40 +46,53 @@ fn main() {
                 (OptimizerKind::Adam, 1),
                 (OptimizerKind::Adam, 2),
             ] {
-                let cfg = TrainConfig {
-                    cell,
-                    hidden: 32,
-                    readout,
-                    iters: 10,
-                    batch: 25,
-                    optimizer,
-                    lr: 0.001,
-                    lr_schedule: Schedule::Cosine,
-                    warmup: 2,
-                    clip: Some(1.0),
-                    init: Init::Seed,
-                    forget_bias: None,
-                    seed: 1,
-                    threads,
-                    raw_pixels: false,
-                };
-                let mut tr = Trainer::new(cfg, 28, 28, data.len());
-                let n = tr.in_pool(|tr| {
-                    tr.step(&data, 0, 200);
-                    COUNT.store(0, Ordering::Relaxed);
-                    COUNTING.store(true, Ordering::Relaxed);
-                    // Crosses epoch boundaries (reshuffles) too: 100 images, 25 per batch.
-                    for it in 1..200 {
-                        tr.step(&data, it, 200);
-                    }
-                    COUNTING.store(false, Ordering::Relaxed);
-                    COUNT.load(Ordering::Relaxed)
-                });
-                let what = format!("{cell:?}/{readout:?}/{optimizer:?}/{threads} threads");
-                assert_eq!(n, 0, "{what}: {n} allocations in 199 steps");
-                done.push(tr);
+                for dtype in [Dtype::F64, Dtype::F32] {
+                    let cfg = TrainConfig {
+                        cell,
+                        hidden: 32,
+                        readout,
+                        iters: 10,
+                        batch: 25,
+                        optimizer,
+                        lr: 0.001,
+                        lr_schedule: Schedule::Cosine,
+                        warmup: 2,
+                        clip: Some(1.0),
+                        init: Init::Seed,
+                        forget_bias: None,
+                        seed: 1,
+                        threads,
+                        raw_pixels: false,
+                        dtype,
+                    };
+                    let n = match dtype {
+                        Dtype::F64 => count_in_steps::<f64>(cfg, &data, &mut done64),
+                        Dtype::F32 => count_in_steps::<f32>(cfg, &data, &mut done32),
+                    };
+                    let what =
+                        format!("{cell:?}/{readout:?}/{optimizer:?}/{threads} threads/{dtype:?}");
+                    assert_eq!(n, 0, "{what}: {n} allocations in 199 steps");
+                }
             }
         }
     }
-    println!("no_alloc: {} passed, 0 failed", done.len());
+    println!("no_alloc: {} passed, 0 failed", done64.len() + done32.len());
+}
+
+/// Allocations during 199 training steps of a fresh trainer for `cfg` (kept alive in `done`).
+fn count_in_steps<T: Real>(cfg: TrainConfig, data: &Split, done: &mut Vec<Trainer<T>>) -> usize {
+    let mut tr = Trainer::<T>::new(cfg, 28, 28, data.len());
+    let n = tr.in_pool(|tr| {
+        tr.step(data, 0, 200);
+        COUNT.store(0, Ordering::Relaxed);
+        COUNTING.store(true, Ordering::Relaxed);
+        // Crosses epoch boundaries (reshuffles) too: 100 images, 25 per batch.
+        for it in 1..200 {
+            tr.step(data, it, 200);
+        }
+        COUNTING.store(false, Ordering::Relaxed);
+        COUNT.load(Ordering::Relaxed)
+    });
+    done.push(tr);
+    n
 }
