@@ -112,10 +112,11 @@ struct TrainArgs {
     /// Feed raw pixels 0..255 as the seed did (default scales them to 0..1).
     #[arg(long)]
     raw_pixels: bool,
-    /// Number type of parameters, activations and gradients: f64, or f32 (PyTorch's default;
-    /// sgemm does twice the work per instruction: ~1.7× the samples/s of LSTM and GRU).
-    #[arg(long, value_enum, default_value = "f64")]
-    dtype: Dtype,
+    /// Number type of parameters, activations and gradients [default: f64 for the tanh cell (the
+    /// seed's design), f32 for LSTM and GRU (PyTorch's default; sgemm does twice the work of
+    /// dgemm per instruction)].
+    #[arg(long, value_enum)]
+    dtype: Option<Dtype>,
     /// Report progress every this many iterations (0 = never).
     #[arg(long, default_value_t = 100)]
     log_every: u64,
@@ -289,6 +290,15 @@ fn banner(json: bool, threads: usize) {
     );
 }
 
+/// The number type a cell trains in unless `--dtype` says otherwise: the seed's tanh model keeps
+/// the original design's f64; the gated cells use PyTorch's f32.
+fn default_dtype(cell: CellKind) -> Dtype {
+    match cell {
+        CellKind::Tanh => Dtype::F64,
+        CellKind::Lstm | CellKind::Gru => Dtype::F32,
+    }
+}
+
 /// The engine's configuration from the command line.
 fn engine_config(a: &TrainArgs, train_len: usize) -> Result<TrainConfig> {
     let lr = check_lr(a.lr.unwrap_or(match a.optimizer {
@@ -331,7 +341,7 @@ fn engine_config(a: &TrainArgs, train_len: usize) -> Result<TrainConfig> {
         seed: a.seed,
         threads: (a.threads.unwrap_or_else(default_threads) as usize).min(batch),
         raw_pixels: a.raw_pixels,
-        dtype: a.dtype,
+        dtype: a.dtype.unwrap_or(default_dtype(a.cell)),
     })
 }
 
@@ -367,19 +377,17 @@ fn resume_into(a: &mut TrainArgs, m: &ArgMatches, ckpt: &Checkpoint) -> Result<(
             a.raw_pixels.to_string(),
         ));
     }
-    if given("dtype") && a.dtype != ckpt.dtype {
-        return Err(clash(
-            "--dtype",
-            ckpt.dtype.name().into(),
-            a.dtype.name().into(),
-        ));
+    if let Some(d) = a.dtype
+        && d != ckpt.dtype
+    {
+        return Err(clash("--dtype", ckpt.dtype.name().into(), d.name().into()));
     }
     (a.cell, a.hidden, a.readout, a.raw_pixels, a.dtype) = (
         c.cell,
         c.hidden as u32,
         c.readout,
         ckpt.raw_pixels,
-        ckpt.dtype,
+        Some(ckpt.dtype),
     );
     Ok(())
 }
@@ -656,8 +664,12 @@ fn trainer_for<T: Real>(ckpt: &Checkpoint, threads: usize, data: &Mnist) -> Resu
         );
     }
     let mut args = default_train_args(c.cell, c.hidden);
-    (args.readout, args.raw_pixels, args.threads, args.dtype) =
-        (c.readout, ckpt.raw_pixels, Some(threads as u32), T::DTYPE);
+    (args.readout, args.raw_pixels, args.threads, args.dtype) = (
+        c.readout,
+        ckpt.raw_pixels,
+        Some(threads as u32),
+        Some(T::DTYPE),
+    );
     let config = engine_config(&args, data.train.len())?;
     let mut trainer = Trainer::new(config, c.steps, c.input, data.train.len());
     blasrnn::real::convert(&ckpt.params, &mut trainer.params);
@@ -902,6 +914,7 @@ fn model_of(config: &TrainConfig, data: &Mnist) -> Model {
 fn run_bench(a: BenchArgs) -> Result<()> {
     let data = load(&a.data)?;
     let threads = a.threads.unwrap_or_else(default_threads) as usize;
+    let plural = if threads == 1 { "" } else { "s" };
     let json = a.json;
     banner(json, threads);
     if let Ok(core) = std::env::var("OPENBLAS_CORETYPE") {
@@ -918,7 +931,7 @@ fn run_bench(a: BenchArgs) -> Result<()> {
     say(
         json,
         format_args!(
-            "dgemm {n}×{n}×{n}, {threads} BLAS threads: {peak:.1} GFLOP/s; sgemm: {speak:.1} GFLOP/s (medians of 7)"
+            "dgemm {n}×{n}×{n}, {threads} BLAS thread{plural}: {peak:.1} GFLOP/s; sgemm: {speak:.1} GFLOP/s (medians of 7)"
         ),
     );
 
@@ -946,7 +959,7 @@ fn run_bench(a: BenchArgs) -> Result<()> {
     say(
         json,
         format_args!(
-            "engine (tanh, H=50, batch 100, {threads} threads): {engine:.0} samples/s, \
+            "engine (tanh, H=50, batch 100, f64, {threads} thread{plural}): {engine:.0} samples/s, \
          {:.3} MFLOP/sample, {gflops:.1} GFLOP/s = {:.0}% of the dgemm peak",
             flops / 1e6,
             100.0 * gflops / peak
@@ -957,7 +970,7 @@ fn run_bench(a: BenchArgs) -> Result<()> {
         say(
             json,
             format_args!(
-                "engine on 1 thread: {single:.0} samples/s; {threads} threads / 1 thread = {:.2}×",
+                "engine on 1 thread: {single:.0} samples/s; {threads} thread{plural} / 1 thread = {:.2}×",
                 engine / single
             ),
         );
@@ -986,7 +999,7 @@ fn run_bench(a: BenchArgs) -> Result<()> {
             say(
                 json,
                 format_args!(
-                    "engine ({}, H=128, batch 100, {}, {threads} threads): {sps:.0} samples/s, \
+                    "engine ({}, H=128, batch 100, {}, {threads} thread{plural}): {sps:.0} samples/s, \
                  {:.2} MFLOP/sample, {:.1} GFLOP/s = {:.0}% of the {routine} peak",
                     cell.name(),
                     dtype.name(),

@@ -364,13 +364,15 @@ fn an_f32_run_saves_evaluates_resumes_and_predicts_in_f32() {
         .unwrap()
         .to_string();
     let common = ["--cell", "gru", "--hidden", "16", "--batch", "50"];
-    let mut args = vec!["train", "--dtype", "f32", "--iters", "20"];
+    // The gated cells compute in f32 unless told otherwise.
+    let mut args = vec!["train", "--iters", "20"];
     args.extend(common);
     args.extend(["--save", &model, "--json"]);
     let trained = last_json(&blasrnn(&args));
     assert_eq!(trained["dtype"], "f32");
     let evaluated = last_json(&blasrnn(&["eval", "--model", &model, "--json"]));
     assert_eq!(evaluated["test_accuracy"], trained["test_accuracy"]);
+    assert_eq!(evaluated["dtype"], "f32");
     let mut args = vec![
         "train", "--resume", &model, "--iters", "30", "--batch", "50",
     ];

@@ -36,6 +36,10 @@ fn short_training_run_prints_json_last() {
     assert_eq!(v["iters"], 40);
     assert_eq!(v["batch"], 50);
     assert_eq!(v["optimizer"], "adam");
+    assert_eq!(
+        v["dtype"], "f64",
+        "the seed model computes in f64 by default"
+    );
     assert!(v["backend"].as_str().unwrap().len() > 3);
     // The human-readable lines went to stderr.
     let err = String::from_utf8_lossy(&out.stderr);
