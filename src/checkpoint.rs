@@ -348,7 +348,7 @@ pub fn load(path: &Path) -> Result<Checkpoint, CheckpointError> {
                     optimizer_state.insert(opt_name.to_string(), v);
                 }
                 _ => problems.push(format!(
-                    "{name}: expected {} F64 values",
+                    "{name}: expected {} F64 or F32 values",
                     model.num_params()
                 )),
             }
