@@ -9,7 +9,7 @@
 //! - [`model`]: cell + head over one flat parameter buffer, and the per-batch workspace;
 //! - [`checkpoint`]: safetensors save/load with PyTorch's names;
 //! - [`optim`]: SGD, momentum, Adam, clipping, schedules; [`train`]: the trainer;
-//! - [`reference`]: the original program's algorithm, replayed one image at a time;
+//! - [`reference`](mod@reference): the original program's algorithm, replayed one image at a time;
 //! - [`activation`]: vectorised tanh and sigmoid;
 //! - [`real`]: the number type (`f64` or `f32`) everything computes in.
 
