@@ -71,6 +71,106 @@ pub fn rnn_params(input: usize, hidden: usize, gates: usize, bias_hh: bool) -> V
     v
 }
 
+/// The four tensors of a gated layer with `g` stacked gate rows — `weight_ih` (g×D), `weight_hh`
+/// (g×H), `bias_ih`, `bias_hh` (g) — as views of its slice of the parameter or gradient buffer, in
+/// the order [`rnn_params`] lays them out.
+pub(crate) struct GateTensors<S> {
+    pub w_ih: S,
+    pub w_hh: S,
+    pub b_ih: S,
+    pub b_hh: S,
+}
+
+impl<'a, T> GateTensors<&'a [T]> {
+    /// Views of `p` for `d` inputs, `h` hidden units and `g` gate rows.
+    pub(crate) fn of(p: &'a [T], d: usize, h: usize, g: usize) -> Self {
+        let (w_ih, rest) = p.split_at(g * d);
+        let (w_hh, rest) = rest.split_at(g * h);
+        let (b_ih, rest) = rest.split_at(g);
+        GateTensors {
+            w_ih,
+            w_hh,
+            b_ih,
+            b_hh: &rest[..g],
+        }
+    }
+}
+
+impl<'a, T> GateTensors<&'a mut [T]> {
+    /// Mutable views of `p` (a gradient) for `d` inputs, `h` hidden units and `g` gate rows.
+    pub(crate) fn of_mut(p: &'a mut [T], d: usize, h: usize, g: usize) -> Self {
+        let (w_ih, rest) = p.split_at_mut(g * d);
+        let (w_hh, rest) = rest.split_at_mut(g * h);
+        let (b_ih, rest) = rest.split_at_mut(g);
+        GateTensors {
+            w_ih,
+            w_hh,
+            b_ih,
+            b_hh: &mut rest[..g],
+        }
+    }
+}
+
+/// `A_t += H_{t-1}·W_hhᵀ` at step `step` (≥ 1) of every sequence, all gates in one product:
+/// `states: [b][t][h]`, `gates: [b][t][g]`, `w_hh` g×h.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn add_recurrent_gates<T: Real>(
+    states: &[T],
+    w_hh: &[T],
+    gates: &mut [T],
+    b: usize,
+    t: usize,
+    step: usize,
+    h: usize,
+    g: usize,
+) {
+    gemm(
+        Op::N,
+        Op::T,
+        b,
+        g,
+        h,
+        1.0,
+        &states[(step - 1) * h..],
+        t * h,
+        w_hh,
+        h,
+        1.0,
+        &mut gates[step * g..],
+        t * g,
+    );
+}
+
+/// `dH_{t-1} += dA_t·W_hh` at step `step` (≥ 1) of every sequence, all gates in one product:
+/// `d_gates: [b][t][g]`, `g_h: [b][t][h]`, `w_hh` g×h.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn add_recurrent_state_grad<T: Real>(
+    d_gates: &[T],
+    w_hh: &[T],
+    g_h: &mut [T],
+    b: usize,
+    t: usize,
+    step: usize,
+    h: usize,
+    g: usize,
+) {
+    gemm(
+        Op::N,
+        Op::N,
+        b,
+        h,
+        g,
+        1.0,
+        &d_gates[step * g..],
+        t * g,
+        w_hh,
+        h,
+        1.0,
+        &mut g_h[(step - 1) * h..],
+        t * h,
+    );
+}
+
 /// `dW_hh += Σ_{t≥1} dA_tᵀ·H_{t-1}` for every sequence, as one product over all rows.
 ///
 /// `da: [b][t][g]` holds the gradients of the gate pre-activations, `states: [b][t][h]` the

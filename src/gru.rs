@@ -14,7 +14,10 @@
 
 use crate::activation::{sigmoid_in_place, tanh_in_place};
 use crate::blas::{Op, gemm, gemv};
-use crate::cell::{Cell, ParamSpec, recurrent_weight_grad, rnn_params};
+use crate::cell::{
+    Cell, GateTensors, ParamSpec, add_recurrent_gates, add_recurrent_state_grad,
+    recurrent_weight_grad, rnn_params,
+};
 use crate::real::Real;
 
 /// A GRU cell with D inputs and H hidden units.
@@ -31,16 +34,6 @@ impl GruCell {
             d: input,
             h: hidden,
         }
-    }
-
-    /// (W_ih, W_hh, b_ih, b_hh).
-    #[allow(clippy::type_complexity)]
-    fn split<'a, T>(&self, p: &'a [T]) -> (&'a [T], &'a [T], &'a [T], &'a [T]) {
-        let g = 3 * self.h;
-        let (w_ih, rest) = p.split_at(g * self.d);
-        let (w_hh, rest) = rest.split_at(g * self.h);
-        let (b_ih, rest) = rest.split_at(g);
-        (w_ih, w_hh, b_ih, &rest[..g])
     }
 
     /// Sections (input parts, recurrent parts, states) of a cache for `rows` rows.
@@ -83,35 +76,20 @@ impl<T: Real> Cell<T> for GruCell {
     /// Forward, shapes: x (B·T×D) → I, R (B·T×3H), Hs (B·T×H).
     fn forward(&self, p: &[T], x: &[T], b: usize, t: usize, cache: &mut [T]) {
         let (d, h, g) = (self.d, self.h, 3 * self.h);
-        let (w_ih, w_hh, b_ih, b_hh) = self.split(p);
+        let w = GateTensors::of(p, d, h, g);
         let [xi, hr, hs] = self.sections(cache, b * t);
         for row in xi.chunks_exact_mut(g) {
-            row.copy_from_slice(b_ih);
+            row.copy_from_slice(w.b_ih);
         }
-        gemm(Op::N, Op::T, b * t, g, d, 1.0, x, d, w_ih, d, 1.0, xi, g);
+        gemm(Op::N, Op::T, b * t, g, d, 1.0, x, d, w.w_ih, d, 1.0, xi, g);
         for step in 0..t {
             for seq in 0..b {
                 let row = seq * t + step;
-                hr[row * g..(row + 1) * g].copy_from_slice(b_hh);
+                hr[row * g..(row + 1) * g].copy_from_slice(w.b_hh);
             }
             if step > 0 {
-                // R_t = H_{t-1}·W_hhᵀ + b_hh, all three gates in one product.
-                let h_prev = &hs[(step - 1) * h..];
-                gemm(
-                    Op::N,
-                    Op::T,
-                    b,
-                    g,
-                    h,
-                    1.0,
-                    h_prev,
-                    t * h,
-                    w_hh,
-                    h,
-                    1.0,
-                    &mut hr[step * g..],
-                    t * g,
-                );
+                // R_t = H_{t-1}·W_hhᵀ + b_hh.
+                add_recurrent_gates(hs, w.w_hh, hr, b, t, step, h, g);
             }
             for seq in 0..b {
                 let row = seq * t + step;
@@ -156,7 +134,7 @@ impl<T: Real> Cell<T> for GruCell {
         grad: &mut [T],
     ) {
         let (d, h, g) = (self.d, self.h, 3 * self.h);
-        let (_, w_hh, _, _) = self.split(p);
+        let w_hh = GateTensors::of(p, d, h, g).w_hh;
         let [xi, hr, hs] = self.sections(cache, b * t);
         for step in (0..t).rev() {
             for seq in 0..b {
@@ -183,34 +161,16 @@ impl<T: Real> Cell<T> for GruCell {
                 }
             }
             if step > 0 {
-                // dHs_{t-1} += dR_t·W_hh, all three gates in one product.
-                let dr = &hr[step * g..];
-                gemm(
-                    Op::N,
-                    Op::N,
-                    b,
-                    h,
-                    g,
-                    1.0,
-                    dr,
-                    t * g,
-                    w_hh,
-                    h,
-                    1.0,
-                    &mut g_h[(step - 1) * h..],
-                    t * h,
-                );
+                // dHs_{t-1} += dR_t·W_hh.
+                add_recurrent_state_grad(hr, w_hh, g_h, b, t, step, h, g);
             }
         }
-        let (dw_ih, rest) = grad.split_at_mut(g * d);
-        let (dw_hh, rest) = rest.split_at_mut(g * h);
-        let (db_ih, rest) = rest.split_at_mut(g);
-        let db_hh = &mut rest[..g];
+        let dw = GateTensors::of_mut(grad, d, h, g);
         // dW_ih += dIᵀ·X, db_ih += dIᵀ·1, db_hh += dRᵀ·1 — all B·T rows at once.
-        gemm(Op::T, Op::N, g, d, b * t, 1.0, xi, g, x, d, 1.0, dw_ih, d);
-        gemv(Op::T, b * t, g, 1.0, xi, g, ones, 1.0, db_ih);
-        gemv(Op::T, b * t, g, 1.0, hr, g, ones, 1.0, db_hh);
+        gemm(Op::T, Op::N, g, d, b * t, 1.0, xi, g, x, d, 1.0, dw.w_ih, d);
+        gemv(Op::T, b * t, g, 1.0, xi, g, ones, 1.0, dw.b_ih);
+        gemv(Op::T, b * t, g, 1.0, hr, g, ones, 1.0, dw.b_hh);
         // dW_hh += Σ_{t≥1} dR_tᵀ·Hs_{t-1}, one product over all rows.
-        recurrent_weight_grad(hr, hs, b, t, g, h, dw_hh);
+        recurrent_weight_grad(hr, hs, b, t, g, h, dw.w_hh);
     }
 }

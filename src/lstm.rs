@@ -15,7 +15,10 @@
 
 use crate::activation::{sigmoid_in_place, tanh_in_place};
 use crate::blas::{Op, axpy, gemm, gemv};
-use crate::cell::{Cell, ParamSpec, recurrent_weight_grad, rnn_params};
+use crate::cell::{
+    Cell, GateTensors, ParamSpec, add_recurrent_gates, add_recurrent_state_grad,
+    recurrent_weight_grad, rnn_params,
+};
 use crate::real::Real;
 
 /// An LSTM cell with D inputs and H hidden units.
@@ -25,33 +28,12 @@ pub struct LstmCell {
     h: usize,
 }
 
-/// The cell's four tensors as slices of its parameter (or gradient) buffer.
-struct Params<'a, T> {
-    w_ih: &'a [T],
-    w_hh: &'a [T],
-    b_ih: &'a [T],
-    b_hh: &'a [T],
-}
-
 impl LstmCell {
     /// A cell with `input` inputs per step and `hidden` units.
     pub fn new(input: usize, hidden: usize) -> Self {
         LstmCell {
             d: input,
             h: hidden,
-        }
-    }
-
-    fn split<'a, T>(&self, p: &'a [T]) -> Params<'a, T> {
-        let g = 4 * self.h;
-        let (w_ih, rest) = p.split_at(g * self.d);
-        let (w_hh, rest) = rest.split_at(g * self.h);
-        let (b_ih, rest) = rest.split_at(g);
-        Params {
-            w_ih,
-            w_hh,
-            b_ih,
-            b_hh: &rest[..g],
         }
     }
 
@@ -72,10 +54,10 @@ impl<T: Real> Cell<T> for LstmCell {
 
     fn set_forget_bias(&self, p: &mut [T], value: f64) {
         // bias_ih's forget slice carries the value, bias_hh's is zero: their sum is what counts.
-        let (g, h) = (4 * self.h, self.h);
-        let at = g * self.d + g * self.h;
-        p[at + h..at + 2 * h].fill(T::from_f64(value));
-        p[at + g + h..at + g + 2 * h].fill(T::ZERO);
+        let h = self.h;
+        let w = GateTensors::of_mut(p, self.d, h, 4 * h);
+        w.b_ih[h..2 * h].fill(T::from_f64(value));
+        w.b_hh[h..2 * h].fill(T::ZERO);
     }
 
     fn flops(&self, b: usize, t: usize) -> (u64, u64) {
@@ -105,7 +87,7 @@ impl<T: Real> Cell<T> for LstmCell {
     /// Forward, shapes: x (B·T×D) → A (B·T×4H), C, Hs, tanh C (B·T×H).
     fn forward(&self, p: &[T], x: &[T], b: usize, t: usize, cache: &mut [T]) {
         let (d, h, g) = (self.d, self.h, 4 * self.h);
-        let w = self.split(p);
+        let w = GateTensors::of(p, d, h, g);
         let [a, c, hs, tc] = self.sections(cache, b * t);
         // A = X·W_ihᵀ + 1·(b_ih + b_hh)ᵀ for every step at once (the first row holds the sum).
         a[..g].copy_from_slice(w.b_ih);
@@ -117,23 +99,7 @@ impl<T: Real> Cell<T> for LstmCell {
         gemm(Op::N, Op::T, b * t, g, d, 1.0, x, d, w.w_ih, d, 1.0, a, g);
         for step in 0..t {
             if step > 0 {
-                // A_t += H_{t-1}·W_hhᵀ, all four gates in one product.
-                let h_prev = &hs[(step - 1) * h..];
-                gemm(
-                    Op::N,
-                    Op::T,
-                    b,
-                    g,
-                    h,
-                    1.0,
-                    h_prev,
-                    t * h,
-                    w.w_hh,
-                    h,
-                    1.0,
-                    &mut a[step * g..],
-                    t * g,
-                );
+                add_recurrent_gates(hs, w.w_hh, a, b, t, step, h, g);
             }
             for seq in 0..b {
                 let row = seq * t + step;
@@ -177,7 +143,7 @@ impl<T: Real> Cell<T> for LstmCell {
         grad: &mut [T],
     ) {
         let (d, h, g) = (self.d, self.h, 4 * self.h);
-        let w = self.split(p);
+        let w = GateTensors::of(p, d, h, g);
         let [a, c, hs, tc] = self.sections(cache, b * t);
         let (dc_next, rest) = scratch.split_at_mut(b * h);
         let (db, zeros) = rest.split_at_mut(g);
@@ -211,35 +177,16 @@ impl<T: Real> Cell<T> for LstmCell {
                 }
             }
             if step > 0 {
-                // dHs_{t-1} += dA_t·W_hh, all four gates in one product.
-                let da = &a[step * g..];
-                gemm(
-                    Op::N,
-                    Op::N,
-                    b,
-                    h,
-                    g,
-                    1.0,
-                    da,
-                    t * g,
-                    w.w_hh,
-                    h,
-                    1.0,
-                    &mut g_h[(step - 1) * h..],
-                    t * h,
-                );
+                add_recurrent_state_grad(a, w.w_hh, g_h, b, t, step, h, g);
             }
         }
-        let (dw_ih, rest) = grad.split_at_mut(g * d);
-        let (dw_hh, rest) = rest.split_at_mut(g * h);
-        let (db_ih, rest) = rest.split_at_mut(g);
-        let db_hh = &mut rest[..g];
+        let dw = GateTensors::of_mut(grad, d, h, g);
         // dW_ih += dAᵀ·X; both biases get dAᵀ·1 — all B·T rows at once.
-        gemm(Op::T, Op::N, g, d, b * t, 1.0, a, g, x, d, 1.0, dw_ih, d);
+        gemm(Op::T, Op::N, g, d, b * t, 1.0, a, g, x, d, 1.0, dw.w_ih, d);
         gemv(Op::T, b * t, g, 1.0, a, g, ones, 0.0, db);
-        axpy(1.0, db, db_ih);
-        axpy(1.0, db, db_hh);
+        axpy(1.0, db, dw.b_ih);
+        axpy(1.0, db, dw.b_hh);
         // dW_hh += Σ_{t≥1} dA_tᵀ·Hs_{t-1}, one product over all rows.
-        recurrent_weight_grad(a, hs, b, t, g, h, dw_hh);
+        recurrent_weight_grad(a, hs, b, t, g, h, dw.w_hh);
     }
 }
