@@ -1,15 +1,18 @@
 //! Criterion benchmarks: a forward pass and a whole training step per batch of 100 (T = 28) at
-//! H = 50, 128, 256 (tanh) and H = 128 (LSTM, GRU), and one sample of the reference algorithm.
+//! H = 50, 128, 256 (tanh) and H = 128 (LSTM, GRU), a training step of the default language model
+//! (LSTM 2×256, 64 streams × 100 characters, f32), and one sample of the reference algorithm.
 //! `cargo bench`.
 
-use blasrnn::cell::CellKind;
-use blasrnn::head::Readout;
-use blasrnn::mnist::{CLASSES, Mnist, Split};
-use blasrnn::model::{Init, Model, ModelConfig};
+use blasrnn::data::SeqSet;
+use blasrnn::data::mnist::Mnist;
+use blasrnn::data::text::Corpus;
+use blasrnn::model::{Init, Model};
+use blasrnn::nn::cell::CellKind;
+use blasrnn::nn::head::Readout;
 use blasrnn::optim::{OptimizerKind, Schedule};
 use blasrnn::real::Dtype;
 use blasrnn::reference::Reference;
-use blasrnn::train::{TrainConfig, Trainer};
+use blasrnn::train::{Data, TrainConfig, Trainer};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -18,19 +21,27 @@ use std::path::Path;
 
 const BATCH: usize = 100;
 
-fn data() -> Split {
-    Mnist::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist"))
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn data() -> SeqSet {
+    let mut train = Mnist::load(&root().join("data/mnist"))
         .expect("data/mnist")
-        .train
+        .train;
+    train.norm = blasrnn::data::Norm::scaled(train.dims, 1.0 / 255.0);
+    train
 }
 
 fn config(cell: CellKind, hidden: usize) -> TrainConfig {
     TrainConfig {
         cell,
         hidden,
+        layers: 1,
         readout: Readout::Seq,
         iters: 1_000_000,
         batch: BATCH,
+        seq_len: 0,
         optimizer: OptimizerKind::Adam,
         lr: 0.001,
         lr_schedule: Schedule::Constant,
@@ -38,9 +49,9 @@ fn config(cell: CellKind, hidden: usize) -> TrainConfig {
         clip: Some(1.0),
         init: Init::Seed,
         forget_bias: None,
+        dropout: 0.0,
         seed: 1,
         threads: 1,
-        raw_pixels: false,
         dtype: Dtype::F64,
     }
 }
@@ -56,40 +67,33 @@ fn engine(c: &mut Criterion) {
         for &h in sizes {
             let mut g = c.benchmark_group(format!("{}_h{h}", cell.name()));
             g.throughput(Throughput::Elements(BATCH as u64));
-            let model = Model::<f64>::new(ModelConfig {
-                cell,
-                input: train.cols,
-                steps: train.rows,
-                hidden: h,
-                outputs: train.cols,
-                classes: CLASSES,
-                readout: Readout::Seq,
-            });
+            let cfg = config(cell, h);
+            let model = Model::<f64>::new(cfg.classifier(&train));
             let params = model.init(Init::Seed, &mut StdRng::seed_from_u64(1));
-            let mut ws = model.workspace(BATCH);
-            let idx: Vec<usize> = (0..BATCH).collect();
-            train.widen(&idx, 1.0 / 255.0, &mut ws.x, &mut ws.labels);
+            let mut ws = model.workspace(BATCH, train.steps, false);
+            let mut idx: Vec<usize> = (0..BATCH).collect();
+            train.load_batch(&mut idx, &mut ws);
             g.bench_function("forward_batch100", |b| {
-                b.iter(|| black_box(model.forward(black_box(&params), &mut ws, BATCH)))
+                b.iter(|| black_box(model.forward(black_box(&params), &mut ws, None)))
             });
-            let mut tr = Trainer::<f64>::new(config(cell, h), train.rows, train.cols, train.len());
+            let mut tr = Trainer::<f64>::new(cfg.clone(), cfg.classifier(&train));
             let mut it = 0;
             g.bench_function("train_step_batch100", |b| {
                 b.iter(|| {
                     it += 1;
-                    black_box(tr.step(&train, it, 1_000_000))
+                    black_box(tr.step(Data::Labelled(&train), it))
                 })
             });
             if cell != CellKind::Tanh {
                 let cfg = TrainConfig {
                     dtype: Dtype::F32,
-                    ..config(cell, h)
+                    ..cfg
                 };
-                let mut tr = Trainer::<f32>::new(cfg, train.rows, train.cols, train.len());
+                let mut tr = Trainer::<f32>::new(cfg.clone(), cfg.classifier(&train));
                 g.bench_function("train_step_batch100_f32", |b| {
                     b.iter(|| {
                         it += 1;
-                        black_box(tr.step(&train, it, 1_000_000))
+                        black_box(tr.step(Data::Labelled(&train), it))
                     })
                 });
             }
@@ -98,20 +102,47 @@ fn engine(c: &mut Criterion) {
     }
 }
 
+fn language_model(c: &mut Criterion) {
+    let corpus = Corpus::load(&root().join("data/tinyshakespeare/input.txt"), 0.1, None)
+        .expect("data/tinyshakespeare/input.txt");
+    let cfg = TrainConfig {
+        cell: CellKind::Lstm,
+        hidden: 256,
+        layers: 2,
+        batch: 64,
+        seq_len: 100,
+        init: Init::Uniform,
+        dtype: Dtype::F32,
+        ..config(CellKind::Lstm, 256)
+    };
+    let mut tr = Trainer::<f32>::new(cfg.clone(), cfg.language_model(corpus.vocab.len()));
+    let mut g = c.benchmark_group("lm_lstm_2x256");
+    g.throughput(Throughput::Elements(64 * 100));
+    g.sample_size(10);
+    let mut it = 0;
+    g.bench_function("train_step_64x100_f32", |b| {
+        b.iter(|| {
+            it += 1;
+            black_box(tr.step(Data::Text(&corpus.train), it))
+        })
+    });
+    g.finish();
+}
+
 fn reference(c: &mut Criterion) {
     let train = data();
-    let mut r = Reference::new(50, train.rows, train.cols, 0.01, 1);
+    let mut r = Reference::new(50, train.steps, train.dims, 0.01, 1);
     let mut i = 0;
     let mut g = c.benchmark_group("reference_h50");
     g.throughput(Throughput::Elements(1));
     g.bench_function("train_one_image", |b| {
         b.iter(|| {
             i = (i + 1) % train.len();
-            r.train_image(black_box(train.image(i)), train.labels[i])
+            r.train_image(black_box(train.bytes(i).expect("bytes")), train.labels[i])
         })
     });
     g.finish();
 }
 
-criterion_group!(benches, engine, reference);
+criterion_group!(benches, engine, language_model, reference);
 criterion_main!(benches);

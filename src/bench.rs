@@ -1,16 +1,18 @@
-//! `blasrnn bench`: the batched engine against the original algorithm on the same data, BLAS and
-//! threads, and both against this machine's large-dgemm rate, all measured in one run.
+//! `blasrnn bench`: the engine's training throughput on each workload, the original algorithm on
+//! the same data, BLAS and threads, and all of it against this machine's large-GEMM rate,
+//! measured in one run.
 //!
-//! Each throughput is the median of several equal segments (timings here are noisy); the dgemm
-//! rate is the median of several n³ products. FLOPs are exact: [`Model::flops`] counts every
-//! product the engine asks BLAS for (a test checks it against the BLAS wrapper's own counter).
+//! Each throughput is the median of several equal segments (timings here are noisy), the
+//! workloads' segments interleaved so that a drift of the machine hits them alike; the GEMM rate
+//! is the median of several n³ products. FLOPs are exact: [`Model::flops`] counts every product
+//! the engine asks BLAS for (a test checks it against the BLAS wrapper's own counter).
 
 use crate::blas::{self, Op};
-use crate::mnist::Split;
-use crate::model::Model;
+use crate::data::SeqSet;
+use crate::model::{Model, ModelConfig, Task};
 use crate::real::Real;
 use crate::reference::{IMAGES_PER_ITER, Reference};
-use crate::train::{TrainConfig, Trainer};
+use crate::train::{Data, TrainConfig, Trainer};
 use std::time::Instant;
 
 /// Median of a non-empty list.
@@ -49,52 +51,61 @@ pub fn gemm_peak<T: Real>(n: usize, threads: usize, reps: usize) -> f64 {
     median(rates)
 }
 
-/// Training throughput of the engine (samples/s) for each configuration: `segments` timed runs
-/// of `iters` iterations each after `warmup` untimed ones, the configurations' segments
-/// interleaved so that drifts of a noisy machine hit all of them alike; the median segment of each.
-/// Every configuration must be of `T`'s dtype.
-pub fn engine_throughputs<T: Real>(
-    data: &Split,
-    configs: &[TrainConfig],
+/// Training throughput of the engine (predictions a second: samples, or characters of text) of
+/// each `(run, model)` on `data`: `segments` timed runs of `iters` iterations each after `warmup`
+/// untimed ones, the workloads' segments interleaved; the median segment of each. Every run must
+/// be of `T`'s dtype.
+pub fn throughputs<T: Real>(
+    data: Data,
+    runs: &[(TrainConfig, ModelConfig)],
     warmup: usize,
     segments: usize,
     iters: usize,
 ) -> Vec<f64> {
-    let total = warmup + segments * iters;
-    let mut trainers: Vec<Trainer<T>> = configs
+    let mut trainers: Vec<Trainer<T>> = runs
         .iter()
-        .map(|c| Trainer::new(c.clone(), data.rows, data.cols, data.len()))
+        .map(|(c, m)| {
+            let mut c = c.clone();
+            c.iters = warmup + segments * iters;
+            Trainer::new(c, *m)
+        })
         .collect();
     for tr in &mut trainers {
-        for it in 0..warmup {
-            tr.step(data, it, total);
-        }
+        tr.in_pool(|tr| {
+            for it in 0..warmup {
+                tr.step(data, it);
+            }
+        });
     }
-    let mut rates = vec![Vec::with_capacity(segments); configs.len()];
+    let mut rates = vec![Vec::with_capacity(segments); runs.len()];
     for seg in 0..segments {
         for (tr, r) in trainers.iter_mut().zip(&mut rates) {
             let start = Instant::now();
-            tr.in_pool(|tr| {
-                for it in 0..iters {
-                    tr.step(data, warmup + seg * iters + it, total);
-                }
+            let count = tr.in_pool(|tr| {
+                (0..iters)
+                    .map(|it| tr.step(data, warmup + seg * iters + it).count)
+                    .sum::<usize>()
             });
-            r.push((iters * tr.config.batch) as f64 / start.elapsed().as_secs_f64());
+            r.push(count as f64 / start.elapsed().as_secs_f64());
         }
     }
     rates.into_iter().map(median).collect()
 }
 
-/// Exact FLOPs of one trained sample (forward + backward) of `model` at batch size `batch`.
-pub fn flops_per_sample<T: Real>(model: &Model<T>, batch: usize) -> f64 {
-    let (f, b) = model.flops(batch);
-    (f + b) as f64 / batch as f64
+/// Exact FLOPs of one trained prediction (forward + backward) of `model` at batch size `batch`
+/// (sequences of `t` steps; a language model's predictions are its characters, its state
+/// carried).
+pub fn flops_per_prediction<T: Real>(model: &Model<T>, batch: usize, t: usize) -> f64 {
+    let lm = model.config.task == Task::NextToken;
+    let (f, b) = model.flops(batch, t, lm);
+    let predictions = if lm { batch * t } else { batch };
+    (f + b) as f64 / predictions as f64
 }
 
 /// Training throughput of the original algorithm (images/s): `segments` timed runs of
 /// `iters` iterations (100 images each), the median segment.
-pub fn reference_throughput(data: &Split, hidden: usize, segments: usize, iters: usize) -> f64 {
-    let mut r = Reference::new(hidden, data.rows, data.cols, 0.01, 1);
+pub fn reference_throughput(data: &SeqSet, hidden: usize, segments: usize, iters: usize) -> f64 {
+    let mut r = Reference::new(hidden, data.steps, data.dims, 0.01, 1);
     let mut rates = Vec::with_capacity(segments);
     for _ in 0..segments {
         let start = Instant::now();

@@ -1,72 +1,102 @@
 //! Saving and loading models in the safetensors format, with PyTorch's parameter names.
 //!
-//! Tensors: every parameter under its PyTorch name (`rnn.weight_ih_l0`, `rnn.weight_hh_l0`,
-//! `rnn.bias_ih_l0`, `rnn.bias_hh_l0`, `out.weight`, `out.bias`, `classifier.weight`,
-//! `classifier.bias`) as F64, so that a module made of `torch.nn.RNN/LSTM/GRU` (`rnn`), a
-//! `Linear(H, O)` (`out`, seed readout only) and a `Linear(T·O or H, 10)` (`classifier`) loads
-//! them. The seed's tanh cell has one hidden bias: it is saved as `bias_ih` with a zero `bias_hh`,
-//! and on load the two are added (so a PyTorch-trained `nn.RNN` loads too). The optimizer's state,
-//! when saved, sits under `optimizer.<name>` (flat, parameter order).
+//! Tensors: every parameter under its PyTorch name — `rnn.weight_ih_l{k}`, `rnn.weight_hh_l{k}`,
+//! `rnn.bias_ih_l{k}`, `rnn.bias_hh_l{k}` for each layer k, then `out.weight`, `out.bias` (the
+//! seed readout's output layer, or a language model's Linear(H, V)) and `classifier.weight`,
+//! `classifier.bias` — so that a module of `torch.nn.RNN/LSTM/GRU(num_layers=L)` (`rnn`) and
+//! `nn.Linear` layers (`out`, `classifier`) loads them. The seed's tanh cell has one hidden bias:
+//! it is saved as `bias_ih` with a zero `bias_hh`, and on load the two are added (so a
+//! PyTorch-trained `nn.RNN` loads too). What `--resume` needs sits beside: the optimizer's state
+//! under `optimizer.<name>` (flat, parameter order) and, for a language model, the state each
+//! stream carries into its next chunk, `state.h_n` and (LSTM) `state.c_n`, `[L][B][H]` as
+//! PyTorch returns them.
 //!
-//! Metadata (strings): `format = blasrnn`, `blasrnn_version`, `cell`, `hidden`, `input`, `steps`,
-//! `outputs`, `classes`, `readout`, `pixel_scale` (`1/255` or `1` for raw pixels), `iteration`,
-//! `optimizer`, `optimizer_steps`. Tensors are stored in the model's dtype (F64, or F32 for a
-//! model trained with `--dtype f32`); either loads, into `f64` values ([`Checkpoint::dtype`]
-//! says which it was).
+//! Metadata (strings): `format = blasrnn`, `blasrnn_version`, `task` (`classify` or `lm`),
+//! `cell`, `layers`, `hidden`, `input`; a classifier's `steps`, `outputs`, `classes`, `readout`,
+//! `class_names` (JSON), `input_shift` and `input_scale` (JSON, per input dimension) and, for
+//! images, `pixel_scale`; a language model's `vocab` (its characters, in order); `iteration`,
+//! `training` (the run's settings, JSON), `optimizer`, `optimizer_steps`. Tensors are stored in
+//! the model's dtype (F64, or F32); either loads, into `f64` values.
 //!
-//! Writes go to a temporary file in the same directory, then a rename: an interrupted save never
-//! leaves a broken file where a good one was.
+//! Writes are atomic and durable: a temporary file in the same directory, written and synced,
+//! renamed over the target, then the directory synced. An interrupted save never leaves a broken
+//! file where a good one was.
 
-use crate::cell::CellKind;
-use crate::head::Readout;
-use crate::model::{Model, ModelConfig};
+use crate::data::Norm;
+use crate::data::text::Vocab;
+use crate::error::FileError;
+use crate::model::{Model, ModelConfig, Task};
+use crate::nn::cell::CellKind;
+use crate::nn::head::Readout;
+use crate::nn::params::rnn_name;
 use crate::optim::Optimizer;
 use crate::real::{Dtype, Real};
+use crate::train::TrainConfig;
 use safetensors::tensor::{Dtype as StDtype, SafeTensors, TensorView};
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// What went wrong saving or loading a model; every variant names the file.
-#[derive(Debug, thiserror::Error)]
-pub enum CheckpointError {
-    /// The file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+/// What a model reads and what its outputs mean, beyond its shape.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataInfo {
+    /// A classifier: how raw values become inputs, the classes' names, and whether it reads
+    /// 8-bit images (MNIST).
+    Classes {
+        /// Per-dimension normalisation of the raw values.
+        norm: Norm,
+        /// Names of the classes, in output order.
+        names: Vec<String>,
+        /// Whether the inputs are image pixels (0..255 bytes).
+        images: bool,
     },
-    /// The file is not a valid blasrnn model, or does not match what was asked.
-    #[error("{path}: {problem}")]
-    Format {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong, in words.
-        problem: String,
-    },
+    /// A language model's vocabulary.
+    Text(Vocab),
 }
 
 /// A model read back from a file.
+#[derive(Debug, Clone)]
 pub struct Checkpoint {
     /// The model's shape.
     pub config: ModelConfig,
-    /// Whether the model was trained on raw 0..255 pixels.
-    pub raw_pixels: bool,
+    /// What it reads.
+    pub data: DataInfo,
     /// The parameters in [`Model`]'s flat layout (widened to `f64` when stored as F32).
     pub params: Vec<f64>,
     /// How the parameters were stored: F32 when every parameter tensor is F32, else F64.
     pub dtype: Dtype,
     /// Training iterations done when it was saved.
     pub iteration: usize,
+    /// The settings of the run that saved it, when recorded.
+    pub training: Option<TrainConfig>,
     /// The optimizer's name and update count, when its state was saved.
     pub optimizer: Option<(String, u64)>,
     /// The optimizer's buffers by name (`exp_avg`, …).
     pub optimizer_state: HashMap<String, Vec<f64>>,
+    /// The state each text stream carries, per layer `[B][state_len]`, when saved.
+    pub state: Option<Vec<Vec<f64>>>,
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
+/// Everything [`save`] writes.
+pub struct Snapshot<'a, T: Real> {
+    /// The model (its shape and names).
+    pub model: &'a Model<T>,
+    /// Its parameters.
+    pub params: &'a [T],
+    /// What it reads.
+    pub data: &'a DataInfo,
+    /// Training iterations done.
+    pub iteration: usize,
+    /// The run's settings (for `--resume`).
+    pub training: Option<&'a TrainConfig>,
+    /// The optimizer (for `--resume`).
+    pub optimizer: Option<&'a Optimizer<T>>,
+    /// Text streams' carried state per layer `[B][state_len]` (for `--resume`).
+    pub state: Option<&'a [Vec<T>]>,
+}
+
+/// Writes `bytes` to `path` atomically and durably: a temporary file in the same directory,
+/// written and synced, renamed over `path`, then the directory synced.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -84,7 +114,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        // The rename itself is durable once the directory is.
+        #[cfg(unix)]
+        std::fs::File::open(dir)?.sync_all()?;
+        Ok(())
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -100,52 +134,76 @@ fn to_bytes<T: Real>(v: &[T]) -> Vec<u8> {
     out
 }
 
-/// Saves `params` of `model` (and the optimizer's state, if given) to `path`, atomically, as
-/// tensors of `T`'s dtype.
-pub fn save<T: Real>(
-    path: &Path,
-    model: &Model<T>,
-    params: &[T],
-    raw_pixels: bool,
-    iteration: usize,
-    optimizer: Option<&Optimizer<T>>,
-) -> Result<(), CheckpointError> {
+fn json<S: serde::Serialize>(v: &S) -> String {
+    serde_json::to_string(v).expect("serialisable")
+}
+
+/// The metadata describing `config` and `data`.
+fn describe(config: &ModelConfig, data: &DataInfo) -> Vec<(String, String)> {
+    let mut m = vec![
+        ("format", "blasrnn".to_string()),
+        ("blasrnn_version", env!("CARGO_PKG_VERSION").to_string()),
+        ("task", config.task.name().to_string()),
+        ("cell", config.cell.name().to_string()),
+        ("layers", config.layers.to_string()),
+        ("hidden", config.hidden.to_string()),
+        ("input", config.input.to_string()),
+    ];
+    if let Task::Classify {
+        readout,
+        steps,
+        outputs,
+        classes,
+    } = config.task
+    {
+        m.push(("steps", steps.to_string()));
+        m.push(("outputs", outputs.to_string()));
+        m.push(("classes", classes.to_string()));
+        m.push(("readout", readout.name().to_string()));
+    }
+    match data {
+        DataInfo::Classes {
+            norm,
+            names,
+            images,
+        } => {
+            m.push(("class_names", json(names)));
+            m.push(("input_shift", json(&norm.shift)));
+            m.push(("input_scale", json(&norm.scale)));
+            if *images {
+                let raw = norm.scale.first() == Some(&1.0);
+                m.push(("pixel_scale", if raw { "1" } else { "1/255" }.to_string()));
+            }
+        }
+        DataInfo::Text(vocab) => m.push(("vocab", vocab.as_string())),
+    }
+    m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// Saves `snap` to `path`, atomically, as tensors of `T`'s dtype.
+pub fn save<T: Real>(path: &Path, snap: &Snapshot<T>) -> Result<(), FileError> {
+    let model = snap.model;
     let c = &model.config;
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-    for (spec, &off) in model.specs().iter().zip(model.offsets()) {
+    for (spec, range) in model.layout().iter() {
         tensors.push((
             spec.name.clone(),
             spec.shape.clone(),
-            to_bytes(&params[off..off + spec.len()]),
+            to_bytes(&snap.params[range]),
         ));
     }
     if c.cell == CellKind::Tanh {
-        tensors.push((
-            "rnn.bias_hh_l0".into(),
-            vec![c.hidden],
-            to_bytes(&vec![T::ZERO; c.hidden]),
-        ));
+        for l in 0..c.layers {
+            let zero = vec![T::ZERO; c.hidden];
+            tensors.push((rnn_name("bias_hh", l), vec![c.hidden], to_bytes(&zero)));
+        }
     }
-    let mut meta: HashMap<String, String> = [
-        ("format", "blasrnn".to_string()),
-        ("blasrnn_version", env!("CARGO_PKG_VERSION").to_string()),
-        ("cell", c.cell.name().to_string()),
-        ("hidden", c.hidden.to_string()),
-        ("input", c.input.to_string()),
-        ("steps", c.steps.to_string()),
-        ("outputs", c.outputs.to_string()),
-        ("classes", c.classes.to_string()),
-        ("readout", c.readout.name().to_string()),
-        (
-            "pixel_scale",
-            if raw_pixels { "1" } else { "1/255" }.to_string(),
-        ),
-        ("iteration", iteration.to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    if let Some(opt) = optimizer {
+    let mut meta: HashMap<String, String> = describe(c, snap.data).into_iter().collect();
+    meta.insert("iteration".into(), snap.iteration.to_string());
+    if let Some(t) = snap.training {
+        meta.insert("training".into(), json(t));
+    }
+    if let Some(opt) = snap.optimizer {
         let (named, steps) = opt.state();
         meta.insert("optimizer".into(), opt.kind().name().into());
         meta.insert("optimizer_steps".into(), steps.to_string());
@@ -153,10 +211,25 @@ pub fn save<T: Real>(
             tensors.push((format!("optimizer.{name}"), vec![buf.len()], to_bytes(buf)));
         }
     }
-    let format = |problem: String| CheckpointError::Format {
-        path: path.to_path_buf(),
-        problem,
-    };
+    if let Some(state) = snap.state {
+        let h = c.hidden;
+        let sl = model.stack().state_len();
+        let b = state.first().map_or(0, |s| s.len() / sl);
+        let part = |off: usize| -> Vec<T> {
+            state
+                .iter()
+                .flat_map(|s| {
+                    s.chunks_exact(sl)
+                        .flat_map(move |r| r[off..off + h].iter().copied())
+                })
+                .collect()
+        };
+        tensors.push(("state.h_n".into(), vec![c.layers, b, h], to_bytes(&part(0))));
+        if sl == 2 * h {
+            tensors.push(("state.c_n".into(), vec![c.layers, b, h], to_bytes(&part(h))));
+        }
+    }
+    let format = |problem: String| FileError::format(path, problem);
     let views = tensors
         .iter()
         .map(|(n, shape, bytes)| {
@@ -167,10 +240,7 @@ pub fn save<T: Real>(
         .collect::<Result<Vec<_>, _>>()?;
     let bytes = safetensors::serialize(views, Some(meta))
         .map_err(|e| format(format!("cannot encode the model: {e}")))?;
-    write_atomic(path, &bytes).map_err(|source| CheckpointError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    write_atomic(path, &bytes).map_err(FileError::io_at(path))
 }
 
 /// The safetensors dtype that stores `d`.
@@ -199,17 +269,74 @@ fn values(view: &TensorView) -> Option<Vec<f64>> {
     }
 }
 
+/// The metadata of a file, with the checks every entry needs.
+struct Meta<'a> {
+    map: &'a HashMap<String, String>,
+    path: &'a Path,
+}
+
+impl Meta<'_> {
+    fn bad(&self, problem: String) -> FileError {
+        FileError::format(self.path, problem)
+    }
+
+    fn get(&self, k: &str) -> Result<&str, FileError> {
+        self.map
+            .get(k)
+            .map(String::as_str)
+            .ok_or_else(|| self.bad(format!("metadata lacks `{k}`")))
+    }
+
+    /// A whole number; a size (`positive`) may not be zero.
+    fn num(&self, k: &str, positive: bool) -> Result<usize, FileError> {
+        let v = self.get(k)?;
+        v.parse()
+            .ok()
+            .filter(|&n| n > 0 || !positive)
+            .ok_or_else(|| {
+                let what = if positive { "positive " } else { "" };
+                self.bad(format!(
+                    "metadata `{k}` = {v:?} is not a {what}whole number"
+                ))
+            })
+    }
+
+    /// A size no larger than `max` (so that a hostile file cannot ask for a huge model).
+    fn size(&self, k: &str, max: usize) -> Result<usize, FileError> {
+        let n = self.num(k, true)?;
+        if n > max {
+            return Err(self.bad(format!("metadata `{k}` = {n} is larger than {max}")));
+        }
+        Ok(n)
+    }
+
+    fn json<V: serde::de::DeserializeOwned>(&self, k: &str) -> Result<V, FileError> {
+        serde_json::from_str(self.get(k)?)
+            .map_err(|e| self.bad(format!("metadata `{k}` is not valid: {e}")))
+    }
+
+    fn choice<V>(
+        &self,
+        k: &str,
+        parse: fn(&str) -> Option<V>,
+        expected: &str,
+    ) -> Result<V, FileError> {
+        let v = self.get(k)?;
+        parse(v).ok_or_else(|| self.bad(format!("metadata `{k}` = {v:?}; expected {expected}")))
+    }
+}
+
+/// The largest size a file may claim for one dimension of a model.
+const MAX_DIM: usize = 1 << 20;
+
 /// Loads a model saved by [`save`] (or by PyTorch with the same names and metadata), checking
 /// every name, shape, dtype and metadata entry; says exactly what does not match.
-pub fn load(path: &Path) -> Result<Checkpoint, CheckpointError> {
-    let bad = |problem: String| CheckpointError::Format {
-        path: path.to_path_buf(),
-        problem,
-    };
-    let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+pub fn load(path: &Path) -> Result<Checkpoint, FileError> {
+    let bad = |problem: String| FileError::format(path, problem);
+    if path.is_dir() {
+        return Err(bad("is a directory, not a model file".into()));
+    }
+    let bytes = std::fs::read(path).map_err(FileError::io_at(path))?;
     let st = SafeTensors::deserialize(&bytes).map_err(|e| {
         bad(format!(
             "not a valid safetensors file (truncated or corrupted?): {e:?}"
@@ -217,80 +344,79 @@ pub fn load(path: &Path) -> Result<Checkpoint, CheckpointError> {
     })?;
     let (_, header) = SafeTensors::read_metadata(&bytes)
         .map_err(|e| bad(format!("not a valid safetensors file: {e:?}")))?;
-    let meta = header.metadata().clone().ok_or_else(|| {
+    let map = header.metadata().clone().ok_or_else(|| {
         bad("no metadata: not a blasrnn model (needs cell, hidden, readout, …)".into())
     })?;
-    let get = |k: &str| {
-        meta.get(k)
-            .map(String::as_str)
-            .ok_or_else(|| bad(format!("metadata lacks `{k}`")))
-    };
-    // Counts may be zero; sizes may not.
-    let num = |k: &str| -> Result<usize, CheckpointError> {
-        let v = get(k)?;
-        let count = k == "iteration" || k == "optimizer_steps";
-        v.parse().ok().filter(|&n| n > 0 || count).ok_or_else(|| {
-            bad(format!(
-                "metadata `{k}` = {v:?} is not a positive whole number"
-            ))
-        })
-    };
-    if get("format")? != "blasrnn" {
+    let meta = Meta { map: &map, path };
+    if meta.get("format")? != "blasrnn" {
         return Err(bad(format!(
             "metadata `format` is {:?}, not \"blasrnn\"",
-            get("format")?
+            meta.get("format")?
         )));
     }
-    let cell = match get("cell")? {
-        "tanh" => CellKind::Tanh,
-        "lstm" => CellKind::Lstm,
-        "gru" => CellKind::Gru,
-        other => {
-            return Err(bad(format!(
-                "metadata `cell` = {other:?}; expected tanh, lstm or gru"
-            )));
-        }
+    let cell = meta.choice("cell", CellKind::from_name, "tanh, lstm or gru")?;
+    // Files of blasrnn 0.1 have no task and one layer.
+    let task = map.get("task").map_or("classify", String::as_str);
+    let layers = if map.contains_key("layers") {
+        meta.size("layers", 64)?
+    } else {
+        1
     };
-    let readout = match get("readout")? {
-        "seq" => Readout::Seq,
-        "last" => Readout::Last,
-        other => {
-            return Err(bad(format!(
-                "metadata `readout` = {other:?}; expected seq or last"
-            )));
+    let hidden = meta.size("hidden", MAX_DIM)?;
+    let input = meta.size("input", MAX_DIM)?;
+    let (task, data) = match task {
+        "classify" => {
+            let readout = meta.choice("readout", Readout::from_name, "seq, last or mean")?;
+            let steps = meta.size("steps", MAX_DIM)?;
+            let outputs = meta.size("outputs", MAX_DIM)?;
+            let classes = meta.size("classes", MAX_DIM)?;
+            let data = classes_info(&meta, input, classes)?;
+            let task = Task::Classify {
+                readout,
+                steps,
+                outputs,
+                classes,
+            };
+            (task, data)
         }
-    };
-    let raw_pixels = match get("pixel_scale")? {
-        "1" => true,
-        "1/255" => false,
+        "lm" => {
+            let vocab = Vocab::from_string(meta.get("vocab")?).ok_or_else(|| {
+                bad("metadata `vocab` is not a list of distinct characters in order".into())
+            })?;
+            if vocab.len() != input {
+                return Err(bad(format!(
+                    "metadata `vocab` holds {} characters but `input` = {input}",
+                    vocab.len()
+                )));
+            }
+            (Task::NextToken, DataInfo::Text(vocab))
+        }
         other => {
             return Err(bad(format!(
-                "metadata `pixel_scale` = {other:?}; expected 1/255 or 1"
+                "metadata `task` = {other:?}; expected classify or lm"
             )));
         }
     };
     let config = ModelConfig {
         cell,
-        input: num("input")?,
-        steps: num("steps")?,
-        hidden: num("hidden")?,
-        outputs: num("outputs")?,
-        classes: num("classes")?,
-        readout,
+        input,
+        hidden,
+        layers,
+        task,
     };
-    if config.classes != crate::mnist::CLASSES {
+    // The parameters' total size, before building anything of it.
+    let model: Model = Model::new(config);
+    if model.num_params() > 1 << 31 {
         return Err(bad(format!(
-            "metadata `classes` = {}, expected {}",
-            config.classes,
-            crate::mnist::CLASSES
+            "a model of {} parameters is too large",
+            model.num_params()
         )));
     }
-    let model: Model = Model::new(config);
     let mut params = vec![0.0; model.num_params()];
     let mut problems = Vec::new();
     let mut all_f32 = true;
     let mut expected: Vec<String> = Vec::new();
-    for (spec, &off) in model.specs().iter().zip(model.offsets()) {
+    for (spec, range) in model.layout().iter() {
         expected.push(spec.name.clone());
         match st.tensor(&spec.name) {
             Err(_) => problems.push(format!(
@@ -303,12 +429,12 @@ pub fn load(path: &Path) -> Result<Checkpoint, CheckpointError> {
                 v.shape(),
                 spec.shape,
                 cell.name(),
-                config.hidden
+                hidden
             )),
             Ok(v) => match values(&v) {
                 Some(vals) => {
                     all_f32 &= v.dtype() == StDtype::F32;
-                    params[off..off + spec.len()].copy_from_slice(&vals)
+                    params[range].copy_from_slice(&vals)
                 }
                 None => problems.push(format!(
                     "{}: dtype {:?}, expected F64 or F32",
@@ -320,27 +446,32 @@ pub fn load(path: &Path) -> Result<Checkpoint, CheckpointError> {
     }
     if cell == CellKind::Tanh {
         // The seed's single bias: bias_ih + bias_hh.
-        expected.push("rnn.bias_hh_l0".into());
-        if let Ok(v) = st.tensor("rnn.bias_hh_l0") {
-            match values(&v) {
-                Some(vals) if v.shape() == [config.hidden] => {
-                    let b = model
-                        .view_range("rnn.bias_ih_l0")
-                        .expect("tanh has bias_ih");
-                    for (p, x) in params[b].iter_mut().zip(vals) {
-                        *p += x;
+        for l in 0..layers {
+            let name = rnn_name("bias_hh", l);
+            expected.push(name.clone());
+            if let Ok(v) = st.tensor(&name) {
+                match values(&v) {
+                    Some(vals) if v.shape() == [hidden] => {
+                        let b = model
+                            .layout()
+                            .range(&rnn_name("bias_ih", l))
+                            .expect("tanh has bias_ih");
+                        for (p, x) in params[b].iter_mut().zip(vals) {
+                            *p += x;
+                        }
                     }
+                    _ => problems.push(format!(
+                        "{name}: shape {:?} dtype {:?}, expected [{hidden}] F64 or F32",
+                        v.shape(),
+                        v.dtype(),
+                    )),
                 }
-                _ => problems.push(format!(
-                    "rnn.bias_hh_l0: shape {:?} dtype {:?}, expected [{}] F64 or F32",
-                    v.shape(),
-                    v.dtype(),
-                    config.hidden
-                )),
             }
         }
     }
     let mut optimizer_state = HashMap::new();
+    let mut state_parts: HashMap<&str, Vec<f64>> = HashMap::new();
+    let mut batch = None;
     for name in st.names() {
         if let Some(opt_name) = name.strip_prefix("optimizer.") {
             match st.tensor(name).ok().as_ref().and_then(values) {
@@ -352,25 +483,141 @@ pub fn load(path: &Path) -> Result<Checkpoint, CheckpointError> {
                     model.num_params()
                 )),
             }
+        } else if let Some(part @ ("h_n" | "c_n")) = name.strip_prefix("state.") {
+            let ok = task == Task::NextToken && (part == "h_n" || cell == CellKind::Lstm);
+            match st.tensor(name) {
+                Ok(v)
+                    if ok
+                        && v.shape().len() == 3
+                        && v.shape()[0] == layers
+                        && v.shape()[2] == hidden =>
+                {
+                    if *batch.get_or_insert(v.shape()[1]) != v.shape()[1] {
+                        problems.push(format!(
+                            "{name}: batch {} differs from the other state's",
+                            v.shape()[1]
+                        ));
+                    }
+                    match values(&v) {
+                        Some(vals) => {
+                            state_parts.insert(part, vals);
+                        }
+                        None => problems.push(format!(
+                            "{name}: dtype {:?}, expected F64 or F32",
+                            v.dtype()
+                        )),
+                    }
+                }
+                Ok(v) => problems.push(format!(
+                    "{name}: shape {:?}, expected [{layers}, B, {hidden}] of a language model",
+                    v.shape()
+                )),
+                Err(e) => problems.push(format!("{name}: {e:?}")),
+            }
         } else if !expected.iter().any(|e| e == name) {
             problems.push(format!("unexpected tensor {name}"));
         }
     }
+    let state = match (state_parts.remove("h_n"), state_parts.remove("c_n")) {
+        (None, None) => None,
+        (Some(h), c) if (cell == CellKind::Lstm) == c.is_some() => {
+            let b = batch.unwrap_or(0);
+            Some(
+                (0..layers)
+                    .map(|l| {
+                        (0..b)
+                            .flat_map(|s| {
+                                let at = (l * b + s) * hidden;
+                                let c_row = c.as_ref().map(|c| &c[at..at + hidden]);
+                                h[at..at + hidden]
+                                    .iter()
+                                    .chain(c_row.into_iter().flatten())
+                                    .copied()
+                            })
+                            .collect()
+                    })
+                    .collect(),
+            )
+        }
+        _ => {
+            problems.push(
+                "state.h_n and state.c_n must both be saved for an LSTM (and only h_n otherwise)"
+                    .into(),
+            );
+            None
+        }
+    };
     if !problems.is_empty() {
         problems.sort();
         return Err(bad(problems.join("; ")));
     }
-    let optimizer = match meta.get("optimizer") {
-        Some(kind) => Some((kind.clone(), num("optimizer_steps")? as u64)),
+    let optimizer = match map.get("optimizer") {
+        Some(kind) => Some((kind.clone(), meta.num("optimizer_steps", false)? as u64)),
+        None => None,
+    };
+    let training = match map.get("training") {
+        Some(_) => Some(meta.json::<TrainConfig>("training")?),
         None => None,
     };
     Ok(Checkpoint {
         config,
-        raw_pixels,
+        data,
         params,
         dtype: if all_f32 { Dtype::F32 } else { Dtype::F64 },
-        iteration: num("iteration")?,
+        iteration: meta.num("iteration", false)?,
+        training,
         optimizer,
         optimizer_state,
+        state,
+    })
+}
+
+/// A classifier's normalisation and class names: `input_shift`/`input_scale` and `class_names`
+/// (JSON), or, in files of blasrnn 0.1, `pixel_scale` and the digits.
+fn classes_info(meta: &Meta, input: usize, classes: usize) -> Result<DataInfo, FileError> {
+    let images = meta.map.contains_key("pixel_scale");
+    let norm = if meta.map.contains_key("input_scale") {
+        let norm = Norm {
+            shift: meta.json("input_shift")?,
+            scale: meta.json("input_scale")?,
+        };
+        if norm.shift.len() != input || norm.scale.len() != input {
+            return Err(meta.bad(format!(
+                "metadata `input_shift` and `input_scale` must hold {input} numbers each"
+            )));
+        }
+        if norm.shift.iter().chain(&norm.scale).any(|v| !v.is_finite()) {
+            return Err(
+                meta.bad("metadata `input_shift`/`input_scale` hold a non-finite number".into())
+            );
+        }
+        norm
+    } else {
+        let scale = match meta.get("pixel_scale")? {
+            "1" => 1.0,
+            "1/255" => 1.0 / 255.0,
+            other => {
+                return Err(meta.bad(format!(
+                    "metadata `pixel_scale` = {other:?}; expected 1/255 or 1"
+                )));
+            }
+        };
+        Norm::scaled(input, scale)
+    };
+    let names: Vec<String> = if meta.map.contains_key("class_names") {
+        meta.json("class_names")?
+    } else {
+        (0..classes).map(|k| k.to_string()).collect()
+    };
+    if names.len() != classes {
+        return Err(meta.bad(format!(
+            "metadata `class_names` holds {} names for {classes} classes",
+            names.len()
+        )));
+    }
+    Ok(DataInfo::Classes {
+        norm,
+        names,
+        images,
     })
 }

@@ -1,32 +1,61 @@
-//! A model: a recurrent cell, then the classifier head, over one flat parameter buffer.
+//! A model: the input (dense rows, or one-hot tokens), the cell stack, and a head, over one flat
+//! parameter buffer.
 //!
-//! Buffer layout: the cell's tensors, then the head's (output layer for the seed readout, then the
-//! classifier), each a named view (`Model::specs`, `Model::view`). Gradients use the same layout.
-//! All per-batch buffers live in a [`Workspace`] sized once for the largest batch.
+//! Buffer layout: the stack's tensors (layer 0 first), then the head's (the seed readout's output
+//! layer, then the classifier; or the next-token layer), each a named view ([`Model::layout`]).
+//! Gradients and optimizer state use the same layout. Every per-batch buffer lives in a
+//! [`Workspace`] sized once for the largest batch and the longest sequence.
 
-use crate::cell::{self, Cell, CellKind, ParamSpec, Role};
-use crate::head::{Head, HeadBuffers, Readout};
+use crate::nn::cell::{CellKind, Input, Seqs};
+use crate::nn::head::{Classifier, Head, HeadBuffers, NextToken, Readout};
+use crate::nn::params::{Layout, ParamSpec, Role};
+use crate::nn::stack::{Dropout, Stack, StackBuffers};
 use crate::real::Real;
 use rand::Rng;
 use rand_distr::{Distribution, Normal, Uniform};
+
+/// What the model predicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    /// One class per sequence of `steps` steps at most (exactly, for the seed readout).
+    Classify {
+        /// Which numbers feed the classifier.
+        readout: Readout,
+        /// Steps of the longest sequence, T (28 for MNIST).
+        steps: usize,
+        /// Outputs per step of the seed readout, O (the seed uses O = D).
+        outputs: usize,
+        /// Classes, K.
+        classes: usize,
+    },
+    /// The next token at every step: a language model over a vocabulary of `input` symbols,
+    /// read one-hot.
+    NextToken,
+}
+
+impl Task {
+    /// `classify` or `lm`, as the checkpoint's metadata says it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Task::Classify { .. } => "classify",
+            Task::NextToken => "lm",
+        }
+    }
+}
 
 /// The shape of a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ModelConfig {
     /// Which recurrent cell.
     pub cell: CellKind,
-    /// Inputs per step, D (28 for MNIST rows).
+    /// Inputs per step, D (28 for MNIST rows), or the vocabulary size of a language model.
     pub input: usize,
-    /// Steps per sequence, T (28 for MNIST).
-    pub steps: usize,
-    /// Hidden units, H.
+    /// Hidden units per layer, H.
     pub hidden: usize,
-    /// Outputs per step of the seed readout, O (the seed uses O = D).
-    pub outputs: usize,
-    /// Classes, K.
-    pub classes: usize,
-    /// Which numbers feed the classifier.
-    pub readout: Readout,
+    /// Stacked layers, L.
+    pub layers: usize,
+    /// What it predicts.
+    pub task: Task,
 }
 
 /// How the parameters start.
@@ -42,124 +71,206 @@ pub enum Init {
     Seed,
 }
 
-/// A recurrent classifier: cell + head, and where each parameter sits in the flat buffer; its
-/// parameters, gradients and activations are of type `T` (`f64` or `f32`).
+impl Init {
+    /// The lower-case name used on the command line and in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Init::Uniform => "uniform",
+            Init::Seed => "seed",
+        }
+    }
+}
+
+/// A recurrent network: input, stack and head, and where each parameter sits in the flat buffer;
+/// its parameters, gradients and activations are of type `T` (`f64` or `f32`).
 pub struct Model<T: Real = f64> {
     /// The shape it was built with.
     pub config: ModelConfig,
-    cell: Box<dyn Cell<T>>,
+    stack: Stack<T>,
     head: Head,
-    specs: Vec<ParamSpec>,
-    offsets: Vec<usize>,
-    n_cell: usize,
-    n_params: usize,
+    layout: Layout,
 }
 
-/// Every buffer one batch needs, allocated once for batches of up to `capacity` sequences.
+/// Every buffer one batch needs, allocated once for up to `capacity` sequences of up to
+/// `max_steps` steps.
 pub struct Workspace<T: Real = f64> {
     /// Largest batch this workspace holds.
     pub capacity: usize,
-    /// Inputs `[B][T][D]`.
+    /// Longest sequence it holds.
+    pub max_steps: usize,
+    /// Dense inputs `[b][t][D]` of the current batch (classification).
     pub x: Vec<T>,
-    /// Labels `[B]`.
-    pub labels: Vec<u8>,
+    /// Token ids `[b][t]` (language model).
+    pub tokens: Vec<u32>,
+    /// Targets: one class per sequence `[b]`, or the next token of every step `[b][t]`.
+    pub targets: Vec<u32>,
+    /// Steps of each sequence `[b]`, longest first (see [`Workspace::begin`]).
+    pub lens: Vec<usize>,
     /// Parameter gradients, laid out like the parameters (accumulated by `backward`).
     pub grad: Vec<T>,
-    cache: Vec<T>,
-    scratch: Vec<T>,
-    y: Vec<T>,
-    probs: Vec<T>,
-    g_y: Vec<T>,
-    g_logits: Vec<T>,
-    g_h: Vec<T>,
+    b: usize,
+    t: usize,
+    active: Vec<usize>,
+    carried: bool,
+    stack: StackBuffers<T>,
+    head: HeadBuffers<T>,
     ones: Vec<T>,
 }
 
 impl<T: Real> Workspace<T> {
-    /// Class probabilities `[b][K]` of the last `forward`.
-    pub fn probs(&self, b: usize, k: usize) -> &[T] {
-        &self.probs[..b * k]
+    /// Declares the batch now in the buffers: `b` sequences of up to `t` steps laid out
+    /// `[b][t][·]`, whose lengths are `lens[..b]`, longest first, each in 1..=t.
+    ///
+    /// # Panics
+    /// When the batch does not fit or the lengths are not as described (a loader's bug).
+    pub fn begin(&mut self, b: usize, t: usize) {
+        assert!(
+            (1..=self.capacity).contains(&b) && (1..=self.max_steps).contains(&t),
+            "batch of {b} × {t} outside the workspace's {} × {}",
+            self.capacity,
+            self.max_steps
+        );
+        let lens = &self.lens[..b];
+        assert!(
+            lens.windows(2).all(|w| w[0] >= w[1]) && lens[0] <= t && lens[b - 1] >= 1,
+            "sequence lengths must be sorted longest first, within 1..={t}: {lens:?}"
+        );
+        (self.b, self.t) = (b, t);
+        for (step, n) in self.active[..t].iter_mut().enumerate() {
+            *n = lens.partition_point(|&l| l > step);
+        }
+    }
+
+    /// Declares a batch of `b` sequences all `t` steps long (see [`Workspace::begin`]).
+    pub fn begin_full(&mut self, b: usize, t: usize) {
+        self.lens[..b.min(self.capacity)].fill(t);
+        self.begin(b, t);
+    }
+
+    /// Sequences in the current batch.
+    pub fn batch(&self) -> usize {
+        self.b
+    }
+
+    /// Steps of the current batch's layout.
+    pub fn steps(&self) -> usize {
+        self.t
+    }
+
+    /// Probabilities of the last `forward`: `[b][K]`, or `[b·t][V]` for a language model.
+    pub fn probs(&self, rows: usize, k: usize) -> &[T] {
+        self.head.probs(rows, k)
+    }
+
+    /// Whether the next batch starts from the carried state (else from zeros).
+    pub fn carried(&self) -> bool {
+        self.carried
     }
 }
 
 impl<T: Real> Model<T> {
     /// Builds the model described by `config`.
     pub fn new(config: ModelConfig) -> Model<T> {
-        let cell = cell::build(config.cell, config.input, config.hidden);
-        let head = Head {
-            readout: config.readout,
-            h: config.hidden,
-            t: config.steps,
-            o: config.outputs,
-            k: config.classes,
+        let one_hot = config.task == Task::NextToken;
+        let stack = Stack::new(
+            config.cell,
+            config.input,
+            one_hot,
+            config.hidden,
+            config.layers,
+        );
+        let head = match config.task {
+            Task::Classify {
+                readout,
+                steps,
+                outputs,
+                classes,
+            } => Head::Classify(Classifier {
+                readout,
+                h: config.hidden,
+                t: steps,
+                o: outputs,
+                k: classes,
+            }),
+            Task::NextToken => Head::NextToken(NextToken {
+                h: config.hidden,
+                v: config.input,
+            }),
         };
-        let mut specs = cell.params();
-        let n_cell = specs.iter().map(ParamSpec::len).sum();
+        let mut specs = stack.params().to_vec();
         specs.extend(head.params());
-        let mut offsets = Vec::with_capacity(specs.len());
-        let mut n = 0;
-        for s in &specs {
-            offsets.push(n);
-            n += s.len();
-        }
         Model {
             config,
-            cell,
+            stack,
             head,
-            specs,
-            offsets,
-            n_cell,
-            n_params: n,
+            layout: Layout::new(specs),
         }
+    }
+
+    /// Where each named tensor sits in the flat buffer.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
     }
 
     /// The named parameter tensors, in buffer order.
     pub fn specs(&self) -> &[ParamSpec] {
-        &self.specs
+        self.layout.specs()
     }
 
     /// Total number of parameters.
     pub fn num_params(&self) -> usize {
-        self.n_params
-    }
-
-    /// Where the tensor called `name` sits in the flat buffer.
-    pub fn view_range(&self, name: &str) -> Option<std::ops::Range<usize>> {
-        let i = self.specs.iter().position(|s| s.name == name)?;
-        Some(self.offsets[i]..self.offsets[i] + self.specs[i].len())
+        self.layout.len()
     }
 
     /// The slice of `params` (or of a gradient) holding the tensor called `name`.
     pub fn view<'a>(&self, params: &'a [T], name: &str) -> Option<&'a [T]> {
-        Some(&params[self.view_range(name)?])
+        Some(&params[self.layout.range(name)?])
     }
 
-    /// Offset of each tensor in the buffer, in `specs` order.
-    pub fn offsets(&self) -> &[usize] {
-        &self.offsets
+    /// The head.
+    pub fn head(&self) -> &Head {
+        &self.head
     }
 
-    /// Exact floating-point operations of (`forward`, `backward`) on a batch of `b` sequences:
-    /// every product, row sum and scaling the cell and the head ask BLAS for (2mnk a product).
-    /// Elementwise work (tanh, softmax, the optimizer) is not counted.
-    pub fn flops(&self, b: usize) -> (u64, u64) {
-        let (cf, cb) = self.cell.flops(b, self.config.steps);
-        let (hf, hb) = self.head.flops(b);
-        (cf + hf, cb + hb)
+    /// The cell stack.
+    pub fn stack(&self) -> &Stack<T> {
+        &self.stack
     }
 
-    /// Sets the LSTM forget gate's bias (nothing for other cells).
+    /// Exact floating-point operations of (`forward`, `backward`) on `b` sequences of `t` steps
+    /// (starting from a carried state when `carried`): every product, row sum and scaling the
+    /// stack and the head ask BLAS for (2mnk a product). Elementwise work (nonlinearities,
+    /// softmax, one-hot gathers, the optimizer) is not counted.
+    pub fn flops(&self, b: usize, t: usize, carried: bool) -> (u64, u64) {
+        let active = vec![b; t];
+        let ones = [T::ONE];
+        let s = Seqs {
+            x: Input::Tokens(&[]),
+            b,
+            t,
+            active: &active,
+            start: &[],
+            carried,
+            ones: &ones,
+        };
+        let (sf, sb) = self.stack.flops(&s);
+        let (hf, hb) = self.head.flops(&s);
+        (sf + hf, sb + hb)
+    }
+
+    /// Sets the LSTM forget gate's bias of every layer (nothing for other cells).
     pub fn set_forget_bias(&self, params: &mut [T], value: f64) {
-        self.cell.set_forget_bias(&mut params[..self.n_cell], value);
+        let n = self.stack.num_params();
+        self.stack.set_forget_bias(&mut params[..n], value);
     }
 
     /// Fresh parameters drawn with `init` (drawn in `f64`, then rounded to `T`: the same seed
     /// starts an `f32` model at the rounded weights of the `f64` one).
     pub fn init(&self, init: Init, rng: &mut impl Rng) -> Vec<T> {
-        let mut p = vec![0.0; self.n_params];
+        let mut p = vec![0.0; self.num_params()];
         let normal = Normal::new(0.0, 0.1).expect("valid normal");
-        for (spec, &off) in self.specs.iter().zip(&self.offsets) {
-            let dst = &mut p[off..off + spec.len()];
+        for (spec, range) in self.layout.iter() {
+            let dst = &mut p[range];
             match init {
                 Init::Uniform => {
                     let a = 1.0 / (spec.fan_in as f64).sqrt();
@@ -184,90 +295,168 @@ impl<T: Real> Model<T> {
         p.into_iter().map(T::from_f64).collect()
     }
 
-    /// Buffers for batches of up to `capacity` sequences.
-    pub fn workspace(&self, capacity: usize) -> Workspace<T> {
-        let c = &self.config;
-        let (b, t) = (capacity, c.steps);
-        let outputs = if c.readout == Readout::Seq {
-            b * t * c.outputs
-        } else {
-            0
+    /// Buffers for batches of up to `capacity` sequences of up to `max_steps` steps, with room for
+    /// dropout masks when `dropout`.
+    pub fn workspace(&self, capacity: usize, max_steps: usize, dropout: bool) -> Workspace<T> {
+        let (b, t, c) = (capacity, max_steps, &self.config);
+        let (dense, tokens, targets) = match c.task {
+            Task::Classify { .. } => (b * t * c.input, 0, b),
+            Task::NextToken => (0, b * t, b * t),
         };
         Workspace {
             capacity,
-            x: vec![T::ZERO; b * t * c.input],
-            labels: vec![0; b],
-            grad: vec![T::ZERO; self.n_params],
-            cache: vec![T::ZERO; self.cell.cache_len(b, t)],
-            scratch: vec![T::ZERO; self.cell.scratch_len(b, t)],
-            y: vec![T::ZERO; outputs],
-            probs: vec![T::ZERO; b * c.classes],
-            g_y: vec![T::ZERO; outputs],
-            g_logits: vec![T::ZERO; b * c.classes],
-            g_h: vec![T::ZERO; b * t * c.hidden],
+            max_steps,
+            x: vec![T::ZERO; dense],
+            tokens: vec![0; tokens],
+            targets: vec![0; targets],
+            lens: vec![t; b],
+            grad: vec![T::ZERO; self.num_params()],
+            b: 0,
+            t: 0,
+            active: vec![b; t],
+            carried: false,
+            stack: self.stack.buffers(b, t, dropout),
+            head: self.head.buffers(b, t),
             ones: vec![T::ONE; b * t],
         }
     }
 
-    fn head_buffers<'a>(
-        y: &'a mut [T],
-        probs: &'a mut [T],
-        g_y: &'a mut [T],
-        g_logits: &'a mut [T],
-    ) -> HeadBuffers<'a, T> {
-        HeadBuffers {
-            y,
-            probs,
-            g_y,
-            g_logits,
+    /// The current batch of `ws` as the stack sees it, and the buffers the passes write.
+    fn parts<'a>(&self, ws: &'a mut Workspace<T>) -> Parts<'a, T> {
+        let Workspace {
+            x,
+            tokens,
+            targets,
+            grad,
+            b,
+            t,
+            active,
+            carried,
+            stack,
+            head,
+            ones,
+            ..
+        } = ws;
+        let (b, t) = (*b, *t);
+        assert!(b > 0, "a pass before Workspace::begin");
+        let x = match self.config.task {
+            Task::Classify { .. } => Input::Dense(&x[..b * t * self.config.input]),
+            Task::NextToken => Input::Tokens(&tokens[..b * t]),
+        };
+        Parts {
+            s: Seqs {
+                x,
+                b,
+                t,
+                active: &active[..t],
+                start: &[],
+                carried: *carried,
+                ones,
+            },
+            targets,
+            grad,
+            stack,
+            head,
         }
     }
 
-    /// Forward over the first `b` sequences in `ws.x`. Returns the summed cross-entropy and the
-    /// number of correct predictions; probabilities are left in the workspace.
-    pub fn forward(&self, params: &[T], ws: &mut Workspace<T>, b: usize) -> (f64, usize) {
-        assert!(
-            b >= 1 && b <= ws.capacity,
-            "batch {b} outside 1..={}",
-            ws.capacity
-        );
-        let t = self.config.steps;
-        let (pc, ph) = params.split_at(self.n_cell);
-        self.cell.forward(pc, &ws.x, b, t, &mut ws.cache);
-        let s = self.cell.states(&ws.cache, b, t);
-        let mut hb = Self::head_buffers(&mut ws.y, &mut ws.probs, &mut ws.g_y, &mut ws.g_logits);
-        self.head.forward(ph, s, &ws.labels, b, &mut hb)
+    /// Forward over the batch declared in `ws` (with dropout between layers when given). Returns
+    /// the summed cross-entropy and how many predictions were right (of `b` sequences, or of
+    /// `b·t` next tokens); the probabilities are left in the workspace.
+    pub fn forward(
+        &self,
+        params: &[T],
+        ws: &mut Workspace<T>,
+        dropout: Option<Dropout>,
+    ) -> (f64, usize) {
+        let (pc, ph) = params.split_at(self.stack.num_params());
+        let Parts {
+            s,
+            targets,
+            stack,
+            head,
+            ..
+        } = self.parts(ws);
+        self.stack.forward(pc, &s, stack, dropout);
+        let st = self.stack.top_states(stack, s.b, s.t);
+        self.head.forward(ph, &s, st, targets, head)
     }
 
-    /// Backward after `forward` on the same `b` sequences: accumulates the gradient of
+    /// Backward after `forward` on the same batch: accumulates the gradient of
     /// `scale × summed cross-entropy` into `ws.grad`.
-    pub fn backward(&self, params: &[T], ws: &mut Workspace<T>, b: usize, scale: f64) {
-        let t = self.config.steps;
-        let (pc, ph) = params.split_at(self.n_cell);
-        let (gc, gh) = ws.grad.split_at_mut(self.n_cell);
-        let s = self.cell.states(&ws.cache, b, t);
-        let mut hb = Self::head_buffers(&mut ws.y, &mut ws.probs, &mut ws.g_y, &mut ws.g_logits);
-        self.head.backward(
-            ph,
+    pub fn backward(&self, params: &[T], ws: &mut Workspace<T>, scale: f64) {
+        let n = self.stack.num_params();
+        let (pc, ph) = params.split_at(n);
+        let Parts {
             s,
-            &ws.labels,
-            b,
-            scale,
-            &mut hb,
-            &ws.ones,
-            gh,
-            &mut ws.g_h,
-        );
-        self.cell.backward(
-            pc,
-            &ws.x,
-            b,
-            t,
-            &mut ws.cache,
-            &mut ws.g_h,
-            &mut ws.scratch,
-            &ws.ones,
-            gc,
-        );
+            targets,
+            grad,
+            stack,
+            head,
+        } = self.parts(ws);
+        let (gc, gh) = grad.split_at_mut(n);
+        {
+            let (st, g_top) = self.stack.top_states_and_grad(stack, s.b, s.t);
+            self.head
+                .backward(ph, &s, st, targets, scale, head, gh, g_top);
+        }
+        self.stack.backward(pc, &s, stack, gc);
     }
+
+    /// The next-token logits `[b·t][V]` of a language model over the batch in `ws` (no softmax,
+    /// no loss): what sampling draws from.
+    ///
+    /// # Panics
+    /// When the model is a classifier.
+    pub fn next_token_logits<'a>(&self, params: &[T], ws: &'a mut Workspace<T>) -> &'a [T] {
+        let Head::NextToken(head) = self.head else {
+            panic!("next-token logits of a classifier")
+        };
+        let (pc, ph) = params.split_at(self.stack.num_params());
+        let Parts {
+            s, stack, head: hb, ..
+        } = self.parts(ws);
+        self.stack.forward(pc, &s, stack, None);
+        let st = self.stack.top_states(stack, s.b, s.t);
+        let out = hb.logits_mut();
+        head.logits(ph, st, s.rows(), out);
+        &out[..s.rows() * head.v]
+    }
+
+    /// Makes the state after this batch's last step the start of the next batch (text streams:
+    /// the next chunk of each stream). Call after `backward`, or after `forward` when there is
+    /// none.
+    pub fn carry(&self, ws: &mut Workspace<T>) {
+        let Parts { s, stack, .. } = self.parts(ws);
+        self.stack.carry(&s, stack);
+        ws.carried = true;
+    }
+
+    /// Starts the next batch from zeros.
+    pub fn reset_state(&self, ws: &mut Workspace<T>) {
+        self.stack.reset(&mut ws.stack);
+        ws.carried = false;
+    }
+
+    /// Layer `l`'s start state, `[capacity][state_len]` (h, then c for the LSTM).
+    pub fn state<'a>(&self, ws: &'a Workspace<T>, l: usize) -> &'a [T] {
+        self.stack.start(&ws.stack, l)
+    }
+
+    /// Sets layer `l`'s start state (a saved one) and marks the state as carried.
+    pub fn set_state(&self, ws: &mut Workspace<T>, l: usize, state: &[T]) {
+        self.stack
+            .start_mut(&mut ws.stack, l)
+            .copy_from_slice(state);
+        ws.carried = true;
+    }
+}
+
+/// A workspace split into what a pass reads and what it writes.
+struct Parts<'a, T> {
+    s: Seqs<'a, T>,
+    targets: &'a [u32],
+    grad: &'a mut [T],
+    stack: &'a mut StackBuffers<T>,
+    head: &'a mut HeadBuffers<T>,
 }

@@ -10,10 +10,11 @@
 
 use crate::activation::tanh_in_place;
 use crate::blas::{Op, axpy, gemm, scal};
-use crate::cell::CellKind;
-use crate::head::{Readout, softmax_xent};
-use crate::mnist::{CLASSES, Split};
-use crate::model::{Init, Model, ModelConfig};
+use crate::data::SeqSet;
+use crate::data::mnist::CLASSES;
+use crate::model::{Init, Model, ModelConfig, Task};
+use crate::nn::cell::CellKind;
+use crate::nn::head::{Readout, softmax_xent};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -57,11 +58,14 @@ impl Reference {
         let model = Model::new(ModelConfig {
             cell: CellKind::Tanh,
             input,
-            steps,
             hidden,
-            outputs: input,
-            classes: CLASSES,
-            readout: Readout::Seq,
+            layers: 1,
+            task: Task::Classify {
+                readout: Readout::Seq,
+                steps,
+                outputs: input,
+                classes: CLASSES,
+            },
         });
         let mut rng = StdRng::seed_from_u64(seed);
         let params = model.init(Init::Seed, &mut rng);
@@ -84,7 +88,10 @@ impl Reference {
 
     fn dims(&self) -> (usize, usize, usize, usize) {
         let c = &self.model.config;
-        (c.steps, c.input, c.hidden, c.outputs)
+        let Task::Classify { steps, outputs, .. } = c.task else {
+            unreachable!("the reference is a classifier")
+        };
+        (steps, c.input, c.hidden, outputs)
     }
 
     fn views(p: &mut [f64], t: usize, d: usize, h: usize, o: usize) -> Views<'_> {
@@ -107,7 +114,7 @@ impl Reference {
 
     /// Forward pass of one image (raw pixels): fills s, o and p; returns whether the most likely
     /// class is `label`.
-    pub fn forward(&mut self, image: &[u8], label: u8) -> bool {
+    pub fn forward(&mut self, image: &[u8], label: u32) -> bool {
         let (t, d, h, o) = self.dims();
         for (x, &px) in self.x.iter_mut().zip(image) {
             *x = f64::from(px);
@@ -158,7 +165,7 @@ impl Reference {
 
     /// Trains on one image as the original: a forward pass, then for each class k a full BPTT
     /// pass driven by Θ's row k, with every weight updated in place as it goes.
-    pub fn train_image(&mut self, image: &[u8], label: u8) {
+    pub fn train_image(&mut self, image: &[u8], label: u32) {
         let (t, d, h, o) = self.dims();
         let f = t * o;
         self.forward(image, label);
@@ -211,31 +218,37 @@ impl Reference {
     }
 
     /// One iteration: `IMAGES_PER_ITER` consecutive training images from a random offset
-    /// (wrapping around the end), one at a time.
-    pub fn iteration(&mut self, data: &Split) {
+    /// (wrapping around the end), one at a time. `data` must hold images (bytes).
+    pub fn iteration(&mut self, data: &SeqSet) {
         let start = self.rng.random_range(0..data.len());
         for i in 0..IMAGES_PER_ITER {
             let n = (start + i) % data.len();
-            self.train_image(data.image(n), data.labels[n]);
+            self.train_image(image(data, n), data.labels[n]);
         }
     }
 
     /// Accuracy on `n` training images drawn at random, as the original printed.
-    pub fn sample_accuracy(&mut self, data: &Split, n: usize) -> f64 {
+    pub fn sample_accuracy(&mut self, data: &SeqSet, n: usize) -> f64 {
         let mut right = 0;
         for _ in 0..n {
             let i = self.rng.random_range(0..data.len());
-            right += usize::from(self.forward(data.image(i), data.labels[i]));
+            right += usize::from(self.forward(image(data, i), data.labels[i]));
         }
         right as f64 / n as f64
     }
 
     /// Accuracy on a whole split, one image at a time.
-    pub fn accuracy(&mut self, data: &Split) -> f64 {
+    pub fn accuracy(&mut self, data: &SeqSet) -> f64 {
         let mut right = 0;
         for i in 0..data.len() {
-            right += usize::from(self.forward(data.image(i), data.labels[i]));
+            right += usize::from(self.forward(image(data, i), data.labels[i]));
         }
         right as f64 / data.len() as f64
     }
+}
+
+/// The pixels of image `i` of an image set.
+fn image(data: &SeqSet, i: usize) -> &[u8] {
+    data.bytes(i)
+        .expect("the reference algorithm reads images (bytes)")
 }

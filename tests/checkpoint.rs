@@ -5,11 +5,14 @@ mod common;
 
 use common::{blasrnn, fails_with, last_json};
 
-use blasrnn::cell::CellKind;
-use blasrnn::checkpoint::{self, CheckpointError};
-use blasrnn::head::Readout;
-use blasrnn::model::{Init, Model, ModelConfig};
+use blasrnn::checkpoint::{self, DataInfo, Snapshot};
+use blasrnn::data::Norm;
+use blasrnn::error::FileError as CheckpointError;
+use blasrnn::model::{Init, Model, ModelConfig, Task};
+use blasrnn::nn::cell::CellKind;
+use blasrnn::nn::head::Readout;
 use blasrnn::optim::{Optimizer, OptimizerKind};
+use blasrnn::real::Real;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
@@ -17,23 +20,62 @@ use std::collections::HashMap;
 use std::path::Path;
 
 fn model(cell: CellKind, readout: Readout, hidden: usize) -> Model {
+    model_of(cell, readout, hidden, 1)
+}
+
+fn model_of<T: Real>(cell: CellKind, readout: Readout, hidden: usize, layers: usize) -> Model<T> {
     Model::new(ModelConfig {
         cell,
         input: 28,
-        steps: 28,
         hidden,
-        outputs: 28,
-        classes: 10,
-        readout,
+        layers,
+        task: Task::Classify {
+            readout,
+            steps: 28,
+            outputs: 28,
+            classes: 10,
+        },
     })
+}
+
+/// MNIST's description, with raw pixels or scaled to 0..1.
+fn mnist_info(raw: bool) -> DataInfo {
+    DataInfo::Classes {
+        norm: Norm::scaled(28, if raw { 1.0 } else { 1.0 / 255.0 }),
+        names: (0..10).map(|k| k.to_string()).collect(),
+        images: true,
+    }
+}
+
+/// Saves a classifier of MNIST's shape.
+fn save<T: Real>(
+    path: &Path,
+    model: &Model<T>,
+    params: &[T],
+    raw: bool,
+    iteration: usize,
+    optimizer: Option<&Optimizer<T>>,
+) -> Result<(), CheckpointError> {
+    checkpoint::save(
+        path,
+        &Snapshot {
+            model,
+            params,
+            data: &mnist_info(raw),
+            iteration,
+            training: None,
+            optimizer,
+            state: None,
+        },
+    )
 }
 
 #[test]
 fn save_then_load_is_bit_exact_for_every_cell_and_readout() {
     let dir = tempfile::tempdir().unwrap();
     for cell in [CellKind::Tanh, CellKind::Lstm, CellKind::Gru] {
-        for readout in [Readout::Seq, Readout::Last] {
-            let m = model(cell, readout, 9);
+        for (readout, layers) in [(Readout::Seq, 1), (Readout::Last, 2), (Readout::Mean, 3)] {
+            let m: Model = model_of(cell, readout, 9, layers);
             let p = m.init(Init::Uniform, &mut StdRng::seed_from_u64(3));
             let mut opt = Optimizer::new(OptimizerKind::Adam, p.len());
             let mut q = p.clone();
@@ -41,10 +83,10 @@ fn save_then_load_is_bit_exact_for_every_cell_and_readout() {
             let path = dir
                 .path()
                 .join(format!("{}-{}.safetensors", cell.name(), readout.name()));
-            checkpoint::save(&path, &m, &q, true, 17, Some(&opt)).unwrap();
+            save(&path, &m, &q, true, 17, Some(&opt)).unwrap();
             let ck = checkpoint::load(&path).unwrap();
             assert_eq!(ck.config, m.config);
-            assert!(ck.raw_pixels);
+            assert_eq!(ck.data, mnist_info(true));
             assert_eq!(ck.iteration, 17);
             assert!(
                 ck.params
@@ -60,7 +102,7 @@ fn save_then_load_is_bit_exact_for_every_cell_and_readout() {
         }
     }
     // Only the saved files are there: no temporary file is left behind.
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 6);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 9);
 }
 
 fn load_err(path: &Path) -> String {
@@ -110,7 +152,7 @@ fn bad_files_are_errors_that_say_what_is_wrong() {
     let good = dir.path().join("good.safetensors");
     let m = model(CellKind::Lstm, Readout::Last, 8);
     let p = m.init(Init::Seed, &mut StdRng::seed_from_u64(1));
-    checkpoint::save(&good, &m, &p, false, 5, None).unwrap();
+    save(&good, &m, &p, false, 5, None).unwrap();
     let bytes = std::fs::read(&good).unwrap();
 
     let truncated = dir.path().join("truncated.safetensors");
@@ -166,7 +208,7 @@ fn f32_tensors_and_a_pytorch_style_bias_hh_load() {
     let f64_path = dir.path().join("a.safetensors");
     let m = model(CellKind::Tanh, Readout::Seq, 4);
     let p = m.init(Init::Uniform, &mut StdRng::seed_from_u64(2));
-    checkpoint::save(&f64_path, &m, &p, false, 0, None).unwrap();
+    save(&f64_path, &m, &p, false, 0, None).unwrap();
     let f32_path = dir.path().join("b.safetensors");
     rewrite(&f64_path, &f32_path, |t, _| {
         for (name, dtype, _, bytes) in t.iter_mut() {
@@ -185,7 +227,7 @@ fn f32_tensors_and_a_pytorch_style_bias_hh_load() {
         }
     });
     let ck = checkpoint::load(&f32_path).unwrap();
-    let b = m.view_range("rnn.bias_ih_l0").unwrap();
+    let b = m.layout().range("rnn.bias_ih_l0").unwrap();
     for (i, (&got, &saved)) in ck.params.iter().zip(&p).enumerate() {
         let want = f64::from(saved as f32) + if b.contains(&i) { 0.5 } else { 0.0 };
         assert_eq!(got, want, "parameter {i}");
@@ -240,7 +282,7 @@ fn eval_resume_predict_log_and_plot_agree_with_training() {
         lines[2]
     );
     let svg = std::fs::read_to_string(&plot).unwrap();
-    assert!(svg.starts_with("<svg") && svg.contains("training loss") && svg.contains("accuracy"));
+    assert!(svg.starts_with("<svg") && svg.contains("loss") && svg.contains("accuracy"));
 
     let resumed = last_json(&blasrnn(&[
         "train", "--resume", &model, "--iters", "60", "--batch", "50", "--json",
@@ -255,22 +297,23 @@ fn eval_resume_predict_log_and_plot_agree_with_training() {
     );
     fails_with(
         &blasrnn(&["train", "--resume", &model, "--iters", "40"]),
-        &["trained 40 iterations already"],
+        &["has done 40 iterations already"],
     );
 
     // A PNG of test image 0, written here, predicts exactly what --test-index 0 does.
-    let data =
-        blasrnn::mnist::Mnist::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist"))
-            .unwrap();
+    let data = blasrnn::data::mnist::Mnist::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist"),
+    )
+    .unwrap();
     let png = path("seven.png");
-    image::GrayImage::from_raw(28, 28, data.test.image(0).to_vec())
+    image::GrayImage::from_raw(28, 28, data.test.bytes(0).unwrap().to_vec())
         .unwrap()
         .save(&png)
         .unwrap();
     // A binary PGM of test image 1 likewise.
     let pgm = path("two.pgm");
     let mut bytes = b"P5\n28 28\n255\n".to_vec();
-    bytes.extend_from_slice(data.test.image(1));
+    bytes.extend_from_slice(data.test.bytes(1).unwrap());
     std::fs::write(&pgm, bytes).unwrap();
     let preds = last_json(&blasrnn(&[
         "predict",
@@ -315,21 +358,13 @@ fn eval_resume_predict_log_and_plot_agree_with_training() {
 #[test]
 fn f32_models_save_as_f32_and_load_back_exactly() {
     let dir = tempfile::tempdir().unwrap();
-    let m: Model<f32> = Model::new(ModelConfig {
-        cell: CellKind::Lstm,
-        input: 28,
-        steps: 28,
-        hidden: 5,
-        outputs: 28,
-        classes: 10,
-        readout: Readout::Seq,
-    });
+    let m: Model<f32> = model_of(CellKind::Lstm, Readout::Seq, 5, 2);
     let p = m.init(Init::Uniform, &mut StdRng::seed_from_u64(4));
     let mut opt = Optimizer::<f32>::new(OptimizerKind::Adam, p.len());
     let mut q = p.clone();
     opt.step(&mut q, &p, 0.01);
     let path = dir.path().join("f32.safetensors");
-    checkpoint::save(&path, &m, &q, false, 3, Some(&opt)).unwrap();
+    save(&path, &m, &q, false, 3, Some(&opt)).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     let st = SafeTensors::deserialize(&bytes).unwrap();
     for name in st.names() {
@@ -347,7 +382,7 @@ fn f32_models_save_as_f32_and_load_back_exactly() {
     let m64 = model(CellKind::Lstm, Readout::Seq, 5);
     let p64 = m64.init(Init::Uniform, &mut StdRng::seed_from_u64(4));
     let path64 = dir.path().join("f64.safetensors");
-    checkpoint::save(&path64, &m64, &p64, false, 3, None).unwrap();
+    save(&path64, &m64, &p64, false, 3, None).unwrap();
     assert_eq!(
         checkpoint::load(&path64).unwrap().dtype,
         blasrnn::real::Dtype::F64

@@ -140,8 +140,12 @@ fn bench_reports_both_algorithms_and_the_peak() {
         "2500",
         "--reference-samples",
         "500",
-        "--dgemm-size",
+        "--gemm-size",
         "256",
+        "--only",
+        "seed,reference,lm,sample",
+        "--lm-iters",
+        "1",
         "--json",
     ]));
     for key in [
@@ -150,7 +154,11 @@ fn bench_reports_both_algorithms_and_the_peak() {
         "speedup",
         "engine_gflops",
         "dgemm_peak_gflops",
-        "peak_fraction",
+        "sgemm_peak_gflops",
+        "engine_peak_fraction",
+        "lm_tokens_per_sec",
+        "lm_peak_fraction",
+        "sample_chars_per_sec",
     ] {
         assert!(v[key].as_f64().unwrap() > 0.0, "{key}: {}", v[key]);
     }

@@ -1,63 +1,45 @@
-//! Every parameter's analytic gradient against central finite differences, for every cell and
-//! both readouts, on a small random problem.
+//! Every parameter's analytic gradient against central finite differences: every cell, 1 to 3
+//! stacked layers; the classifier with each readout (and sequences of mixed lengths); the
+//! language model from a carried (non-zero) start state, with and without dropout between layers.
 
 mod common;
 
-use blasrnn::cell::CellKind;
-use blasrnn::head::Readout;
-use blasrnn::model::{Model, ModelConfig, Workspace};
+use blasrnn::model::{Model, ModelConfig, Task, Workspace};
+use blasrnn::nn::cell::CellKind;
+use blasrnn::nn::head::Readout;
+use blasrnn::nn::stack::Dropout;
 use common::Lcg;
 
 const B: usize = 3;
 const T: usize = 4;
 const D: usize = 5;
 const H: usize = 6;
-const O: usize = 3;
-const K: usize = 10;
+const CELLS: [CellKind; 3] = [CellKind::Tanh, CellKind::Lstm, CellKind::Gru];
 
-fn mean_loss(model: &Model, p: &[f64], ws: &mut Workspace) -> f64 {
-    model.forward(p, ws, B).0 / B as f64
-}
-
-fn check(cell: CellKind, readout: Readout) {
-    let model = Model::new(ModelConfig {
-        cell,
-        input: D,
-        steps: T,
-        hidden: H,
-        outputs: O,
-        classes: K,
-        readout,
-    });
+/// Compares `model`'s backward pass with fourth-order central differences of `scale ×` the summed
+/// loss, for every parameter, on the batch already in `ws`.
+fn check(what: &str, model: &Model, ws: &mut Workspace, scale: f64, dropout: Option<Dropout>) {
     let mut g = Lcg(42);
     // Weights large enough that every nonlinearity is away from its linear regime.
     let mut p: Vec<f64> = (0..model.num_params())
         .map(|_| (g.next_f64() * 2.0 - 1.0) * 0.8)
         .collect();
-    let mut ws = model.workspace(B);
-    for v in ws.x.iter_mut() {
-        *v = g.next_f64() * 2.0 - 1.0;
-    }
-    for (i, l) in ws.labels.iter_mut().enumerate() {
-        *l = ((i * 7 + 3) % K) as u8;
-    }
     ws.grad.fill(0.0);
-    model.forward(&p, &mut ws, B);
-    model.backward(&p, &mut ws, B, 1.0 / B as f64);
+    model.forward(&p, ws, dropout);
+    model.backward(&p, ws, scale);
     let analytic = ws.grad.clone();
-
-    // Fourth-order central differences: (8(f(x+e) − f(x−e)) − (f(x+2e) − f(x−2e))) / 12e has
-    // truncation error O(e⁴), so e can be large enough that rounding noise in the loss (~1e-15)
-    // stays far below 1e-6 of even the smallest gradient entries (~1e-6).
+    // (8(f(x+e) − f(x−e)) − (f(x+2e) − f(x−2e))) / 12e has truncation error O(e⁴), so e can be
+    // large enough that rounding noise in the loss (~1e-15) stays far below 1e-6 of even the
+    // smallest gradient entries (~1e-6).
     let eps = 1e-3;
-    for (spec, &off) in model.specs().iter().zip(model.offsets()) {
+    for (spec, range) in model.layout().iter() {
         let mut worst: f64 = 0.0;
         let (mut num_sq, mut diff_sq) = (0.0, 0.0);
-        for i in off..off + spec.len() {
+        for i in range {
             let keep = p[i];
             let mut at = |delta: f64| {
                 p[i] = keep + delta;
-                mean_loss(&model, &p, &mut ws)
+                model.forward(&p, ws, dropout).0 * scale
             };
             let (u1, d1, u2, d2) = (at(eps), at(-eps), at(2.0 * eps), at(-2.0 * eps));
             p[i] = keep;
@@ -69,50 +51,125 @@ fn check(cell: CellKind, readout: Readout) {
             num_sq += numeric * numeric;
             diff_sq += (a - numeric) * (a - numeric);
         }
-        assert!(
-            num_sq > 0.0,
-            "{cell:?}/{readout:?} {}: gradient is all zero",
-            spec.name
-        );
+        assert!(num_sq > 0.0, "{what} {}: gradient is all zero", spec.name);
         assert!(
             worst < 1e-6,
-            "{cell:?}/{readout:?} {}: worst relative error {worst:e}",
+            "{what} {}: worst relative error {worst:e}",
             spec.name
         );
         assert!(
             (diff_sq / num_sq).sqrt() < 1e-7,
-            "{}: norm-wise error too large",
+            "{what} {}: norm-wise error too large",
             spec.name
         );
     }
 }
 
-#[test]
-fn tanh_seq_readout() {
-    check(CellKind::Tanh, Readout::Seq);
+/// A classifier's check on B sequences of lengths `lens` (longest first, at most T).
+fn classifier(cell: CellKind, readout: Readout, layers: usize, lens: [usize; B]) {
+    let model = Model::new(ModelConfig {
+        cell,
+        input: D,
+        hidden: H,
+        layers,
+        task: Task::Classify {
+            readout,
+            steps: T,
+            outputs: 3,
+            classes: 10,
+        },
+    });
+    let mut ws = model.workspace(B, T, false);
+    let mut g = Lcg(7);
+    for v in ws.x.iter_mut() {
+        *v = g.next_f64() * 2.0 - 1.0;
+    }
+    for (i, l) in ws.targets.iter_mut().enumerate() {
+        *l = ((i * 7 + 3) % 10) as u32;
+    }
+    ws.lens[..B].copy_from_slice(&lens);
+    ws.begin(B, T);
+    let what = format!("{cell:?}/{readout:?}/{layers} layers/lengths {lens:?}");
+    check(&what, &model, &mut ws, 1.0 / B as f64, None);
+}
+
+/// A language model's check over a vocabulary of D symbols, from a random carried state.
+fn language_model(cell: CellKind, layers: usize, dropout: Option<f64>) {
+    let model = Model::new(ModelConfig {
+        cell,
+        input: D,
+        hidden: H,
+        layers,
+        task: Task::NextToken,
+    });
+    let mut ws = model.workspace(B, T, dropout.is_some());
+    let mut g = Lcg(11);
+    for (t, y) in ws.tokens.iter_mut().zip(ws.targets.iter_mut()) {
+        *t = g.below(D) as u32;
+        *y = g.below(D) as u32;
+    }
+    ws.begin_full(B, T);
+    for l in 0..layers {
+        let state: Vec<f64> = model
+            .state(&ws, l)
+            .iter()
+            .map(|_| g.next_f64() * 1.6 - 0.8)
+            .collect();
+        model.set_state(&mut ws, l, &state);
+    }
+    assert!(ws.carried());
+    let drop = dropout.map(|p| Dropout {
+        p,
+        key: 99,
+        first: 0,
+    });
+    let what = format!("{cell:?}/{layers} layers/language model/dropout {dropout:?}");
+    check(&what, &model, &mut ws, 1.0 / (B * T) as f64, drop);
 }
 
 #[test]
-fn tanh_last_readout() {
-    check(CellKind::Tanh, Readout::Last);
+fn classifier_every_cell_and_readout() {
+    for cell in CELLS {
+        for readout in [Readout::Seq, Readout::Last, Readout::Mean] {
+            classifier(cell, readout, 1, [T; B]);
+        }
+    }
 }
 
 #[test]
-fn lstm_seq_readout() {
-    check(CellKind::Lstm, Readout::Seq);
+fn classifier_stacked_layers() {
+    for cell in CELLS {
+        for layers in [2, 3] {
+            classifier(cell, Readout::Seq, layers, [T; B]);
+            classifier(cell, Readout::Last, layers, [T; B]);
+        }
+    }
 }
 
 #[test]
-fn lstm_last_readout() {
-    check(CellKind::Lstm, Readout::Last);
+fn classifier_sequences_of_mixed_lengths() {
+    for cell in CELLS {
+        for readout in [Readout::Last, Readout::Mean] {
+            for layers in [1, 2] {
+                classifier(cell, readout, layers, [4, 2, 1]);
+                classifier(cell, readout, layers, [3, 3, 2]);
+            }
+        }
+    }
 }
 
 #[test]
-fn gru_seq_readout() {
-    check(CellKind::Gru, Readout::Seq);
+fn language_model_from_a_carried_state() {
+    for cell in CELLS {
+        for layers in [1, 2, 3] {
+            language_model(cell, layers, None);
+        }
+    }
 }
 
 #[test]
-fn gru_last_readout() {
-    check(CellKind::Gru, Readout::Last);
+fn language_model_with_dropout_between_layers() {
+    for cell in CELLS {
+        language_model(cell, 2, Some(0.3));
+    }
 }

@@ -1,8 +1,10 @@
 //! The IDX reader and the MNIST loader: known answers from tiny files written here, and every kind
 //! of malformed input, each an error naming the file.
 
-use blasrnn::idx::{self, DataError};
-use blasrnn::mnist::{Mnist, Split};
+use blasrnn::data::Norm;
+use blasrnn::data::idx;
+use blasrnn::data::mnist::{Mnist, load_split};
+use blasrnn::error::FileError as DataError;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -91,17 +93,18 @@ fn reads_known_answers_in_every_spelling() {
             let dir = tempfile::tempdir().unwrap();
             tiny_set(dir.path(), gzip, dotted);
             let m = Mnist::load(dir.path()).unwrap();
-            assert_eq!((m.train.rows, m.train.cols, m.train.len()), (3, 2, 2));
-            assert_eq!(m.train.labels, vec![7, 0]);
-            assert_eq!(m.train.image(1), &[250, 251, 252, 253, 254, 255]);
+            let mut train = m.train;
+            assert_eq!((train.steps, train.dims, train.len()), (3, 2, 2));
+            assert_eq!(train.labels, vec![7, 0]);
+            assert_eq!(train.bytes(1).unwrap(), &[250, 251, 252, 253, 254, 255]);
             assert_eq!(m.test.labels, vec![9]);
-            let mut x = vec![0.0f64; 12];
-            let mut y = vec![0u8; 2];
-            m.train.widen(&[1, 0], 1.0 / 255.0, &mut x, &mut y);
-            assert_eq!(y, vec![0, 7]);
+            train.norm = Norm::scaled(2, 1.0 / 255.0);
+            let mut x = vec![0.0f64; 6];
+            train.widen(1, &mut x);
             assert_eq!(x[5], 1.0);
-            assert_eq!(x[6], 0.0);
-            assert!((x[7] - 1.0 / 255.0).abs() < 1e-15);
+            train.widen(0, &mut x);
+            assert_eq!(x[0], 0.0);
+            assert!((x[1] - 1.0 / 255.0).abs() < 1e-15);
         }
     }
 }
@@ -115,7 +118,7 @@ fn reads_the_shipped_mnist() {
     )
     .unwrap();
     assert_eq!((m.train.len(), m.test.len()), (60000, 10000));
-    assert_eq!((m.train.rows, m.train.cols), (28, 28));
+    assert_eq!((m.train.steps, m.train.dims), (28, 28));
     // The first training labels of MNIST are 5, 0, 4, 1, 9; the first test labels 7, 2, 1, 0, 4.
     assert_eq!(&m.train.labels[..5], &[5, 0, 4, 1, 9]);
     assert_eq!(&m.test.labels[..5], &[7, 2, 1, 0, 4]);
@@ -206,7 +209,7 @@ fn rejects_labels_outside_0_to_9() {
         "train-labels-idx1-ubyte",
         &idx_bytes(8, &[2], &[3, 10]),
     );
-    let msg = Split::load(dir.path(), "train").unwrap_err().to_string();
+    let msg = load_split(dir.path(), "train").unwrap_err().to_string();
     assert!(
         msg.contains("train-labels-idx1-ubyte") && msg.contains("label 10 at index 1"),
         "{msg}"
@@ -222,7 +225,7 @@ fn rejects_image_and_label_counts_that_differ() {
         "train-labels-idx1-ubyte",
         &idx_bytes(8, &[3], &[1, 2, 3]),
     );
-    let msg = Split::load(dir.path(), "train").unwrap_err().to_string();
+    let msg = load_split(dir.path(), "train").unwrap_err().to_string();
     assert!(
         msg.contains("holds 2 images but") && msg.contains("3 labels"),
         "{msg}"

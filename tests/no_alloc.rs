@@ -6,13 +6,14 @@
 
 mod common;
 
-use blasrnn::cell::CellKind;
-use blasrnn::head::Readout;
-use blasrnn::mnist::Split;
-use blasrnn::model::Init;
-use blasrnn::optim::{OptimizerKind, Schedule};
+use blasrnn::data::SeqSet;
+use blasrnn::data::text::Vocab;
+use blasrnn::model::ModelConfig;
+use blasrnn::nn::cell::CellKind;
+use blasrnn::nn::head::Readout;
+use blasrnn::optim::OptimizerKind;
 use blasrnn::real::{Dtype, Real};
-use blasrnn::train::{TrainConfig, Trainer};
+use blasrnn::train::{Data, TrainConfig, Trainer};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -34,61 +35,124 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOC: Counting = Counting;
 
 fn main() {
-    let data = common::synthetic_split(100, 28, 28, 1);
+    let images = common::synthetic_split(100, 28, 28, 1);
+    let ragged = ragged_set(100, 12, 3);
+    let text = common::synthetic_text(4000, 5);
+    let tokens = Vocab::of(&text).encode(&text).expect("own vocabulary");
     // Trainers stay alive to the end: a dropped thread pool winding down would allocate while
     // the next configuration is being counted.
     let (mut done64, mut done32) = (Vec::new(), Vec::new());
+    let mut runs = 0;
     for cell in [CellKind::Tanh, CellKind::Lstm, CellKind::Gru] {
-        for readout in [Readout::Seq, Readout::Last] {
-            for (optimizer, threads) in [
-                (OptimizerKind::Sgd, 1),
-                (OptimizerKind::Momentum, 2),
-                (OptimizerKind::Adam, 1),
-                (OptimizerKind::Adam, 2),
-            ] {
-                for dtype in [Dtype::F64, Dtype::F32] {
+        for dtype in [Dtype::F64, Dtype::F32] {
+            let mut check = |cfg: TrainConfig, model: ModelConfig, data: Data, what: String| {
+                let cfg = TrainConfig { dtype, ..cfg };
+                let n = match dtype {
+                    Dtype::F64 => count_in_steps::<f64>(cfg, model, data, &mut done64),
+                    Dtype::F32 => count_in_steps::<f32>(cfg, model, data, &mut done32),
+                };
+                assert_eq!(
+                    n, 0,
+                    "{cell:?}/{dtype:?}/{what}: {n} allocations in 199 steps"
+                );
+                runs += 1;
+            };
+            for readout in [Readout::Seq, Readout::Last] {
+                for (optimizer, threads) in [
+                    (OptimizerKind::Sgd, 1),
+                    (OptimizerKind::Momentum, 2),
+                    (OptimizerKind::Adam, 1),
+                    (OptimizerKind::Adam, 2),
+                ] {
                     let cfg = TrainConfig {
-                        cell,
                         hidden: 32,
-                        readout,
-                        iters: 10,
                         batch: 25,
                         optimizer,
                         lr: 0.001,
-                        lr_schedule: Schedule::Cosine,
                         warmup: 2,
-                        clip: Some(1.0),
-                        init: Init::Seed,
-                        forget_bias: None,
-                        seed: 1,
-                        threads,
-                        raw_pixels: false,
-                        dtype,
+                        ..common::config(cell, readout, threads, 1)
                     };
-                    let n = match dtype {
-                        Dtype::F64 => count_in_steps::<f64>(cfg, &data, &mut done64),
-                        Dtype::F32 => count_in_steps::<f32>(cfg, &data, &mut done32),
-                    };
-                    let what =
-                        format!("{cell:?}/{readout:?}/{optimizer:?}/{threads} threads/{dtype:?}");
-                    assert_eq!(n, 0, "{what}: {n} allocations in 199 steps");
+                    let model = cfg.classifier(&images);
+                    let what = format!("{readout:?}/{optimizer:?}/{threads} threads");
+                    check(cfg, model, Data::Labelled(&images), what);
                 }
+            }
+            // Sequences of different lengths, two layers, the mean and last readouts.
+            for (readout, threads) in [(Readout::Mean, 1), (Readout::Last, 2)] {
+                let cfg = TrainConfig {
+                    layers: 2,
+                    batch: 25,
+                    ..common::config(cell, readout, threads, 1)
+                };
+                let model = cfg.classifier(&ragged);
+                check(
+                    cfg,
+                    model,
+                    Data::Labelled(&ragged),
+                    format!("ragged/{readout:?}/{threads} threads"),
+                );
+            }
+            // Language models: two layers, the state carried, with and without dropout.
+            for (dropout, threads) in [(0.0, 1), (0.2, 2)] {
+                let cfg = TrainConfig {
+                    layers: 2,
+                    batch: 4,
+                    seq_len: 20,
+                    dropout,
+                    ..common::config(cell, Readout::Seq, threads, 1)
+                };
+                let model = cfg.language_model(Vocab::of(&text).len());
+                check(
+                    cfg,
+                    model,
+                    Data::Text(&tokens),
+                    format!("language model/dropout {dropout}/{threads} threads"),
+                );
             }
         }
     }
-    println!("no_alloc: {} passed, 0 failed", done64.len() + done32.len());
+    println!("no_alloc: {runs} passed, 0 failed");
+}
+
+/// `n` float sequences of 1..=`t` steps of 4 numbers, `k` classes.
+fn ragged_set(n: usize, t: usize, k: usize) -> SeqSet {
+    let mut g = common::Lcg(9);
+    let d = 4;
+    let mut values = vec![0.0f32; n * t * d];
+    let mut lens = Vec::new();
+    for i in 0..n {
+        let len = 1 + g.below(t);
+        for v in &mut values[i * t * d..(i * t + len) * d] {
+            *v = g.next_f64() as f32;
+        }
+        lens.push(len as u32);
+    }
+    let labels = (0..n).map(|i| (i % k) as u32).collect();
+    SeqSet::from_floats(
+        values,
+        lens,
+        labels,
+        t,
+        d,
+        (0..k).map(|c| c.to_string()).collect(),
+    )
 }
 
 /// Allocations during 199 training steps of a fresh trainer for `cfg` (kept alive in `done`).
-fn count_in_steps<T: Real>(cfg: TrainConfig, data: &Split, done: &mut Vec<Trainer<T>>) -> usize {
-    let mut tr = Trainer::<T>::new(cfg, 28, 28, data.len());
+fn count_in_steps<T: Real>(
+    cfg: TrainConfig,
+    model: ModelConfig,
+    data: Data,
+    done: &mut Vec<Trainer<T>>,
+) -> usize {
+    let mut tr = Trainer::<T>::new(TrainConfig { iters: 200, ..cfg }, model);
     let n = tr.in_pool(|tr| {
-        tr.step(data, 0, 200);
+        tr.step(data, 0);
         COUNT.store(0, Ordering::Relaxed);
         COUNTING.store(true, Ordering::Relaxed);
-        // Crosses epoch boundaries (reshuffles) too: 100 images, 25 per batch.
+        // Crosses epoch boundaries (reshuffles, or the streams' reset) too.
         for it in 1..200 {
-            tr.step(data, it, 200);
+            tr.step(data, it);
         }
         COUNTING.store(false, Ordering::Relaxed);
         COUNT.load(Ordering::Relaxed)

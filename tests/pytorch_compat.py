@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Weights travel: a model saved by `blasrnn train --save` is read with the `safetensors` package
+"""Weights travel: models saved by `blasrnn train --save` are read with the `safetensors` package
 and run by an independent numpy forward pass written from PyTorch's documented equations for
-nn.RNN (tanh), nn.LSTM (gates i, f, g, o) and nn.GRU (gates r, z, n), then nn.Linear layers.
-Its probabilities must match `blasrnn predict` to 1e-12 for every cell and readout of an f64
-model, and to 1e-5 (float32 rounding) for models trained with `--dtype f32`, which are saved as F32.
+nn.RNN (tanh), nn.LSTM (gates i, f, g, o) and nn.GRU (gates r, z, n) with num_layers = L, then
+nn.Linear layers. Classifiers (MNIST, every readout, 1 and 2 layers): the probabilities must match
+`blasrnn predict`. Language models (tiny-shakespeare, 2 layers): the distribution of the character
+after a prime must match `blasrnn sample --json`. To 1e-12 for f64 models, 1e-5 (float32 rounding)
+for models trained with `--dtype f32`, which are saved as F32.
 
 Run by .ci/run (needs numpy and safetensors): python3 tests/pytorch_compat.py target/release/blasrnn
 """
@@ -19,35 +21,76 @@ def sigmoid(v):
     return 1.0 / (1.0 + np.exp(-v))
 
 
-def forward(path, image):
+def load(path):
     t = load_file(path)
     with safe_open(path, "np") as f:
         meta = f.metadata()
-    t = {k: v.astype(np.float64) for k, v in t.items()}
-    x = image.astype(np.float64) * (1.0 if meta["pixel_scale"] == "1" else 1.0 / 255.0)
-    H, cell = int(meta["hidden"]), meta["cell"]
-    wi, wh = t["rnn.weight_ih_l0"], t["rnn.weight_hh_l0"]
-    bi, bh = t["rnn.bias_ih_l0"], t["rnn.bias_hh_l0"]
-    h, c, states = np.zeros(H), np.zeros(H), []
-    for step in x:
-        gi, gh = wi @ step + bi, wh @ h + bh
-        if cell == "tanh":
-            h = np.tanh(gi + gh)
-        elif cell == "lstm":
-            a = gi + gh
-            i, f, g, o = sigmoid(a[:H]), sigmoid(a[H:2 * H]), np.tanh(a[2 * H:3 * H]), sigmoid(a[3 * H:])
-            c = f * c + i * g
-            h = o * np.tanh(c)
-        else:
-            r, z = sigmoid(gi[:H] + gh[:H]), sigmoid(gi[H:2 * H] + gh[H:2 * H])
-            n = np.tanh(gi[2 * H:] + r * gh[2 * H:])
-            h = (1 - z) * n + z * h
-        states.append(h)
-    states = np.array(states)
-    feat = (states @ t["out.weight"].T + t["out.bias"]).reshape(-1) if meta["readout"] == "seq" else states[-1]
-    logits = t["classifier.weight"] @ feat + t["classifier.bias"]
-    p = np.exp(logits - logits.max())
+    return {k: v.astype(np.float64) for k, v in t.items()}, meta
+
+
+def rnn(t, meta, xs):
+    """The top layer's states for the inputs xs (T×D), every layer starting from zeros."""
+    H, cell, L = int(meta["hidden"]), meta["cell"], int(meta.get("layers", "1"))
+    for l in range(L):
+        wi, wh = t[f"rnn.weight_ih_l{l}"], t[f"rnn.weight_hh_l{l}"]
+        bi, bh = t[f"rnn.bias_ih_l{l}"], t[f"rnn.bias_hh_l{l}"]
+        h, c, states = np.zeros(H), np.zeros(H), []
+        for x in xs:
+            gi, gh = wi @ x + bi, wh @ h + bh
+            if cell == "tanh":
+                h = np.tanh(gi + gh)
+            elif cell == "lstm":
+                a = gi + gh
+                i, f, g, o = sigmoid(a[:H]), sigmoid(a[H:2 * H]), np.tanh(a[2 * H:3 * H]), sigmoid(a[3 * H:])
+                c = f * c + i * g
+                h = o * np.tanh(c)
+            else:
+                r, z = sigmoid(gi[:H] + gh[:H]), sigmoid(gi[H:2 * H] + gh[H:2 * H])
+                n = np.tanh(gi[2 * H:] + r * gh[2 * H:])
+                h = (1 - z) * n + z * h
+            states.append(h)
+        xs = np.array(states)
+    return xs
+
+
+def softmax(z):
+    p = np.exp(z - z.max())
     return p / p.sum()
+
+
+def classify(path, image):
+    t, meta = load(path)
+    shift, scale = np.array(json.loads(meta["input_shift"])), np.array(json.loads(meta["input_scale"]))
+    x = (image.astype(np.float64) - shift) * scale
+    states = rnn(t, meta, x)
+    readout = meta["readout"]
+    if readout == "seq":
+        feat = (states @ t["out.weight"].T + t["out.bias"]).reshape(-1)
+    elif readout == "last":
+        feat = states[-1]
+    else:
+        feat = states.mean(axis=0)
+    return softmax(t["classifier.weight"] @ feat + t["classifier.bias"])
+
+
+def next_char(path, prime):
+    t, meta = load(path)
+    vocab = meta["vocab"]
+    V = len(vocab)
+    xs = np.zeros((len(prime), V))
+    for k, ch in enumerate(prime):
+        xs[k, vocab.index(ch)] = 1.0
+    states = rnn(t, meta, xs)
+    return softmax(t["out.weight"] @ states[-1] + t["out.bias"])
+
+
+def run(exe, args, **kw):
+    return subprocess.run([exe] + args, check=True, cwd=ROOT, **kw)
+
+
+def stored_dtypes(path):
+    with safe_open(path, "np") as f:
+        return {str(f.get_tensor(k).dtype) for k in f.keys()}
 
 
 def main():
@@ -55,27 +98,41 @@ def main():
     with gzip.open(os.path.join(ROOT, "data/mnist/t10k-images-idx3-ubyte.gz")) as f:
         images = np.frombuffer(f.read()[16:], np.uint8).reshape(-1, 28, 28)
     worst, passed = {"f64": 0.0, "f32": 0.0}, 0
+    tol = {"f64": 1e-12, "f32": 1e-5}
     with tempfile.TemporaryDirectory() as tmp:
         model = os.path.join(tmp, "m.safetensors")
-        for cell, readout, dtype in [(c, r, d) for c in ["tanh", "lstm", "gru"] for r in ["seq", "last"]
-                                 for d in ["f64", "f32"]]:
-            tol = 1e-12 if dtype == "f64" else 1e-5
-            subprocess.run([exe, "train", "--cell", cell, "--readout", readout, "--hidden", "16",
-                            "--iters", "30", "--threads", "1", "--dtype", dtype, "--save", model,
-                            "--quiet"],
-                           check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-            with safe_open(model, "np") as f:
-                stored = {str(f.get_tensor(k).dtype) for k in f.keys()}
+        combos = [(c, r, d, 1) for c in ["tanh", "lstm", "gru"] for r in ["seq", "last", "mean"] for d in ["f64", "f32"]]
+        combos += [(c, "last", d, 2) for c in ["tanh", "lstm", "gru"] for d in ["f64", "f32"]]
+        for cell, readout, dtype, layers in combos:
+            run(exe, ["train", "--cell", cell, "--readout", readout, "--hidden", "16", "--layers", str(layers),
+                      "--iters", "30", "--threads", "1", "--dtype", dtype, "--save", model, "--quiet"],
+                stdout=subprocess.DEVNULL)
+            stored = stored_dtypes(model)
             assert stored == {"float64" if dtype == "f64" else "float32"}, f"{dtype}: stored as {stored}"
-            out = subprocess.run([exe, "predict", "--model", model, "--test-index", "3",
-                                  "--test-index", "11", "--json"], check=True, cwd=ROOT,
-                                 capture_output=True, text=True).stdout
+            out = run(exe, ["predict", "--model", model, "--test-index", "3", "--test-index", "11", "--json"],
+                      capture_output=True, text=True).stdout
             for pred in json.loads(out.strip().splitlines()[-1]):
                 idx = int(pred["input"].split()[-1])
-                diff = np.abs(np.array(pred["probabilities"]) - forward(model, images[idx])).max()
+                diff = np.abs(np.array(pred["probabilities"]) - classify(model, images[idx])).max()
                 worst[dtype] = max(worst[dtype], diff)
-                assert diff < tol, f"{cell}/{readout}/{dtype} image {idx}: differs by {diff}"
+                assert diff < tol[dtype], f"{cell}/{readout}/{layers}/{dtype} image {idx}: differs by {diff}"
             passed += 1
+        text = os.path.join(ROOT, "data/tinyshakespeare/input.txt")
+        for cell in ["tanh", "lstm", "gru"]:
+            for dtype in ["f64", "f32"]:
+                run(exe, ["train", "--text", text, "--cell", cell, "--hidden", "24", "--layers", "2",
+                          "--batch", "8", "--seq-len", "32", "--iters", "15", "--threads", "1", "--dtype", dtype,
+                          "--save", model, "--quiet"], stdout=subprocess.DEVNULL)
+                stored = stored_dtypes(model)
+                assert stored == {"float64" if dtype == "f64" else "float32"}, f"{dtype}: stored as {stored}"
+                for prime in ["ROMEO:", "First Citizen:\nBefore we proceed"]:
+                    out = run(exe, ["sample", "--model", model, "--prime", prime, "--length", "1", "--json"],
+                              capture_output=True, text=True).stdout
+                    got = np.array(json.loads(out.strip().splitlines()[-1])["first_distribution"])
+                    diff = np.abs(got - next_char(model, prime)).max()
+                    worst[dtype] = max(worst[dtype], diff)
+                    assert diff < tol[dtype], f"language model {cell}/{dtype} after {prime!r}: differs by {diff}"
+                passed += 1
     print(f"pytorch_compat: {passed} passed, 0 failed (worst difference: f64 {worst['f64']:.1e}, "
           f"f32 {worst['f32']:.1e})")
 

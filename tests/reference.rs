@@ -15,11 +15,13 @@ fn reference_forward_equals_the_engine_on_one_sequence() {
     r.params
         .iter_mut()
         .for_each(|p| *p += (g.next_f64() - 0.5) * 0.01);
-    let mut ws = r.model.workspace(1);
+    let mut ws = r.model.workspace(1, 6, false);
+    let mut raw = data.clone();
+    raw.norm = blasrnn::data::Norm::scaled(4, 1.0);
     for i in 0..data.len() {
-        r.forward(data.image(i), data.labels[i]);
-        data.widen(&[i], 1.0, &mut ws.x, &mut ws.labels);
-        r.model.forward(&r.params, &mut ws, 1);
+        r.forward(data.bytes(i).unwrap(), data.labels[i]);
+        raw.load_batch(&mut [i], &mut ws);
+        r.model.forward(&r.params, &mut ws, None);
         for (a, b) in r.probs().iter().zip(ws.probs(1, 10)) {
             assert!((a - b).abs() < 1e-12, "image {i}: {a} vs {b}");
         }
@@ -36,21 +38,22 @@ fn one_reference_image_is_a_gradient_step_to_first_order() {
         .iter_mut()
         .for_each(|p| *p += (g.next_f64() - 0.5) * 0.02);
     // Small pixels keep the tanh units out of saturation, so every gradient is sizeable.
-    let image: Vec<u8> = data.image(1).iter().map(|p| p / 64).collect();
+    let image: Vec<u8> = data.bytes(1).unwrap().iter().map(|p| p / 64).collect();
     let label = data.labels[1];
     let before = r.params.clone();
 
-    let mut ws = r.model.workspace(1);
+    let mut ws = r.model.workspace(1, 5, false);
     for (x, &p) in ws.x.iter_mut().zip(&image) {
         *x = f64::from(p);
     }
-    ws.labels[0] = label;
+    ws.targets[0] = label;
+    ws.begin_full(1, 5);
     ws.grad.fill(0.0);
-    r.model.forward(&before, &mut ws, 1);
-    r.model.backward(&before, &mut ws, 1, 1.0);
+    r.model.forward(&before, &mut ws, None);
+    r.model.backward(&before, &mut ws, 1.0);
 
     r.train_image(&image, label);
-    for (spec, &off) in r.model.specs().iter().zip(r.model.offsets()) {
+    for (spec, range) in r.model.layout().iter() {
         // β moves by lr·δ; every other parameter by (lr/100)·δ-weighted gradients.
         let scale = if spec.name == "classifier.bias" {
             lr
@@ -58,7 +61,6 @@ fn one_reference_image_is_a_gradient_step_to_first_order() {
             lr / 100.0
         };
         let (mut num, mut den) = (0.0, 0.0);
-        let range = off..off + spec.len();
         for ((after, before), grad) in r.params[range.clone()]
             .iter()
             .zip(&before[range.clone()])

@@ -1,7 +1,13 @@
 //! Helpers shared by the integration tests (included with `mod common;`).
 #![allow(dead_code)]
 
-use blasrnn::mnist::Split;
+use blasrnn::data::SeqSet;
+use blasrnn::model::Init;
+use blasrnn::nn::cell::CellKind;
+use blasrnn::nn::head::Readout;
+use blasrnn::optim::{OptimizerKind, Schedule};
+use blasrnn::real::Dtype;
+use blasrnn::train::TrainConfig;
 use std::process::{Command, Output};
 
 /// A small deterministic generator so that tests depend on no seed semantics.
@@ -23,9 +29,9 @@ impl Lcg {
     }
 }
 
-/// A split of `n` random `rows × cols` images whose label is a simple function of the pixels
-/// (learnable exactly when `rows >= 10`: each label lights its own row).
-pub fn synthetic_split(n: usize, rows: usize, cols: usize, seed: u64) -> Split {
+/// A set of `n` random `rows × cols` byte images whose label is a simple function of the pixels
+/// (learnable exactly when `rows >= 10`: each label lights its own row), scaled to 0..1.
+pub fn synthetic_split(n: usize, rows: usize, cols: usize, seed: u64) -> SeqSet {
     let mut g = Lcg(seed);
     let mut images = Vec::with_capacity(n * rows * cols);
     let mut labels = Vec::with_capacity(n);
@@ -39,14 +45,54 @@ pub fn synthetic_split(n: usize, rows: usize, cols: usize, seed: u64) -> Split {
                 images.push(v as u8);
             }
         }
-        labels.push(label as u8);
+        labels.push(label as u32);
     }
-    Split {
-        images,
-        labels,
-        rows,
-        cols,
+    let mut set = SeqSet::from_bytes(images, labels, rows, cols, 10);
+    set.norm = blasrnn::data::Norm::scaled(cols, 1.0 / 255.0);
+    set
+}
+
+/// A training configuration of `cell` for tests: small, Adam, seed initialisation, f64.
+pub fn config(cell: CellKind, readout: Readout, threads: usize, seed: u64) -> TrainConfig {
+    TrainConfig {
+        cell,
+        hidden: 16,
+        layers: 1,
+        readout,
+        iters: 30,
+        batch: 20,
+        seq_len: 0,
+        optimizer: OptimizerKind::Adam,
+        lr: 0.01,
+        lr_schedule: Schedule::Cosine,
+        warmup: 5,
+        clip: Some(1.0),
+        init: Init::Seed,
+        forget_bias: None,
+        dropout: 0.0,
+        seed,
+        threads,
+        dtype: Dtype::F64,
     }
+}
+
+/// A text of `n` characters over a small alphabet with some structure (each character mostly
+/// follows from the previous two), for language-model tests.
+pub fn synthetic_text(n: usize, seed: u64) -> String {
+    let alphabet: Vec<char> = "abcdefgh ,.\n".chars().collect();
+    let mut g = Lcg(seed);
+    let (mut a, mut b) = (0usize, 1usize);
+    (0..n)
+        .map(|_| {
+            let c = if g.next_f64() < 0.8 {
+                (a * 3 + b) % alphabet.len()
+            } else {
+                g.below(alphabet.len())
+            };
+            (a, b) = (b, c);
+            alphabet[c]
+        })
+        .collect()
 }
 
 /// Runs the `blasrnn` binary from the repository's root.

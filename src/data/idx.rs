@@ -9,51 +9,12 @@
 //! past what the header promises, so a header claiming four billion images costs only the bytes
 //! that are really there.
 
+use crate::error::FileError as DataError;
 use byteorder::{BigEndian, ReadBytesExt};
 use flate2::read::GzDecoder;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
-
-/// What went wrong reading a data file; every variant names the file.
-#[derive(Debug, thiserror::Error)]
-pub enum DataError {
-    /// The file could not be opened or read (or its gzip stream is corrupt).
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
-    },
-    /// The file's contents are not what an IDX file of the expected kind must hold.
-    #[error("{path}: {problem}")]
-    Format {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong, in words.
-        problem: String,
-    },
-    /// None of the usual spellings of a data file exists in the directory.
-    #[error("{dir}: no {what} file (looked for {tried})")]
-    Missing {
-        /// The directory searched.
-        dir: PathBuf,
-        /// Which file, e.g. "train-images".
-        what: String,
-        /// The names tried.
-        tried: String,
-    },
-}
-
-impl DataError {
-    fn format(path: &Path, problem: impl Into<String>) -> Self {
-        DataError::Format {
-            path: path.to_path_buf(),
-            problem: problem.into(),
-        }
-    }
-}
 
 /// An IDX file of unsigned bytes: its dimensions and its body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,10 +30,7 @@ const UBYTE: u8 = 0x08;
 
 /// Reads an IDX file of unsigned bytes with `ndims` dimensions, gzip'd or plain.
 pub fn read(path: &Path, ndims: u8) -> Result<Idx, DataError> {
-    let io = |source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = DataError::io_at(path);
     let mut file = BufReader::new(File::open(path).map_err(io)?);
     let mut magic = [0u8; 2];
     let got = read_fully(&mut file, &mut magic).map_err(io)?;
@@ -99,10 +57,7 @@ fn read_fully(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 }
 
 fn parse(path: &Path, mut r: impl Read, ndims: u8) -> Result<Idx, DataError> {
-    let io = |source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = DataError::io_at(path);
     let mut head = [0u8; 4];
     let got = read_fully(&mut r, &mut head).map_err(io)?;
     if got < 4 {
@@ -203,9 +158,8 @@ pub fn find(dir: &Path, stem: &str) -> Result<PathBuf, DataError> {
             return Ok(p);
         }
     }
-    Err(DataError::Missing {
-        dir: dir.to_path_buf(),
-        what: stem.to_string(),
-        tried: names.join(", "),
-    })
+    Err(DataError::format(
+        dir,
+        format!("no {stem} file (looked for {})", names.join(", ")),
+    ))
 }

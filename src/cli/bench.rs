@@ -1,0 +1,327 @@
+//! `blasrnn bench`: every workload's training throughput in one run, against this machine's
+//! large-GEMM rates, the original algorithm and the same work on one thread.
+
+use super::train::defaults;
+use super::{banner, default_threads};
+use anyhow::Result;
+use blasrnn::bench::{self, flops_per_prediction, median, throughputs};
+use blasrnn::data::mnist::Mnist;
+use blasrnn::data::text::Corpus;
+use blasrnn::model::{Model, ModelConfig};
+use blasrnn::nn::cell::CellKind;
+use blasrnn::real::{Dtype, Real};
+use blasrnn::reference::IMAGES_PER_ITER;
+use blasrnn::report::Console;
+use blasrnn::sample::{SampleConfig, Sampler};
+use blasrnn::train::{Data, TrainConfig};
+use clap::{Args, ValueEnum};
+use serde_json::{Map, Value};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Workload {
+    /// The seed model (tanh, H = 50, batch 100, f64) on MNIST, and on one thread beside it.
+    Seed,
+    /// LSTM, H = 128, batch 100, on MNIST, in f64 and f32.
+    Lstm,
+    /// GRU, H = 128, batch 100, on MNIST, in f64 and f32.
+    Gru,
+    /// The default language model (LSTM 2×256, 64 streams × 100 characters, f32) on the text.
+    Lm,
+    /// Sampling from the default language model, one stream.
+    Sample,
+    /// The original algorithm, one image at a time.
+    Reference,
+}
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Directory holding the MNIST IDX files.
+    #[arg(long, default_value = "data/mnist")]
+    data: PathBuf,
+    /// The text the language model trains on.
+    #[arg(long, default_value = "data/tinyshakespeare/input.txt")]
+    text: PathBuf,
+    /// Threads for the engine and for the GEMM rates [default: all cores].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
+    threads: Option<u32>,
+    /// Samples the seed model trains on, split into 5 timed segments; the LSTM and GRU at H = 128
+    /// train on an eighth of it.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(2500..))]
+    engine_samples: u64,
+    /// Iterations (of 64 × 100 characters) of each of the language model's 5 timed segments.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
+    lm_iters: u64,
+    /// Images the reference algorithm trains on, split into 5 timed segments.
+    #[arg(long, default_value_t = 2500, value_parser = clap::value_parser!(u64).range(500..))]
+    reference_samples: u64,
+    /// Size n of the n×n×n products that measure this machine's GEMM rates.
+    #[arg(long, alias = "dgemm-size", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(64..=8192))]
+    gemm_size: u32,
+    /// The workloads to measure (comma-separated) [default: all].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    only: Vec<Workload>,
+    /// Print one JSON object as the last line of stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+/// What every workload's line and JSON keys need.
+struct Rates {
+    threads: usize,
+    dgemm: f64,
+    sgemm: f64,
+}
+
+impl Rates {
+    fn peak(&self, dtype: Dtype) -> (f64, &'static str) {
+        match dtype {
+            Dtype::F64 => (self.dgemm, "dgemm"),
+            Dtype::F32 => (self.sgemm, "sgemm"),
+        }
+    }
+}
+
+pub fn run(a: BenchArgs) -> Result<()> {
+    let threads = a.threads.map_or_else(default_threads, |t| t as usize);
+    let plural = if threads == 1 { "" } else { "s" };
+    let console = Console::new(a.json, false);
+    let on = |w: Workload| a.only.is_empty() || a.only.contains(&w);
+    banner(&console, threads);
+    let mut out = Map::new();
+    if let Some(c) = blasrnn::blas::config() {
+        out.insert("blas_config".into(), c.into());
+    }
+    if let Ok(core) = std::env::var("OPENBLAS_CORETYPE") {
+        console.say(format_args!(
+            "note: OPENBLAS_CORETYPE={core} is set: OpenBLAS runs that kernel family whatever this CPU \
+             supports, so these figures are not what a machine without it sees; unset it (and \
+             OPENBLAS_L2_SIZE) in this command to measure what a user gets"
+        ));
+        out.insert("openblas_coretype".into(), core.into());
+    }
+    let n = a.gemm_size as usize;
+    let rates = Rates {
+        threads,
+        dgemm: bench::gemm_peak::<f64>(n, threads, 7),
+        sgemm: bench::gemm_peak::<f32>(n, threads, 7),
+    };
+    console.say(format_args!(
+        "dgemm {n}×{n}×{n}, {threads} BLAS thread{plural}: {:.1} GFLOP/s; sgemm: {:.1} GFLOP/s (medians of 7)",
+        rates.dgemm, rates.sgemm
+    ));
+    out.insert("dgemm_peak_gflops".into(), rates.dgemm.into());
+    out.insert("sgemm_peak_gflops".into(), rates.sgemm.into());
+    out.insert("gemm_size".into(), n.into());
+    out.insert("threads".into(), threads.into());
+    out.insert("backend".into(), blasrnn::blas::backend().into());
+
+    let mnist = if [
+        Workload::Seed,
+        Workload::Lstm,
+        Workload::Gru,
+        Workload::Reference,
+    ]
+    .iter()
+    .any(|&w| on(w))
+    {
+        Some(Mnist::load(&a.data)?)
+    } else {
+        None
+    };
+    let mut seed_rate = None;
+    if let Some(m) = &mnist {
+        let data = Data::Labelled(&m.train);
+        if on(Workload::Seed) {
+            let config = TrainConfig {
+                threads,
+                ..defaults(false)
+            };
+            let model = config.classifier(&m.train);
+            // With several threads, the same work on one thread too, interleaved in the same run.
+            let mut runs = vec![(config.clone(), model)];
+            if threads > 1 {
+                runs.push((
+                    TrainConfig {
+                        threads: 1,
+                        ..config.clone()
+                    },
+                    model,
+                ));
+            }
+            let seg_iters = (a.engine_samples as usize / config.batch / 5).max(1);
+            let r = throughputs::<f64>(data, &runs, 20, 5, seg_iters);
+            let key = "engine";
+            line::<f64>(
+                &console,
+                &rates,
+                &mut out,
+                key,
+                "tanh, H=50, batch 100",
+                &config,
+                model,
+                r[0],
+                "samples",
+            );
+            out.insert("engine_samples_per_sec".into(), r[0].into());
+            if let Some(&single) = r.get(1) {
+                console.say(format_args!(
+                    "engine on 1 thread: {single:.0} samples/s; {threads} thread{plural} / 1 thread = {:.2}×",
+                    r[0] / single
+                ));
+                out.insert("engine_1thread_samples_per_sec".into(), single.into());
+                out.insert("thread_scaling".into(), (r[0] / single).into());
+            }
+            seed_rate = Some(r[0]);
+        }
+        for (w, cell) in [
+            (Workload::Lstm, CellKind::Lstm),
+            (Workload::Gru, CellKind::Gru),
+        ] {
+            if !on(w) {
+                continue;
+            }
+            let base = TrainConfig {
+                cell,
+                hidden: 128,
+                threads,
+                ..defaults(false)
+            };
+            let model = base.classifier(&m.train);
+            let iters = (a.engine_samples as usize / base.batch / 5 / 8).max(1);
+            for dtype in [Dtype::F64, Dtype::F32] {
+                let config = TrainConfig {
+                    dtype,
+                    ..base.clone()
+                };
+                let runs = [(config.clone(), model)];
+                let r = match dtype {
+                    Dtype::F64 => throughputs::<f64>(data, &runs, 5, 5, iters)[0],
+                    Dtype::F32 => throughputs::<f32>(data, &runs, 5, 5, iters)[0],
+                };
+                let key = match dtype {
+                    Dtype::F64 => format!("{}_h128", cell.name()),
+                    Dtype::F32 => format!("{}_h128_f32", cell.name()),
+                };
+                let what = format!("{}, H=128, batch 100", cell.name());
+                match dtype {
+                    Dtype::F64 => line::<f64>(
+                        &console, &rates, &mut out, &key, &what, &config, model, r, "samples",
+                    ),
+                    Dtype::F32 => line::<f32>(
+                        &console, &rates, &mut out, &key, &what, &config, model, r, "samples",
+                    ),
+                }
+                out.insert(format!("{key}_samples_per_sec"), r.into());
+            }
+        }
+    }
+    if on(Workload::Lm) || on(Workload::Sample) {
+        let corpus = Corpus::load(&a.text, 0.1, None)?;
+        let config = TrainConfig {
+            threads,
+            ..defaults(true)
+        };
+        let model = config.language_model(corpus.vocab.len());
+        if on(Workload::Lm) {
+            let runs = [(config.clone(), model)];
+            let r =
+                throughputs::<f32>(Data::Text(&corpus.train), &runs, 3, 5, a.lm_iters as usize)[0];
+            let what = "language model: lstm 2×256, 64 streams × 100 chars";
+            line::<f32>(
+                &console, &rates, &mut out, "lm", what, &config, model, r, "chars",
+            );
+            out.insert("lm_tokens_per_sec".into(), r.into());
+        }
+        if on(Workload::Sample) {
+            let r = sampling_rate(model, 2000, 5);
+            console.say(format_args!(
+                "sampling (the language model above, one stream, f32): {r:.0} chars/s"
+            ));
+            out.insert("sample_chars_per_sec".into(), r.into());
+        }
+    }
+    if let (Some(m), true) = (&mnist, on(Workload::Reference)) {
+        let ref_iters = (a.reference_samples as usize / IMAGES_PER_ITER / 5).max(1);
+        let reference = bench::reference_throughput(&m.train, 50, 5, ref_iters);
+        console.say(format_args!(
+            "reference (the original algorithm, one image at a time, 1 thread): {reference:.0} images/s"
+        ));
+        out.insert("reference_samples_per_sec".into(), reference.into());
+        if let Some(engine) = seed_rate {
+            console.say(format_args!(
+                "speedup engine / reference: {:.1}×",
+                engine / reference
+            ));
+            out.insert("speedup".into(), (engine / reference).into());
+        }
+    }
+    if a.json {
+        println!("{}", Value::Object(out));
+    }
+    Ok(())
+}
+
+/// One workload's line: rate, exact FLOPs per prediction, GFLOP/s and the fraction of the GEMM
+/// rate of its dtype; the same in `out` under `key`.
+#[allow(clippy::too_many_arguments)]
+fn line<T: Real>(
+    console: &Console,
+    rates: &Rates,
+    out: &mut Map<String, Value>,
+    key: &str,
+    what: &str,
+    config: &TrainConfig,
+    model: ModelConfig,
+    rate: f64,
+    unit: &str,
+) {
+    let t = if config.seq_len > 0 {
+        config.seq_len
+    } else {
+        28
+    };
+    let flops = flops_per_prediction(&Model::<T>::new(model), config.batch, t);
+    let gflops = rate * flops / 1e9;
+    let (peak, routine) = rates.peak(config.dtype);
+    console.say(format_args!(
+        "engine ({what}, {}, {} thread{}): {rate:.0} {unit}/s, {:.3} MFLOP/{}, {gflops:.1} GFLOP/s = {:.0}% of the {routine} rate",
+        config.dtype.name(),
+        rates.threads,
+        if rates.threads == 1 { "" } else { "s" },
+        flops / 1e6,
+        unit.trim_end_matches('s'),
+        100.0 * gflops / peak
+    ));
+    out.insert(format!("{key}_gflops"), gflops.into());
+    out.insert(format!("{key}_flops_per_sample"), flops.into());
+    out.insert(format!("{key}_peak_fraction"), (gflops / peak).into());
+}
+
+/// Characters a second that one stream of a fresh `model` (f32) generates: the median of
+/// `segments` runs of `chars`.
+fn sampling_rate(model: ModelConfig, chars: usize, segments: usize) -> f64 {
+    let m = Model::<f32>::new(model);
+    let params = m.init(
+        blasrnn::model::Init::Uniform,
+        &mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(1),
+    );
+    let config = SampleConfig {
+        temperature: 1.0,
+        top_k: None,
+        seed: 1,
+    };
+    let mut s = Sampler::new(&m, &params, config, 100);
+    s.feed(&[0]);
+    let rates = (0..segments)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..chars {
+                s.next_token();
+            }
+            chars as f64 / start.elapsed().as_secs_f64()
+        })
+        .collect();
+    median(rates)
+}

@@ -1,0 +1,368 @@
+//! What every cell does the same way: the views of a layer's tensors, the input projection of all
+//! steps at once (a product, or a gather for a one-hot input), the per-step recurrent products,
+//! the start state, and the weight gradients that are one product over all rows.
+//!
+//! Shapes: `b` sequences of `t` steps, `rows = b·t`; `g` gate rows (H tanh, 4H LSTM, 3H GRU);
+//! gates `[b][t][g]`, states `[b][t][h]`, start state `[b][sl]`.
+
+use super::{Input, Seqs};
+use crate::blas::{Op, gemm, gemv};
+pub(crate) use crate::nn::fill_rows;
+use crate::real::Real;
+
+/// Sizes of a layer: `d` inputs, `h` hidden units, `g` gate rows, `sl` numbers of start state per
+/// sequence.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Dims {
+    pub d: usize,
+    pub h: usize,
+    pub g: usize,
+    pub sl: usize,
+}
+
+/// The four tensors of a layer with `g` stacked gate rows — `weight_ih` (g×D), `weight_hh` (g×H),
+/// `bias_ih`, `bias_hh` (g) — as views of its slice of the parameter or gradient buffer, in the
+/// order `rnn_params` lays them out (the tanh cell has no `bias_hh`: empty).
+pub(crate) struct GateTensors<S> {
+    pub w_ih: S,
+    pub w_hh: S,
+    pub b_ih: S,
+    pub b_hh: S,
+}
+
+impl<'a, T> GateTensors<&'a [T]> {
+    /// Views of `p`.
+    pub(crate) fn of(p: &'a [T], dm: Dims) -> Self {
+        let (w_ih, rest) = p.split_at(dm.g * dm.d);
+        let (w_hh, rest) = rest.split_at(dm.g * dm.h);
+        let (b_ih, rest) = rest.split_at(dm.g);
+        GateTensors {
+            w_ih,
+            w_hh,
+            b_ih,
+            b_hh: &rest[..rest.len().min(dm.g)],
+        }
+    }
+}
+
+impl<'a, T> GateTensors<&'a mut [T]> {
+    /// Mutable views of `p` (a gradient).
+    pub(crate) fn of_mut(p: &'a mut [T], dm: Dims) -> Self {
+        let (w_ih, rest) = p.split_at_mut(dm.g * dm.d);
+        let (w_hh, rest) = rest.split_at_mut(dm.g * dm.h);
+        let (b_ih, rest) = rest.split_at_mut(dm.g);
+        let n = rest.len().min(dm.g);
+        GateTensors {
+            w_ih,
+            w_hh,
+            b_ih,
+            b_hh: &mut rest[..n],
+        }
+    }
+}
+
+/// Length of the region a one-hot layer keeps for the transpose of `weight_ih` (d×g), 0 otherwise.
+pub(crate) fn one_hot_len(one_hot: bool, dm: Dims) -> usize {
+    if one_hot { dm.d * dm.g } else { 0 }
+}
+
+/// `A += X·W_ihᵀ` over all `rows` (m = rows, n = g, k = d). For a one-hot input, row r instead
+/// gets column x_r of W_ih, read as a contiguous row of its transpose, which this first writes
+/// into `wt` (d×g).
+pub(crate) fn add_input_projection<T: Real>(
+    x: Input<T>,
+    w_ih: &[T],
+    dm: Dims,
+    rows: usize,
+    a: &mut [T],
+    wt: &mut [T],
+) {
+    let (d, g) = (dm.d, dm.g);
+    match x {
+        Input::Dense(x) => gemm(Op::N, Op::T, rows, g, d, 1.0, x, d, w_ih, d, 1.0, a, g),
+        Input::Tokens(ids) => {
+            transpose(w_ih, g, d, wt);
+            for (row, &id) in a[..rows * g].chunks_exact_mut(g).zip(&ids[..rows]) {
+                let col = &wt[id as usize * g..(id as usize + 1) * g];
+                for (v, &w) in row.iter_mut().zip(col) {
+                    *v += w;
+                }
+            }
+        }
+    }
+}
+
+/// `dW_ih += dAᵀ·X` (m = g, n = d, k = rows) and, when asked, `dX = dA·W_ih` (m = rows, n = d,
+/// k = g). For a one-hot input, `dW_ih[:, x_r] += dA_r`: summed as rows of the transpose in `dwt`
+/// (d×g), then added to dW_ih.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn add_input_grads<T: Real>(
+    x: Input<T>,
+    w_ih: &[T],
+    dm: Dims,
+    rows: usize,
+    da: &[T],
+    dw_ih: &mut [T],
+    dx: Option<&mut [T]>,
+    dwt: &mut [T],
+) {
+    let (d, g) = (dm.d, dm.g);
+    match x {
+        Input::Dense(x) => {
+            gemm(Op::T, Op::N, g, d, rows, 1.0, da, g, x, d, 1.0, dw_ih, d);
+            if let Some(dx) = dx {
+                gemm(Op::N, Op::N, rows, d, g, 1.0, da, g, w_ih, d, 0.0, dx, d);
+            }
+        }
+        Input::Tokens(ids) => {
+            dwt[..d * g].fill(T::ZERO);
+            for (row, &id) in da[..rows * g].chunks_exact(g).zip(&ids[..rows]) {
+                let col = &mut dwt[id as usize * g..(id as usize + 1) * g];
+                for (w, &v) in col.iter_mut().zip(row) {
+                    *w += v;
+                }
+            }
+            for (j, dst) in dw_ih.chunks_exact_mut(d).enumerate() {
+                for (v, w) in dst.iter_mut().enumerate() {
+                    *w += dwt[v * g + j];
+                }
+            }
+        }
+    }
+}
+
+/// `dst` (c×r) = the transpose of `src` (r×c).
+fn transpose<T: Copy>(src: &[T], r: usize, c: usize, dst: &mut [T]) {
+    for (i, row) in src[..r * c].chunks_exact(c).enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            dst[j * r + i] = v;
+        }
+    }
+}
+
+/// `A_s += H_{s−1}·W_hhᵀ` at step `step` for the `n = active[step]` running sequences, all gates
+/// in one product (m = n, n = g, k = h): H_{s−1} is row step−1 of `states`, or at step 0 the
+/// start state (skipped when it is not carried).
+pub(crate) fn add_recurrent_gates<T: Real>(
+    s: &Seqs<T>,
+    step: usize,
+    states: &[T],
+    w_hh: &[T],
+    gates: &mut [T],
+    dm: Dims,
+) {
+    let (n, t, h, g) = (s.active[step], s.t, dm.h, dm.g);
+    let c = &mut gates[step * g..];
+    if step > 0 {
+        gemm(
+            Op::N,
+            Op::T,
+            n,
+            g,
+            h,
+            1.0,
+            &states[(step - 1) * h..],
+            t * h,
+            w_hh,
+            h,
+            1.0,
+            c,
+            t * g,
+        );
+    } else if s.carried {
+        gemm(
+            Op::N,
+            Op::T,
+            n,
+            g,
+            h,
+            1.0,
+            s.start,
+            dm.sl,
+            w_hh,
+            h,
+            1.0,
+            c,
+            t * g,
+        );
+    }
+}
+
+/// `dH_{s−1} += dA_s·W_hh` at step `step` ≥ 1 for the `n = active[step]` running sequences, all
+/// gates in one product (m = n, n = h, k = g).
+pub(crate) fn add_recurrent_state_grad<T: Real>(
+    s: &Seqs<T>,
+    step: usize,
+    d_gates: &[T],
+    w_hh: &[T],
+    g_h: &mut [T],
+    dm: Dims,
+) {
+    let (n, t, h, g) = (s.active[step], s.t, dm.h, dm.g);
+    gemm(
+        Op::N,
+        Op::N,
+        n,
+        h,
+        g,
+        1.0,
+        &d_gates[step * g..],
+        t * g,
+        w_hh,
+        h,
+        1.0,
+        &mut g_h[(step - 1) * h..],
+        t * h,
+    );
+}
+
+/// `dW_hh += Σ_s dA_sᵀ·H_{s−1}` over every sequence.
+///
+/// The start state's term `dA_0ᵀ·H_start` (m = g, n = h, k = b) when it is carried; then the rest
+/// as one product over all rows (m = g, n = h, k = b·t − 1): row r ≥ 1 of dA pairs with row r − 1
+/// of the states. A sequence's first row would pair with the previous sequence's last state, so
+/// those rows of dA are zeroed first (`da` is overwritten: the caller must be done with them).
+pub fn recurrent_weight_grad<T: Real>(
+    s: &Seqs<T>,
+    da: &mut [T],
+    states: &[T],
+    h: usize,
+    sl: usize,
+    dw_hh: &mut [T],
+) {
+    let (b, t) = (s.b, s.t);
+    let g = dw_hh.len() / h;
+    if s.carried {
+        gemm(
+            Op::T,
+            Op::N,
+            g,
+            h,
+            b,
+            1.0,
+            da,
+            t * g,
+            s.start,
+            sl,
+            1.0,
+            dw_hh,
+            h,
+        );
+    }
+    if b * t < 2 {
+        return;
+    }
+    for seq in 0..b {
+        da[seq * t * g..seq * t * g + g].fill(T::ZERO);
+    }
+    gemm(
+        Op::T,
+        Op::N,
+        g,
+        h,
+        b * t - 1,
+        1.0,
+        &da[g..],
+        g,
+        states,
+        h,
+        1.0,
+        dw_hh,
+        h,
+    );
+}
+
+/// `db += dAᵀ·1` over all rows (a row sum as one BLAS call: m = rows, n = g).
+pub(crate) fn add_row_sums<T: Real>(s: &Seqs<T>, da: &[T], g: usize, db: &mut [T]) {
+    gemv(Op::T, s.rows(), g, 1.0, da, g, s.ones, 1.0, db);
+}
+
+/// The state of sequence `seq` before step `step` (`h` numbers): row step−1 of `buf` (`[b][t][h]`),
+/// or at step 0 numbers `off..off+h` of the sequence's start state.
+#[inline]
+pub(crate) fn prev<'a, T>(
+    s: &Seqs<'a, T>,
+    buf: &'a [T],
+    seq: usize,
+    step: usize,
+    h: usize,
+    sl: usize,
+    off: usize,
+) -> &'a [T] {
+    if step > 0 {
+        let row = seq * s.t + step - 1;
+        &buf[row * h..(row + 1) * h]
+    } else {
+        &s.start[seq * sl + off..seq * sl + off + h]
+    }
+}
+
+/// The row of (`seq`, `step`) of `buf` (`[b][t][h]`) to write, and the state before it to read
+/// (as [`prev`]).
+#[inline]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn row_and_prev<'a, T>(
+    s: &Seqs<'a, T>,
+    buf: &'a mut [T],
+    seq: usize,
+    step: usize,
+    h: usize,
+    sl: usize,
+    off: usize,
+) -> (&'a mut [T], &'a [T]) {
+    let row = seq * s.t + step;
+    let (before, rest) = buf.split_at_mut(row * h);
+    let cur = &mut rest[..h];
+    if step > 0 {
+        (cur, &before[(row - 1) * h..])
+    } else {
+        (cur, &s.start[seq * sl + off..seq * sl + off + h])
+    }
+}
+
+/// Zeros the rows of step `step` of the sequences that have ended (`active[step]..b`) in `buf`
+/// (`[b][t][w]`): padding holds no state and passes no gradient.
+pub(crate) fn zero_ended<T: Real>(s: &Seqs<T>, step: usize, buf: &mut [T], w: usize) {
+    for seq in s.active[step]..s.b {
+        let row = seq * s.t + step;
+        buf[row * w..(row + 1) * w].fill(T::ZERO);
+    }
+}
+
+/// Copies the last state of every sequence (row len−1 of `buf`, `h` numbers) to numbers
+/// `off..off+h` of its row of `out` (`[b][sl]`).
+pub(crate) fn copy_last<T: Copy>(
+    s: &Seqs<T>,
+    buf: &[T],
+    h: usize,
+    sl: usize,
+    off: usize,
+    out: &mut [T],
+) {
+    for seq in 0..s.b {
+        let row = seq * s.t + s.len_of(seq) - 1;
+        out[seq * sl + off..seq * sl + off + h].copy_from_slice(&buf[row * h..(row + 1) * h]);
+    }
+}
+
+/// FLOPs of what every cell does: the input projection (dense only), the recurrent products of
+/// every step (the first only when the start is carried), `dW_ih`, `dW_hh`, and `dX` when asked.
+/// Returns (forward, backward) without the cell's bias sums.
+pub(crate) fn common_flops<T>(s: &Seqs<T>, dm: Dims, dense: bool, dx: bool) -> (u64, u64) {
+    let (b, t, d, h, g) = (
+        s.b as u64,
+        s.t as u64,
+        dm.d as u64,
+        dm.h as u64,
+        dm.g as u64,
+    );
+    let rows = b * t;
+    let running: u64 = s.active[1..].iter().map(|&n| n as u64).sum::<u64>()
+        + if s.carried { s.active[0] as u64 } else { 0 };
+    let recurrence = 2 * running * h * g;
+    let input = if dense { 2 * rows * d * g } else { 0 };
+    let dw_hh = 2 * g * h * (rows - 1) + if s.carried { 2 * g * h * b } else { 0 };
+    let dx = if dx && dense { 2 * rows * d * g } else { 0 };
+    let recurrence_back = 2 * s.active[1..].iter().map(|&n| n as u64).sum::<u64>() * h * g;
+    (input + recurrence, recurrence_back + input + dw_hh + dx)
+}

@@ -1,0 +1,183 @@
+//! GRU cell with PyTorch's conventions: gates r, z, n stacked in that order.
+//!
+//! ```text
+//! r = σ(W_ir x + b_ir + W_hr h + b_hr)      z = σ(W_iz x + b_iz + W_hz h + b_hz)
+//! n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+//! h' = (1 − z) ⊙ n + z ⊙ h
+//! ```
+//! Parameters: `weight_ih` (3H×D), `weight_hh` (3H×H), `bias_ih` (3H), `bias_hh` (3H).
+//!
+//! Cache, batch-major: input parts `I [b][t][3H]` (= X·W_ihᵀ + b_ih, then r, z, n in place),
+//! recurrent parts `R [b][t][3H]` (= H_{t-1}·W_hhᵀ + b_hh; its n third is kept for backward),
+//! states `Hs [b][t][H]`, then (one-hot input only) the transpose of `weight_ih`. The input
+//! projection of all gates for all rows is one GEMM; each step does one GEMM for all gates'
+//! recurrent part, then one pass over the step's rows.
+
+use super::common::{
+    Dims, GateTensors, add_input_grads, add_input_projection, add_recurrent_gates,
+    add_recurrent_state_grad, add_row_sums, common_flops, copy_last, fill_rows, one_hot_len, prev,
+    recurrent_weight_grad, row_and_prev, zero_ended,
+};
+use super::{Cell, CellKind, Grads, Seqs};
+use crate::activation::{sigmoid_in_place, tanh_in_place};
+use crate::nn::params::{ParamSpec, rnn_params};
+use crate::real::Real;
+
+/// A GRU cell with D inputs and H hidden units.
+#[derive(Debug, Clone)]
+pub struct GruCell {
+    dm: Dims,
+    one_hot: bool,
+}
+
+impl GruCell {
+    /// A cell with `input` inputs per step (symbols, when `one_hot`) and `hidden` units.
+    pub fn new(input: usize, hidden: usize, one_hot: bool) -> Self {
+        let dm = Dims {
+            d: input,
+            h: hidden,
+            g: 3 * hidden,
+            sl: hidden,
+        };
+        GruCell { dm, one_hot }
+    }
+
+    /// Sections (input parts, recurrent parts, states, transposed weight_ih) of a cache.
+    fn sections<'a, T>(&self, cache: &'a mut [T], rows: usize) -> [&'a mut [T]; 4] {
+        let g = self.dm.g;
+        let (i, rest) = cache.split_at_mut(rows * g);
+        let (r, rest) = rest.split_at_mut(rows * g);
+        let (hs, wt) = rest.split_at_mut(rows * self.dm.h);
+        [i, r, hs, wt]
+    }
+}
+
+impl<T: Real> Cell<T> for GruCell {
+    fn kind(&self) -> CellKind {
+        CellKind::Gru
+    }
+
+    fn input(&self) -> usize {
+        self.dm.d
+    }
+
+    fn hidden(&self) -> usize {
+        self.dm.h
+    }
+
+    fn params(&self, layer: usize) -> Vec<ParamSpec> {
+        rnn_params(layer, self.dm.d, self.dm.h, 3, true)
+    }
+
+    fn flops(&self, s: &Seqs<T>, dx: bool) -> (u64, u64) {
+        let (f, b) = common_flops(s, self.dm, !self.one_hot, dx);
+        // Backward sums the rows of both parts for the two biases.
+        (f, b + 2 * 2 * (s.rows() * self.dm.g) as u64)
+    }
+
+    fn cache_len(&self, b: usize, t: usize) -> usize {
+        b * t * 7 * self.dm.h + one_hot_len(self.one_hot, self.dm)
+    }
+
+    fn scratch_len(&self, _b: usize, _t: usize) -> usize {
+        0
+    }
+
+    fn states<'a>(&self, cache: &'a [T], b: usize, t: usize) -> &'a [T] {
+        let rows = b * t;
+        &cache[rows * 6 * self.dm.h..rows * 7 * self.dm.h]
+    }
+
+    fn final_state(&self, cache: &[T], s: &Seqs<T>, out: &mut [T]) {
+        let h = self.dm.h;
+        copy_last(s, self.states(cache, s.b, s.t), h, h, 0, out);
+    }
+
+    /// Forward, shapes: x (b·t×D) → I, R (b·t×3H), Hs (b·t×H).
+    fn forward(&self, p: &[T], s: &Seqs<T>, cache: &mut [T]) {
+        let (dm, rows) = (self.dm, s.rows());
+        let (h, g) = (dm.h, dm.g);
+        let w = GateTensors::of(p, dm);
+        let [xi, hr, hs, wt] = self.sections(cache, rows);
+        fill_rows(xi, w.b_ih);
+        add_input_projection(s.x, w.w_ih, dm, rows, xi, wt);
+        for step in 0..s.t {
+            let n = s.active[step];
+            for seq in 0..n {
+                let row = seq * s.t + step;
+                hr[row * g..(row + 1) * g].copy_from_slice(w.b_hh);
+            }
+            // R_t = H_{t-1}·W_hhᵀ + b_hh.
+            add_recurrent_gates(s, step, hs, w.w_hh, hr, dm);
+            for seq in 0..n {
+                let row = seq * s.t + step;
+                let i = &mut xi[row * g..(row + 1) * g];
+                let r_part = &hr[row * g..(row + 1) * g];
+                // r, z = σ(input part + recurrent part), over the row's first 2H numbers at once.
+                let (rz, n_) = i.split_at_mut(2 * h);
+                for (v, &rv) in rz.iter_mut().zip(&r_part[..2 * h]) {
+                    *v += rv;
+                }
+                sigmoid_in_place(rz);
+                // n = tanh(input part + r ⊙ recurrent part).
+                for k in 0..h {
+                    n_[k] += rz[k] * r_part[2 * h + k];
+                }
+                tanh_in_place(n_);
+                let (h_row, h_prev) = row_and_prev(s, hs, seq, step, h, dm.sl, 0);
+                for k in 0..h {
+                    let z = rz[h + k];
+                    h_row[k] = (T::ONE - z) * n_[k] + z * h_prev[k];
+                }
+            }
+            zero_ended(s, step, hs, h);
+        }
+    }
+
+    /// Backward, shapes: g_h = dL/dHs (b·t×H) in; I becomes dL/d(input parts), R dL/d(recurrent
+    /// parts) (b·t×3H); grads = [dW_ih, dW_hh, db_ih, db_hh].
+    fn backward(&self, p: &[T], s: &Seqs<T>, cache: &mut [T], _scratch: &mut [T], g: Grads<T>) {
+        let (dm, rows) = (self.dm, s.rows());
+        let (h, gn) = (dm.h, dm.g);
+        let w = GateTensors::of(p, dm);
+        let [xi, hr, hs, dwt] = self.sections(cache, rows);
+        let g_h = g.g_h;
+        for step in (0..s.t).rev() {
+            zero_ended(s, step, xi, gn);
+            zero_ended(s, step, hr, gn);
+            for seq in 0..s.active[step] {
+                let row = seq * s.t + step;
+                let i = &mut xi[row * gn..(row + 1) * gn];
+                let r_part = &mut hr[row * gn..(row + 1) * gn];
+                let h_prev = prev(s, hs, seq, step, h, dm.sl, 0);
+                // dh_t, and dh_{t-1} (the row before, within the sequence) for the z path.
+                let (before, rest) = g_h.split_at_mut(row * h);
+                let dh = &rest[..h];
+                let mut dh_prev = (step > 0).then(|| &mut before[(row - 1) * h..row * h]);
+                for k in 0..h {
+                    let (r, z, n) = (i[k], i[h + k], i[2 * h + k]);
+                    let hn = r_part[2 * h + k];
+                    let da_n = dh[k] * (T::ONE - z) * (T::ONE - n * n);
+                    let da_z = dh[k] * (h_prev[k] - n) * z * (T::ONE - z);
+                    let da_r = da_n * hn * r * (T::ONE - r);
+                    (i[k], i[h + k], i[2 * h + k]) = (da_r, da_z, da_n);
+                    (r_part[k], r_part[h + k], r_part[2 * h + k]) = (da_r, da_z, da_n * r);
+                    if let Some(dp) = dh_prev.as_deref_mut() {
+                        dp[k] += dh[k] * z;
+                    }
+                }
+            }
+            if step > 0 {
+                // dHs_{t-1} += dR_t·W_hh.
+                add_recurrent_state_grad(s, step, hr, w.w_hh, g_h, dm);
+            }
+        }
+        let dw = GateTensors::of_mut(g.params, dm);
+        // dW_ih += dIᵀ·X (or the one-hot scatter), dX = dI·W_ih, db_ih += dIᵀ·1, db_hh += dRᵀ·1.
+        add_input_grads(s.x, w.w_ih, dm, rows, xi, dw.w_ih, g.dx, dwt);
+        add_row_sums(s, xi, gn, dw.b_ih);
+        add_row_sums(s, hr, gn, dw.b_hh);
+        // dW_hh += Σ_t dR_tᵀ·Hs_{t-1} (and the start state's term), one product over all rows.
+        recurrent_weight_grad(s, hr, hs, h, dm.sl, dw.w_hh);
+    }
+}

@@ -1,0 +1,202 @@
+//! LSTM cell with PyTorch's conventions: gates i, f, g, o stacked in that order.
+//!
+//! ```text
+//! a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh            (4H: i, f, g, o pre-activations)
+//! i = σ(a_i)  f = σ(a_f)  g = tanh(a_g)  o = σ(a_o)
+//! c_t = f ⊙ c_{t-1} + i ⊙ g      h_t = o ⊙ tanh(c_t)
+//! ```
+//! Parameters: `weight_ih` (4H×D), `weight_hh` (4H×H), `bias_ih` (4H), `bias_hh` (4H). The state
+//! carried between chunks is (h, c): `2H` numbers per sequence.
+//!
+//! Cache, batch-major: gates `A [b][t][4H]` (activated in place by forward, overwritten with
+//! their gradients by backward), cells `C [b][t][H]`, states `Hs [b][t][H]`, `tanh(C) [b][t][H]`,
+//! then (one-hot input only) the transpose of `weight_ih`. The input projection of all gates for
+//! all rows is one GEMM; each step adds `H_{t-1}·W_hhᵀ` for all gates in one GEMM, then one pass
+//! over the step's rows applies the gate nonlinearities and the cell update.
+
+use super::common::{
+    Dims, GateTensors, add_input_grads, add_input_projection, add_recurrent_gates,
+    add_recurrent_state_grad, common_flops, copy_last, fill_rows, one_hot_len, prev,
+    recurrent_weight_grad, row_and_prev, zero_ended,
+};
+use super::{Cell, CellKind, Grads, Seqs};
+use crate::activation::{sigmoid_in_place, tanh_in_place};
+use crate::blas::{Op, axpy, gemv};
+use crate::nn::params::{ParamSpec, rnn_params};
+use crate::real::Real;
+
+/// An LSTM cell with D inputs and H hidden units.
+#[derive(Debug, Clone)]
+pub struct LstmCell {
+    dm: Dims,
+    one_hot: bool,
+}
+
+impl LstmCell {
+    /// A cell with `input` inputs per step (symbols, when `one_hot`) and `hidden` units.
+    pub fn new(input: usize, hidden: usize, one_hot: bool) -> Self {
+        let dm = Dims {
+            d: input,
+            h: hidden,
+            g: 4 * hidden,
+            sl: 2 * hidden,
+        };
+        LstmCell { dm, one_hot }
+    }
+
+    /// Sections (gates, cells, states, tanh of cells, transposed weight_ih) of a cache for `rows`.
+    fn sections<'a, T>(&self, cache: &'a mut [T], rows: usize) -> [&'a mut [T]; 5] {
+        let h = self.dm.h;
+        let (a, rest) = cache.split_at_mut(rows * 4 * h);
+        let (c, rest) = rest.split_at_mut(rows * h);
+        let (hs, rest) = rest.split_at_mut(rows * h);
+        let (tc, wt) = rest.split_at_mut(rows * h);
+        [a, c, hs, tc, wt]
+    }
+}
+
+impl<T: Real> Cell<T> for LstmCell {
+    fn kind(&self) -> CellKind {
+        CellKind::Lstm
+    }
+
+    fn input(&self) -> usize {
+        self.dm.d
+    }
+
+    fn hidden(&self) -> usize {
+        self.dm.h
+    }
+
+    fn params(&self, layer: usize) -> Vec<ParamSpec> {
+        rnn_params(layer, self.dm.d, self.dm.h, 4, true)
+    }
+
+    fn state_len(&self) -> usize {
+        self.dm.sl
+    }
+
+    fn set_forget_bias(&self, p: &mut [T], value: f64) {
+        // bias_ih's forget slice carries the value, bias_hh's is zero: their sum is what counts.
+        let h = self.dm.h;
+        let w = GateTensors::of_mut(p, self.dm);
+        w.b_ih[h..2 * h].fill(T::from_f64(value));
+        w.b_hh[h..2 * h].fill(T::ZERO);
+    }
+
+    fn flops(&self, s: &Seqs<T>, dx: bool) -> (u64, u64) {
+        let (f, b) = common_flops(s, self.dm, !self.one_hot, dx);
+        let (g, rows) = (self.dm.g as u64, s.rows() as u64);
+        // Forward adds b_ih + b_hh once; backward sums the rows once and adds them to both biases.
+        (f + 2 * g, b + 2 * rows * g + 2 * 2 * g)
+    }
+
+    fn cache_len(&self, b: usize, t: usize) -> usize {
+        b * t * 7 * self.dm.h + one_hot_len(self.one_hot, self.dm)
+    }
+
+    fn scratch_len(&self, b: usize, _t: usize) -> usize {
+        // dc carried from step t+1 to t; one 4H vector for the bias sums.
+        b * self.dm.h + self.dm.g
+    }
+
+    fn states<'a>(&self, cache: &'a [T], b: usize, t: usize) -> &'a [T] {
+        let rows = b * t;
+        &cache[rows * 5 * self.dm.h..rows * 6 * self.dm.h]
+    }
+
+    fn final_state(&self, cache: &[T], s: &Seqs<T>, out: &mut [T]) {
+        let (h, sl, rows) = (self.dm.h, self.dm.sl, s.rows());
+        copy_last(s, self.states(cache, s.b, s.t), h, sl, 0, out);
+        copy_last(s, &cache[rows * 4 * h..rows * 5 * h], h, sl, h, out);
+    }
+
+    /// Forward, shapes: x (b·t×D) → A (b·t×4H), C, Hs, tanh C (b·t×H).
+    fn forward(&self, p: &[T], s: &Seqs<T>, cache: &mut [T]) {
+        let (dm, rows) = (self.dm, s.rows());
+        let (h, g) = (dm.h, dm.g);
+        let w = GateTensors::of(p, dm);
+        let [a, c, hs, tc, wt] = self.sections(cache, rows);
+        // A = X·W_ihᵀ + 1·(b_ih + b_hh)ᵀ for every step at once (the first row holds the sum).
+        a[..g].copy_from_slice(w.b_ih);
+        axpy(1.0, w.b_hh, &mut a[..g]);
+        let (first, rest) = a.split_at_mut(g);
+        fill_rows(rest, first);
+        add_input_projection(s.x, w.w_ih, dm, rows, a, wt);
+        for step in 0..s.t {
+            add_recurrent_gates(s, step, hs, w.w_hh, a, dm);
+            for seq in 0..s.active[step] {
+                let row = seq * s.t + step;
+                let gates = &mut a[row * g..(row + 1) * g];
+                let (ifg, o) = gates.split_at_mut(3 * h);
+                let (if_, gg) = ifg.split_at_mut(2 * h);
+                sigmoid_in_place(if_);
+                tanh_in_place(gg);
+                sigmoid_in_place(o);
+                let (i, f) = if_.split_at(h);
+                let (c_row, c_prev) = row_and_prev(s, c, seq, step, h, dm.sl, h);
+                for k in 0..h {
+                    c_row[k] = f[k] * c_prev[k] + i[k] * gg[k];
+                }
+                let tc_row = &mut tc[row * h..(row + 1) * h];
+                tc_row.copy_from_slice(c_row);
+                tanh_in_place(tc_row);
+                for ((hv, &ov), &tv) in hs[row * h..(row + 1) * h].iter_mut().zip(&*o).zip(&*tc_row)
+                {
+                    *hv = ov * tv;
+                }
+            }
+            zero_ended(s, step, hs, h);
+        }
+    }
+
+    /// Backward, shapes: g_h = dL/dHs (b·t×H) in; A becomes dL/dA (b·t×4H);
+    /// grads = [dW_ih, dW_hh, db_ih, db_hh].
+    fn backward(&self, p: &[T], s: &Seqs<T>, cache: &mut [T], scratch: &mut [T], g: Grads<T>) {
+        let (dm, rows) = (self.dm, s.rows());
+        let (h, gn) = (dm.h, dm.g);
+        let w = GateTensors::of(p, dm);
+        let [a, c, hs, tc, dwt] = self.sections(cache, rows);
+        let (dc_next, rest) = scratch.split_at_mut(s.b * h);
+        let db = &mut rest[..gn];
+        let g_h = g.g_h;
+        dc_next.fill(T::ZERO);
+        for step in (0..s.t).rev() {
+            zero_ended(s, step, a, gn);
+            for seq in 0..s.active[step] {
+                let row = seq * s.t + step;
+                let dh = &g_h[row * h..(row + 1) * h];
+                let gates = &mut a[row * gn..(row + 1) * gn];
+                let dcn = &mut dc_next[seq * h..(seq + 1) * h];
+                let tc_row = &tc[row * h..(row + 1) * h];
+                let c_prev = prev(s, c, seq, step, h, dm.sl, h);
+                let (gi, rest) = gates.split_at_mut(h);
+                let (gf, rest) = rest.split_at_mut(h);
+                let (gg, go) = rest.split_at_mut(h);
+                // Per unit k: the gradients of the four pre-activations, written over the gates.
+                for k in 0..h {
+                    let (i, f, g_, o) = (gi[k], gf[k], gg[k], go[k]);
+                    let tck = tc_row[k];
+                    let dc = dcn[k] + dh[k] * o * (T::ONE - tck * tck);
+                    dcn[k] = dc * f;
+                    gi[k] = dc * g_ * i * (T::ONE - i);
+                    gf[k] = dc * c_prev[k] * f * (T::ONE - f);
+                    gg[k] = dc * i * (T::ONE - g_ * g_);
+                    go[k] = dh[k] * tck * o * (T::ONE - o);
+                }
+            }
+            if step > 0 {
+                add_recurrent_state_grad(s, step, a, w.w_hh, g_h, dm);
+            }
+        }
+        let dw = GateTensors::of_mut(g.params, dm);
+        // dW_ih += dAᵀ·X (or the one-hot scatter) and dX = dA·W_ih, all rows at once; both
+        // biases get dAᵀ·1 (m = rows, n = 4H).
+        add_input_grads(s.x, w.w_ih, dm, rows, a, dw.w_ih, g.dx, dwt);
+        gemv(Op::T, rows, gn, 1.0, a, gn, s.ones, 0.0, db);
+        axpy(1.0, db, dw.b_ih);
+        axpy(1.0, db, dw.b_hh);
+        // dW_hh += Σ_t dA_tᵀ·Hs_{t-1} (and the start state's term), one product over all rows.
+        recurrent_weight_grad(s, a, hs, h, dm.sl, dw.w_hh);
+    }
+}

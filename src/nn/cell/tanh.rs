@@ -1,0 +1,158 @@
+//! The seed's cell: a plain tanh RNN, `s_t = tanh(U x_t + W s_{t-1} + b)`.
+//!
+//! Parameters (PyTorch names): `U = weight_ih` (H×D), `W = weight_hh` (H×H), `b = bias_ih` (H).
+//! The seed has a single hidden bias; PyTorch's `bias_hh` is zero (see `checkpoint`).
+//!
+//! Cache: the states `S [b][t][H]`, then (one-hot input only) the transpose of U.
+
+use super::common::{
+    Dims, GateTensors, add_input_grads, add_input_projection, add_recurrent_gates, add_row_sums,
+    common_flops, copy_last, fill_rows, one_hot_len, recurrent_weight_grad, zero_ended,
+};
+use super::{Cell, CellKind, Grads, Seqs};
+use crate::activation::tanh_in_place;
+use crate::blas::{Op, gemm_within};
+use crate::nn::params::{ParamSpec, rnn_params};
+use crate::real::Real;
+
+/// The tanh RNN cell with D inputs and H hidden units.
+#[derive(Debug, Clone)]
+pub struct TanhCell {
+    dm: Dims,
+    one_hot: bool,
+}
+
+impl TanhCell {
+    /// A cell with `input` inputs per step (symbols, when `one_hot`) and `hidden` units.
+    pub fn new(input: usize, hidden: usize, one_hot: bool) -> Self {
+        let dm = Dims {
+            d: input,
+            h: hidden,
+            g: hidden,
+            sl: hidden,
+        };
+        TanhCell { dm, one_hot }
+    }
+}
+
+impl<T: Real> Cell<T> for TanhCell {
+    fn kind(&self) -> CellKind {
+        CellKind::Tanh
+    }
+
+    fn input(&self) -> usize {
+        self.dm.d
+    }
+
+    fn hidden(&self) -> usize {
+        self.dm.h
+    }
+
+    fn params(&self, layer: usize) -> Vec<ParamSpec> {
+        rnn_params(layer, self.dm.d, self.dm.h, 1, false)
+    }
+
+    fn flops(&self, s: &Seqs<T>, dx: bool) -> (u64, u64) {
+        let (f, b) = common_flops(s, self.dm, !self.one_hot, dx);
+        // Backward adds db as one row sum.
+        (f, b + 2 * (s.rows() * self.dm.h) as u64)
+    }
+
+    fn cache_len(&self, b: usize, t: usize) -> usize {
+        b * t * self.dm.h + one_hot_len(self.one_hot, self.dm)
+    }
+
+    fn scratch_len(&self, _b: usize, _t: usize) -> usize {
+        0
+    }
+
+    fn states<'a>(&self, cache: &'a [T], b: usize, t: usize) -> &'a [T] {
+        &cache[..b * t * self.dm.h]
+    }
+
+    fn final_state(&self, cache: &[T], s: &Seqs<T>, out: &mut [T]) {
+        let h = self.dm.h;
+        copy_last(s, self.states(cache, s.b, s.t), h, h, 0, out);
+    }
+
+    /// Forward, shapes: x (b·t×D) → S (b·t×H).
+    fn forward(&self, p: &[T], s: &Seqs<T>, cache: &mut [T]) {
+        let (dm, rows) = (self.dm, s.rows());
+        let w = GateTensors::of(p, dm);
+        let (st, wt) = cache.split_at_mut(rows * dm.h);
+        // The input projection of every step at once: S = X·Uᵀ + 1·bᵀ.
+        fill_rows(st, w.b_ih);
+        add_input_projection(s.x, w.w_ih, dm, rows, st, wt);
+        // The recurrence: S_t = tanh(S_t + S_{t-1}·Wᵀ) for the sequences still running; S_{t-1}
+        // and S_t are rows of one buffer (m = running, n = H, k = H).
+        for step in 0..s.t {
+            let n = s.active[step];
+            if step > 0 {
+                let ld = s.t * dm.h;
+                gemm_within(
+                    st,
+                    (step - 1) * dm.h,
+                    step * dm.h,
+                    ld,
+                    Op::T,
+                    n,
+                    dm.h,
+                    dm.h,
+                    1.0,
+                    w.w_hh,
+                    dm.h,
+                    1.0,
+                );
+            } else {
+                add_recurrent_gates(s, 0, &[], w.w_hh, st, dm);
+            }
+            for seq in 0..n {
+                let at = (seq * s.t + step) * dm.h;
+                tanh_in_place(&mut st[at..at + dm.h]);
+            }
+            zero_ended(s, step, st, dm.h);
+        }
+    }
+
+    /// Backward: g_h = dL/dS (b·t×H) becomes dL/dA (A the pre-activation); grads of U, W, b.
+    fn backward(&self, p: &[T], s: &Seqs<T>, cache: &mut [T], _scratch: &mut [T], g: Grads<T>) {
+        let (dm, rows) = (self.dm, s.rows());
+        let w = GateTensors::of(p, dm);
+        let (st, dwt) = cache.split_at_mut(rows * dm.h);
+        let da = &mut g.g_h[..rows * dm.h];
+        // BPTT: dA_t = dS_t ⊙ (1 − S_t²); dS_{t-1} += dA_t·W (dS_t already holds what t+1 sent).
+        for step in (0..s.t).rev() {
+            zero_ended(s, step, da, dm.h);
+            for seq in 0..s.active[step] {
+                let at = (seq * s.t + step) * dm.h;
+                for (gv, sv) in da[at..at + dm.h].iter_mut().zip(&st[at..at + dm.h]) {
+                    *gv *= T::ONE - *sv * *sv;
+                }
+            }
+            if step > 0 {
+                // dS_{t-1} += dA_t·W (m = running, n = H, k = H), rows of the same buffer.
+                let (n, ld) = (s.active[step], s.t * dm.h);
+                gemm_within(
+                    da,
+                    step * dm.h,
+                    (step - 1) * dm.h,
+                    ld,
+                    Op::N,
+                    n,
+                    dm.h,
+                    dm.h,
+                    1.0,
+                    w.w_hh,
+                    dm.h,
+                    1.0,
+                );
+            }
+        }
+        let dw = GateTensors::of_mut(g.params, dm);
+        // dU += dAᵀ·X (or the one-hot scatter), dX = dA·U, db += dAᵀ·1: all rows at once.
+        add_input_grads(s.x, w.w_ih, dm, rows, da, dw.w_ih, g.dx, dwt);
+        add_row_sums(s, da, dm.h, dw.b_ih);
+        // dW += Σ_t dA_tᵀ·S_{t-1} (and the start state's term), one product over all rows.
+        recurrent_weight_grad(s, da, st, dm.h, dm.sl, dw.w_hh);
+    }
+}
