@@ -64,7 +64,6 @@ compile_error!(
 extern crate blas_src as _;
 
 use crate::real::Real;
-use cblas::{Layout, Transpose};
 use cblas_sys::{CBLAS_LAYOUT, CBLAS_TRANSPOSE};
 
 /// Whether an operand of [`gemm`] is used as stored or transposed.
@@ -77,13 +76,6 @@ pub enum Op {
 }
 
 impl Op {
-    fn cblas(self) -> Transpose {
-        match self {
-            Op::N => Transpose::None,
-            Op::T => Transpose::Ordinary,
-        }
-    }
-
     fn cblas_sys(self) -> CBLAS_TRANSPOSE {
         match self {
             Op::N => CBLAS_TRANSPOSE::CblasNoTrans,
@@ -124,10 +116,11 @@ pub trait Blas: sealed::Sealed + Sized {
         c: *mut Self,
         ldc: i32,
     );
-    /// `cblas_?gemv`, row-major, unit strides.
+    /// `cblas_?gemv`, row-major, `x` and `y` with strides `incx`, `incy`.
     ///
     /// # Safety
-    /// The slices must cover the elements the shape addresses.
+    /// The pointers must cover the elements the shape and strides address, and `y` must not
+    /// overlap `a` or `x`.
     #[doc(hidden)]
     #[allow(clippy::too_many_arguments)]
     unsafe fn gemv_raw(
@@ -135,11 +128,13 @@ pub trait Blas: sealed::Sealed + Sized {
         m: i32,
         n: i32,
         alpha: Self,
-        a: &[Self],
+        a: *const Self,
         lda: i32,
-        x: &[Self],
+        x: *const Self,
+        incx: i32,
         beta: Self,
-        y: &mut [Self],
+        y: *mut Self,
+        incy: i32,
     );
     /// `cblas_?axpy` over `n` elements.
     ///
@@ -204,27 +199,29 @@ macro_rules! blas_impl {
                 m: i32,
                 n: i32,
                 alpha: Self,
-                a: &[Self],
+                a: *const Self,
                 lda: i32,
-                x: &[Self],
+                x: *const Self,
+                incx: i32,
                 beta: Self,
-                y: &mut [Self],
+                y: *mut Self,
+                incy: i32,
             ) {
                 // SAFETY: the caller's contract.
                 unsafe {
-                    cblas::$gemv(
-                        Layout::RowMajor,
-                        ta.cblas(),
+                    cblas_sys::$gemv(
+                        CBLAS_LAYOUT::CblasRowMajor,
+                        ta.cblas_sys(),
                         m,
                         n,
                         alpha,
                         a,
                         lda,
                         x,
-                        1,
+                        incx,
                         beta,
                         y,
-                        1,
+                        incy,
                     )
                 }
             }
@@ -244,8 +241,8 @@ macro_rules! blas_impl {
     };
 }
 
-blas_impl!(f32, cblas_sgemm, sgemv, saxpy, sscal, snrm2);
-blas_impl!(f64, cblas_dgemm, dgemv, daxpy, dscal, dnrm2);
+blas_impl!(f32, cblas_sgemm, cblas_sgemv, saxpy, sscal, snrm2);
+blas_impl!(f64, cblas_dgemm, cblas_dgemv, daxpy, dscal, dnrm2);
 
 thread_local! {
     static FLOPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
@@ -335,6 +332,34 @@ pub fn gemm<T: Real>(
         return;
     }
     count(2 * m * n * k);
+    if m == 1 && k > 0 {
+        // One row: a matrix-vector product, which packs nothing (GEMM would copy all of B into
+        // its blocked format first: most of the cost when B is a weight matrix and A one state).
+        // C (1×n) = a · op(B) is Cᵀ = op(B)ᵀ · aᵀ; a's elements are a stride of 1 (N) or lda (T).
+        let incx = if ta == Op::N { 1 } else { lda };
+        let (tv, rows, cols) = match tb {
+            Op::T => (Op::N, n, k),
+            Op::N => (Op::T, k, n),
+        };
+        // SAFETY: as for the product: `a` holds k elements at stride incx (checked as op(A),
+        // 1×k), `b` its k×n (checked), `c` n elements of its first row; `c` is a unique borrow.
+        unsafe {
+            T::gemv_raw(
+                tv,
+                int("rows", rows),
+                int("cols", cols),
+                T::from_f64(alpha),
+                b.as_ptr(),
+                int("ldb", ldb),
+                a.as_ptr(),
+                int("lda", incx),
+                T::from_f64(beta),
+                c.as_mut_ptr(),
+                1,
+            )
+        }
+        return;
+    }
     // SAFETY: every slice was checked above to cover the elements BLAS reads or writes for these
     // shapes and leading dimensions; `c` is a unique borrow, so it overlaps neither `a` nor `b`.
     unsafe {
@@ -466,11 +491,13 @@ pub fn gemv<T: Real>(
             int("rows", rows),
             int("cols", cols),
             T::from_f64(alpha),
-            a,
+            a.as_ptr(),
             int("lda", lda),
-            x,
+            x.as_ptr(),
+            1,
             T::from_f64(beta),
-            y,
+            y.as_mut_ptr(),
+            1,
         )
     }
 }
@@ -599,14 +626,20 @@ mod tests {
 
     #[test]
     fn gemm_matches_naive_all_transposes_and_strides() {
-        let (m, n, k) = (5, 7, 3);
-        for (ta, tb) in [
-            (Op::N, Op::N),
-            (Op::N, Op::T),
-            (Op::T, Op::N),
-            (Op::T, Op::T),
-        ] {
-            for pad in [0, 2] {
+        // One row (m = 1) goes through gemv: check it as thoroughly.
+        for (m, n, k, (ta, tb), pad) in
+            [(5, 7, 3), (1, 7, 3), (1, 4, 1)].into_iter().flat_map(|s| {
+                [
+                    (Op::N, Op::N),
+                    (Op::N, Op::T),
+                    (Op::T, Op::N),
+                    (Op::T, Op::T),
+                ]
+                .into_iter()
+                .flat_map(move |o| [0, 2].map(|pad| (s.0, s.1, s.2, o, pad)))
+            })
+        {
+            {
                 let (ar, ac) = stored(ta, m, k);
                 let (br, bc) = stored(tb, k, n);
                 let (lda, ldb, ldc) = (ac + pad, bc + pad + 1, n + pad);
@@ -631,7 +664,7 @@ mod tests {
                         let (g, w) = (c[i * ldc + j], want[i * ldc + j]);
                         assert!(
                             (g - w).abs() < 1e-12,
-                            "{ta:?}{tb:?} pad {pad} ({i},{j}): {g} vs {w}"
+                            "{m}×{n}×{k} {ta:?}{tb:?} pad {pad} ({i},{j}): {g} vs {w}"
                         );
                     }
                     // Padding between rows is never written.

@@ -70,10 +70,12 @@ pub trait Real:
     fn sqrt(self) -> Self;
     /// Appends the little-endian bytes of the value.
     fn put_le(self, out: &mut Vec<u8>);
+    /// `v` as `f32`s when `Self` is `f32` (for kernels written for one type).
+    fn as_f32s(v: &mut [Self]) -> Option<&mut [f32]>;
 }
 
 macro_rules! real {
-    ($t:ty, $dtype:expr) => {
+    ($t:ty, $dtype:expr, $as_f32s:expr) => {
         impl Real for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -101,12 +103,15 @@ macro_rules! real {
             fn put_le(self, out: &mut Vec<u8>) {
                 out.extend_from_slice(&self.to_le_bytes());
             }
+            fn as_f32s(v: &mut [Self]) -> Option<&mut [f32]> {
+                $as_f32s(v)
+            }
         }
     };
 }
 
-real!(f32, Dtype::F32);
-real!(f64, Dtype::F64);
+real!(f32, Dtype::F32, Some);
+real!(f64, Dtype::F64, |_| None);
 
 /// `src` converted element by element into `dst` (same length).
 pub fn convert<A: Real, B: Real>(src: &[A], dst: &mut [B]) {

@@ -67,8 +67,8 @@ pub(crate) fn one_hot_len(one_hot: bool, dm: Dims) -> usize {
 }
 
 /// `A += X·W_ihᵀ` over all `rows` (m = rows, n = g, k = d). For a one-hot input, row r instead
-/// gets column x_r of W_ih, read as a contiguous row of its transpose, which this first writes
-/// into `wt` (d×g).
+/// gets column x_r of W_ih: read as a contiguous row of its transpose, which this first writes
+/// into `wt` (d×g), or, for fewer rows than symbols, read in place.
 pub(crate) fn add_input_projection<T: Real>(
     x: Input<T>,
     w_ih: &[T],
@@ -80,6 +80,14 @@ pub(crate) fn add_input_projection<T: Real>(
     let (d, g) = (dm.d, dm.g);
     match x {
         Input::Dense(x) => gemm(Op::N, Op::T, rows, g, d, 1.0, x, d, w_ih, d, 1.0, a, g),
+        Input::Tokens(ids) if rows < d => {
+            // Fewer rows than symbols (sampling): read the columns where they are.
+            for (row, &id) in a[..rows * g].chunks_exact_mut(g).zip(&ids[..rows]) {
+                for (j, v) in row.iter_mut().enumerate() {
+                    *v += w_ih[j * d + id as usize];
+                }
+            }
+        }
         Input::Tokens(ids) => {
             transpose(w_ih, g, d, wt);
             for (row, &id) in a[..rows * g].chunks_exact_mut(g).zip(&ids[..rows]) {
