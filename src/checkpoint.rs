@@ -405,11 +405,15 @@ pub fn load(path: &Path) -> Result<Checkpoint, FileError> {
         task,
     };
     // The parameters' total size, before building anything of it.
+    // The parameters must be in the file (4 bytes each at least): a header cannot make this
+    // allocate much more than the file's size. (Below a million, the tensors' own checks say
+    // more precisely what is missing.)
     let model: Model = Model::new(config);
-    if model.num_params() > 1 << 31 {
+    if model.num_params() > (bytes.len() / 4).max(1 << 20) {
         return Err(bad(format!(
-            "a model of {} parameters is too large",
-            model.num_params()
+            "the metadata describe {} parameters, more than the file's {} bytes can hold",
+            model.num_params(),
+            bytes.len()
         )));
     }
     let mut params = vec![0.0; model.num_params()];

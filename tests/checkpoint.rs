@@ -200,6 +200,17 @@ fn bad_files_are_errors_that_say_what_is_wrong() {
         meta.remove("readout");
     });
     assert!(load_err(&edited).contains("metadata lacks `readout`"));
+
+    // A header describing a huge model is refused before anything of its size is allocated.
+    rewrite(&good, &edited, |_, meta| {
+        meta.insert("hidden".into(), "65536".into());
+    });
+    let msg = load_err(&edited);
+    assert!(msg.contains("more than the file's"), "{msg}");
+    rewrite(&good, &edited, |_, meta| {
+        meta.insert("layers".into(), "100000".into());
+    });
+    assert!(load_err(&edited).contains("metadata `layers` = 100000 is larger than 64"));
 }
 
 #[test]

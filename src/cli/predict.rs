@@ -3,6 +3,7 @@
 use super::with_dtype;
 use anyhow::{Result, bail};
 use blasrnn::checkpoint::{Checkpoint, DataInfo};
+use blasrnn::data::image::read_gray;
 use blasrnn::data::{SeqSet, mnist};
 use blasrnn::model::{Model, Task};
 use blasrnn::nn::head::argmax;
@@ -10,7 +11,7 @@ use blasrnn::real::Real;
 use blasrnn::report::Console;
 use clap::Args;
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct PredictArgs {
@@ -45,28 +46,6 @@ pub fn run(a: PredictArgs) -> Result<()> {
     with_dtype!(ck.dtype, predict_in(a, ck))
 }
 
-/// A `rows × cols` 8-bit grayscale PNG or PGM as pixel bytes.
-fn read_image(path: &Path, rows: usize, cols: usize) -> Result<Vec<u8>> {
-    let img = image::open(path)
-        .map_err(|e| anyhow::anyhow!("{}: cannot read the image: {e}", path.display()))?;
-    if img.color() != image::ColorType::L8 {
-        bail!(
-            "{}: colour type {:?}; the model reads 8-bit grayscale images (PNG or PGM, white digit on black)",
-            path.display(),
-            img.color()
-        );
-    }
-    if (img.height() as usize, img.width() as usize) != (rows, cols) {
-        bail!(
-            "{}: {}×{} pixels; the model reads {cols}×{rows} images",
-            path.display(),
-            img.width(),
-            img.height()
-        );
-    }
-    Ok(img.into_luma8().into_raw())
-}
-
 /// The predictions, computing in `T` (the dtype the model was saved in).
 fn predict_in<T: Real>(a: PredictArgs, ck: Checkpoint) -> Result<()> {
     let Task::Classify { steps, classes, .. } = ck.config.task else {
@@ -82,7 +61,7 @@ fn predict_in<T: Real>(a: PredictArgs, ck: Checkpoint) -> Result<()> {
     // Every input as a one-sequence set of bytes, with its label when known.
     let mut inputs: Vec<(String, Vec<u8>, Option<u32>)> = Vec::new();
     for f in &a.files {
-        inputs.push((f.display().to_string(), read_image(f, steps, d)?, None));
+        inputs.push((f.display().to_string(), read_gray(f, steps, d)?, None));
     }
     if !a.test_index.is_empty() {
         let test = mnist::load_split(&a.data, "t10k")?;

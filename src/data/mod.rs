@@ -3,6 +3,7 @@
 //! batch into a model's [`Workspace`] without allocating.
 
 pub mod idx;
+pub mod image;
 pub mod mnist;
 pub mod text;
 
