@@ -358,7 +358,7 @@ fn eval_resume_predict_log_and_plot_agree_with_training() {
     );
     fails_with(
         &blasrnn(&["predict", "--model", &model, "--test-index", "10000"]),
-        &["the test set holds 10000 images"],
+        &["the test set of data/mnist holds 10000 sequences"],
     );
     fails_with(
         &blasrnn(&["eval", "--model", &png]),

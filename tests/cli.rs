@@ -53,7 +53,20 @@ fn short_training_run_prints_json_last() {
 fn a_missing_data_directory_is_a_clear_error() {
     fails_with(
         &blasrnn(&["train", "--data", "no/such/dir"]),
-        &["blasrnn: error:", "no/such/dir", "train-images"],
+        &[
+            "blasrnn: error:",
+            "no/such/dir",
+            "no such file or directory",
+        ],
+    );
+    let empty = tempfile::tempdir().unwrap();
+    fails_with(
+        &blasrnn(&["train", "--data", empty.path().to_str().unwrap()]),
+        &[
+            "holds no data set",
+            "train-images-idx3-ubyte",
+            "NAME_TRAIN.ts",
+        ],
     );
 }
 

@@ -1,11 +1,12 @@
 //! Property-based tests of every reader of a user's file: valid files (IDX plain and gzip'd,
-//! model checkpoints of both tasks, PNG and PGM images, text) mutated at random — bits flipped,
+//! model checkpoints of both tasks, PNG and PGM images, text, `.ts` series, `.npz` archives)
+//! mutated at random — bits flipped,
 //! bytes set, runs inserted or deleted, length fields overwritten, truncation — and fed to the
 //! reader. It must never panic, never allocate more than a bound in one piece, and every error
 //! must name the file.
 //!
 //! `cargo test` runs 2,000 cases per reader; `cargo test --release --test fuzz -- --ignored` runs
-//! 150,000 per reader (over a million in all).
+//! 100,000 per reader (over a million in all).
 
 mod common;
 
@@ -269,6 +270,45 @@ fn all_readers(cases: u32) {
     fuzz("val.txt", text, cases, |p| {
         err(Corpus::load(p, 0.5, Some(&vocab)))
     });
+    fuzz("series.ts", ts_file(), cases, |p| {
+        err(blasrnn::data::ts::read(p))
+    });
+    fuzz("sets.npz", npz_bytes(), cases, |p| {
+        err(blasrnn::data::Source::Npz(p.to_path_buf()).load(1.0))
+    });
+}
+
+/// The header and first three series of JapaneseVowels' training file.
+fn ts_file() -> Vec<u8> {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("data/uea/JapaneseVowels/JapaneseVowels_TRAIN.ts"),
+    )
+    .unwrap();
+    let data = text.find("@data").unwrap() + 6;
+    let end = text[data..].match_indices('\n').nth(2).unwrap().0 + data + 1;
+    text.as_bytes()[..end].to_vec()
+}
+
+/// A small labelled `.npz`: train (lengths given) and test splits.
+fn npz_bytes() -> Vec<u8> {
+    use common::{f32s, i64s, npy, unicode};
+    let dir = tempfile::tempdir().unwrap();
+    let p = common::npz_file(
+        dir.path(),
+        "d.npz",
+        &[
+            ("x_train", npy("<f4", &[3, 4, 2], false, &f32s(&[0.5; 24]))),
+            (
+                "y_train",
+                npy("<U4", &[3], false, &unicode(&["a", "bb", "a"], 4)),
+            ),
+            ("len_train", npy("<i8", &[3], false, &i64s(&[4, 2, 1]))),
+            ("x_test", npy("<f4", &[1, 4, 2], false, &f32s(&[1.0; 8]))),
+            ("y_test", npy("<U4", &[1], false, &unicode(&["bb"], 4))),
+        ],
+    );
+    std::fs::read(p).unwrap()
 }
 
 #[test]
@@ -279,5 +319,5 @@ fn mutated_files_never_panic_and_errors_name_the_file() {
 #[test]
 #[ignore = "long: over a million cases (cargo test --release --test fuzz -- --ignored)"]
 fn a_million_mutated_files() {
-    all_readers(150_000);
+    all_readers(100_000);
 }

@@ -118,12 +118,12 @@ fn main() {
 fn ragged_set(n: usize, t: usize, k: usize) -> SeqSet {
     let mut g = common::Lcg(9);
     let d = 4;
-    let mut values = vec![0.0f32; n * t * d];
+    let mut values = vec![0.0f64; n * t * d];
     let mut lens = Vec::new();
     for i in 0..n {
         let len = 1 + g.below(t);
         for v in &mut values[i * t * d..(i * t + len) * d] {
-            *v = g.next_f64() as f32;
+            *v = g.next_f64();
         }
         lens.push(len as u32);
     }

@@ -2,8 +2,8 @@
 """Weights travel: models saved by `blasrnn train --save` are read with the `safetensors` package
 and run by an independent numpy forward pass written from PyTorch's documented equations for
 nn.RNN (tanh), nn.LSTM (gates i, f, g, o) and nn.GRU (gates r, z, n) with num_layers = L, then
-nn.Linear layers. Classifiers (MNIST, every readout, 1 and 2 layers): the probabilities must match
-`blasrnn predict`. Language models (tiny-shakespeare, 2 layers): the distribution of the character
+nn.Linear layers. Classifiers (MNIST, every readout, 1 and 2 layers; UCR/UEA sequences of their
+own lengths, standardised, last and mean readouts): the probabilities must match `blasrnn predict`. Language models (tiny-shakespeare, 2 layers): the distribution of the character
 after a prime must match `blasrnn sample --json`. To 1e-12 for f64 models, 1e-5 (float32 rounding)
 for models trained with `--dtype f32`, which are saved as F32.
 
@@ -59,6 +59,8 @@ def softmax(z):
 
 
 def classify(path, image):
+    """Class probabilities of one sequence (T×D raw values): standardised with the file's
+    input_shift/input_scale, run to its own last step."""
     t, meta = load(path)
     shift, scale = np.array(json.loads(meta["input_shift"])), np.array(json.loads(meta["input_scale"]))
     x = (image.astype(np.float64) - shift) * scale
@@ -71,6 +73,21 @@ def classify(path, image):
     else:
         feat = states.mean(axis=0)
     return softmax(t["classifier.weight"] @ feat + t["classifier.bias"])
+
+
+def read_ts(path):
+    """The series of a .ts file (each T×D), as PyTorch users read them."""
+    xs, data = [], False
+    for line in open(path, encoding="utf-8"):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not data:
+            data = line.lower() == "@data"
+            continue
+        parts = line.split(":")[:-1]
+        xs.append(np.stack([np.array([float(v) for v in p.split(",")]) for p in parts], axis=1))
+    return xs
 
 
 def next_char(path, prime):
@@ -116,6 +133,26 @@ def main():
                 diff = np.abs(np.array(pred["probabilities"]) - classify(model, images[idx])).max()
                 worst[dtype] = max(worst[dtype], diff)
                 assert diff < tol[dtype], f"{cell}/{readout}/{layers}/{dtype} image {idx}: differs by {diff}"
+            passed += 1
+        # Sequences of their own lengths (UCR/UEA .ts): standardisation and each one's last state.
+        series = os.path.join(tmp, "five.ts")
+        with open(os.path.join(ROOT, "data/uea/JapaneseVowels/JapaneseVowels_TEST.ts"), encoding="utf-8") as f:
+            lines = f.read().split("\n")
+        at = next(i for i, l in enumerate(lines) if l.strip().lower() == "@data")
+        with open(series, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines[:at + 1] + lines[at + 1:at + 1 + 40:8]) + "\n")
+        xs = read_ts(series)
+        assert len({len(x) for x in xs}) > 1, "the series chosen should differ in length"
+        for cell, readout, dtype in [(c, r, d) for c in ["tanh", "lstm", "gru"] for r in ["last", "mean"] for d in ["f64", "f32"]]:
+            run(exe, ["train", "--data", "data/uea/JapaneseVowels", "--cell", cell, "--readout", readout,
+                      "--hidden", "16", "--epochs", "3", "--threads", "1", "--dtype", dtype, "--save", model,
+                      "--quiet"], stdout=subprocess.DEVNULL)
+            out = run(exe, ["predict", "--model", model, "--data", series, "--json"],
+                      capture_output=True, text=True).stdout
+            for k, pred in enumerate(json.loads(out.strip().splitlines()[-1])):
+                diff = np.abs(np.array(pred["probabilities"]) - classify(model, xs[k])).max()
+                worst[dtype] = max(worst[dtype], diff)
+                assert diff < tol[dtype], f".ts {cell}/{readout}/{dtype} series {k}: differs by {diff}"
             passed += 1
         text = os.path.join(ROOT, "data/tinyshakespeare/input.txt")
         for cell in ["tanh", "lstm", "gru"]:

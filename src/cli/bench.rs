@@ -1,7 +1,7 @@
 //! `blasrnn bench`: every workload's training throughput in one run, against this machine's
 //! large-GEMM rates, the original algorithm and the same work on one thread.
 
-use super::train::defaults;
+use super::train::{Kind, defaults};
 use super::{banner, default_threads};
 use anyhow::Result;
 use blasrnn::bench::{self, flops_per_prediction, median, throughputs};
@@ -136,7 +136,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         if on(Workload::Seed) {
             let config = TrainConfig {
                 threads,
-                ..defaults(false)
+                ..defaults(Kind::Images)
             };
             let model = config.classifier(&m.train);
             // With several threads, the same work on one thread too, interleaved in the same run.
@@ -186,7 +186,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 cell,
                 hidden: 128,
                 threads,
-                ..defaults(false)
+                ..defaults(Kind::Images)
             };
             let model = base.classifier(&m.train);
             let iters = (a.engine_samples as usize / base.batch / 5 / 8).max(1);
@@ -221,7 +221,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         let corpus = Corpus::load(&a.text, 0.1, None)?;
         let config = TrainConfig {
             threads,
-            ..defaults(true)
+            ..defaults(Kind::Text)
         };
         let model = config.language_model(corpus.vocab.len());
         if on(Workload::Lm) {

@@ -1,11 +1,11 @@
 //! `blasrnn eval`: a saved classifier on the test split (accuracy, loss, confusion matrix), or a
 //! saved language model on the validation part of a text (loss in nats and bits per character).
 
-use super::train::defaults;
+use super::train::{Kind, defaults};
 use super::{banner, default_threads, with_dtype};
 use anyhow::{Result, bail};
 use blasrnn::checkpoint::{Checkpoint, DataInfo};
-use blasrnn::data::mnist;
+use blasrnn::data::Source;
 use blasrnn::data::text::Corpus;
 use blasrnn::model::Task;
 use blasrnn::real::Real;
@@ -41,7 +41,7 @@ pub struct EvalArgs {
 /// in `T`.
 pub fn evaluator<T: Real>(ck: &Checkpoint, threads: usize) -> Trainer<T> {
     let text = ck.config.task == Task::NextToken;
-    let base = defaults(text);
+    let base = defaults(if text { Kind::Text } else { Kind::Images });
     let saved = ck.training.as_ref();
     let config = TrainConfig {
         cell: ck.config.cell,
@@ -124,27 +124,18 @@ pub fn run(a: EvalArgs) -> Result<()> {
                     a.model.display()
                 );
             }
-            let mut test = mnist::load_split(&a.data, "t10k")?;
-            let Task::Classify { steps, .. } = ck.config.task else {
-                unreachable!("a classifier's task")
+            let DataInfo::Classes { names, .. } = &ck.data else {
+                unreachable!("a classifier")
             };
-            if (steps, ck.config.input) != (test.steps, test.dims) {
-                bail!(
-                    "{}: the model reads sequences of {steps}×{} but {} holds {}×{}",
-                    a.model.display(),
-                    ck.config.input,
-                    a.data.display(),
-                    test.steps,
-                    test.dims
-                );
-            }
-            test.norm = norm.clone();
+            let test = Source::find(&a.data)?.load_test(norm, names)?;
+            let mut ck = ck.clone();
+            ck.config = super::fit_model(&ck, &test, &a.model, &a.data)?;
             // In the dtype the model was trained in, so that eval repeats training's final figure.
             let eval = with_dtype!(ck.dtype, evaluate(&ck, threads, Data::Labelled(&test)));
             banner(&console, threads);
             describe(&console, &a, &ck);
             say_accuracy(&console, &eval);
-            print_confusion(&console, &eval.confusion);
+            print_confusion(&console, &eval.confusion, &test.classes);
             if a.json {
                 println!(
                     "{}",
@@ -154,6 +145,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
                         "test_accuracy": eval.accuracy,
                         "test_loss": eval.loss,
                         "confusion": eval.confusion.chunks(test.classes.len()).collect::<Vec<_>>(),
+                        "classes": test.classes,
                         "cell": ck.config.cell.name(),
                         "hidden": ck.config.hidden,
                         "layers": ck.config.layers,
@@ -198,19 +190,27 @@ pub fn say_accuracy(console: &Console, e: &Evaluation) {
     ));
 }
 
-fn print_confusion(console: &Console, confusion: &[usize]) {
-    let k = (confusion.len() as f64).sqrt() as usize;
+fn print_confusion(console: &Console, confusion: &[usize], names: &[String]) {
+    let k = names.len();
+    let w = names
+        .iter()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(1)
+        .max(5)
+        + 1;
     console.say(format_args!(
         "confusion matrix (rows: true class, columns: predicted)"
     ));
     console.say(format_args!(
-        "      {}",
-        (0..k).map(|c| format!("{c:>6}")).collect::<String>()
+        "{:w$}{}",
+        "",
+        names.iter().map(|c| format!("{c:>w$}")).collect::<String>()
     ));
-    for (c, row) in confusion.chunks(k).enumerate() {
+    for (name, row) in names.iter().zip(confusion.chunks(k)) {
         console.say(format_args!(
-            "{c:>4}  {}",
-            row.iter().map(|n| format!("{n:>6}")).collect::<String>()
+            "{name:>w$}{}",
+            row.iter().map(|n| format!("{n:>w$}")).collect::<String>()
         ));
     }
 }

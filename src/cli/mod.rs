@@ -86,3 +86,45 @@ pub fn check_output(flag: &str, path: &Path) -> Result<()> {
 pub fn load_model(path: &Path) -> Result<Checkpoint> {
     Ok(checkpoint::load(path)?)
 }
+
+/// A saved classifier's shape, fitted to read `set` (from `data`): the numbers a step must agree;
+/// the seed readout reads exactly its T steps, the others any length (the workspace grows to the
+/// longest sequence).
+pub fn fit_model(
+    ck: &Checkpoint,
+    set: &blasrnn::data::SeqSet,
+    model: &Path,
+    data: &Path,
+) -> Result<blasrnn::model::ModelConfig> {
+    use blasrnn::model::Task;
+    use blasrnn::nn::head::Readout;
+    let mut config = ck.config;
+    let Task::Classify { readout, steps, .. } = &mut config.task else {
+        bail!("{}: a language model, not a classifier", model.display());
+    };
+    if set.dims != config.input {
+        bail!(
+            "{}: the model reads {} numbers a step, but {} holds {}",
+            model.display(),
+            config.input,
+            data.display(),
+            set.dims
+        );
+    }
+    let (lo, hi) = set.length_range();
+    if *readout == Readout::Seq && (lo, hi) != (*steps, *steps) {
+        bail!(
+            "{}: the model (seed readout) reads sequences of exactly {} steps, but {} holds {}",
+            model.display(),
+            steps,
+            data.display(),
+            if lo == hi {
+                format!("{hi}")
+            } else {
+                format!("{lo}..{hi}")
+            }
+        );
+    }
+    *steps = (*steps).max(set.steps);
+    Ok(config)
+}

@@ -4,7 +4,7 @@ use super::with_dtype;
 use anyhow::{Result, bail};
 use blasrnn::checkpoint::{Checkpoint, DataInfo};
 use blasrnn::data::image::read_gray;
-use blasrnn::data::{SeqSet, mnist};
+use blasrnn::data::{SeqSet, Source, ts};
 use blasrnn::model::{Model, Task};
 use blasrnn::nn::head::argmax;
 use blasrnn::real::Real;
@@ -18,12 +18,14 @@ pub struct PredictArgs {
     /// A classifier saved by `train --save`.
     #[arg(long)]
     model: PathBuf,
-    /// 8-bit grayscale PNG or PGM images of the model's size (28×28 for MNIST), white on black.
+    /// 8-bit grayscale PNG or PGM images of the model's size (28×28 for MNIST), white on black
+    /// (models trained on images only).
     files: Vec<PathBuf>,
-    /// Predict test-set image N instead (repeatable).
+    /// Predict sequence N of the test split of --data (repeatable).
     #[arg(long)]
     test_index: Vec<usize>,
-    /// Directory holding the MNIST IDX files (for --test-index; only the test split is read).
+    /// The data set of --test-index (MNIST's directory, a .ts pair, an .npz; only its test split
+    /// is read), or, without --test-index, a .ts file whose every series to predict.
     #[arg(long, default_value = "data/mnist")]
     data: PathBuf,
     /// Print the predictions as one JSON array as the last line of stdout.
@@ -32,9 +34,6 @@ pub struct PredictArgs {
 }
 
 pub fn run(a: PredictArgs) -> Result<()> {
-    if a.files.is_empty() && a.test_index.is_empty() {
-        bail!("nothing to predict: give image files and/or --test-index N");
-    }
     let ck = super::load_model(&a.model)?;
     if let DataInfo::Text(_) = ck.data {
         bail!(
@@ -51,50 +50,93 @@ fn predict_in<T: Real>(a: PredictArgs, ck: Checkpoint) -> Result<()> {
     let Task::Classify { steps, classes, .. } = ck.config.task else {
         unreachable!("checked: a classifier")
     };
-    let DataInfo::Classes { norm, names, .. } = &ck.data else {
+    let DataInfo::Classes {
+        norm,
+        names,
+        images,
+    } = &ck.data
+    else {
         unreachable!("checked: a classifier")
     };
     let d = ck.config.input;
-    let model = Model::<T>::new(ck.config);
-    let mut params = vec![T::ZERO; model.num_params()];
-    blasrnn::real::convert(&ck.params, &mut params);
-    // Every input as a one-sequence set of bytes, with its label when known.
-    let mut inputs: Vec<(String, Vec<u8>, Option<u32>)> = Vec::new();
+    // The sets the inputs come from, and each input: its name, set, index, whether it has a label.
+    let mut sets: Vec<SeqSet> = Vec::new();
+    let mut items: Vec<(String, usize, usize, bool)> = Vec::new();
     for f in &a.files {
-        inputs.push((f.display().to_string(), read_gray(f, steps, d)?, None));
-    }
-    if !a.test_index.is_empty() {
-        let test = mnist::load_split(&a.data, "t10k")?;
-        if (test.steps, test.dims) != (steps, d) {
+        if !images {
             bail!(
-                "{}: images of {}×{}, but the model reads {steps}×{d}",
-                a.data.display(),
-                test.steps,
-                test.dims
+                "{}: image files need a model trained on MNIST's images; this one reads sequences \
+                 of {d} numbers a step: give them with --data FILE.ts",
+                f.display()
             );
         }
+        let mut one = SeqSet::from_bytes(read_gray(f, steps, d)?, vec![0], steps, d, classes);
+        one.norm = norm.clone();
+        items.push((f.display().to_string(), sets.len(), 0, false));
+        sets.push(one);
+    }
+    let series_file = a.data.extension().is_some_and(|e| e == "ts") && a.data.is_file();
+    if !a.test_index.is_empty() {
+        let test = Source::find(&a.data)?.load_test(norm, names)?;
         for &i in &a.test_index {
             if i >= test.len() {
                 bail!(
-                    "--test-index {i}: the test set holds {} images (0..{})",
+                    "--test-index {i}: the test set of {} holds {} sequences (0..{})",
+                    a.data.display(),
                     test.len(),
                     test.len() - 1
                 );
             }
-            let pixels = test.bytes(i).expect("MNIST is bytes").to_vec();
-            inputs.push((format!("test image {i}"), pixels, Some(test.labels[i])));
+            let what = if *images { "image" } else { "sequence" };
+            items.push((format!("test {what} {i}"), sets.len(), i, true));
+        }
+        sets.push(test);
+    } else if series_file {
+        let file = ts::read(&a.data)?;
+        let labelled = file.labels.is_some();
+        let mut set = file.into_set(&a.data, names)?;
+        set.norm = norm.clone();
+        for i in 0..set.len() {
+            items.push((
+                format!("{} #{i}", a.data.display()),
+                sets.len(),
+                i,
+                labelled,
+            ));
+        }
+        sets.push(set);
+    }
+    if items.is_empty() {
+        bail!("nothing to predict: give image files, --data FILE.ts, or --test-index N");
+    }
+    let mut config = ck.config;
+    for set in &sets {
+        let fitted = super::fit_model(&ck, set, &a.model, &a.data)?;
+        if let (Task::Classify { steps: s, .. }, Task::Classify { steps: f, .. }) =
+            (&mut config.task, fitted.task)
+        {
+            *s = (*s).max(f);
         }
     }
+    let Task::Classify {
+        steps: max_steps, ..
+    } = config.task
+    else {
+        unreachable!("a classifier")
+    };
+    let model = Model::<T>::new(config);
+    let mut params = vec![T::ZERO; model.num_params()];
+    blasrnn::real::convert(&ck.params, &mut params);
     let console = Console::new(a.json, false);
-    let mut ws = model.workspace(1, steps, false);
+    let mut ws = model.workspace(1, max_steps, false);
     let mut results = Vec::new();
-    for (name, pixels, label) in inputs {
-        let mut one = SeqSet::from_bytes(pixels, vec![label.unwrap_or(0)], steps, d, classes);
-        one.norm = norm.clone();
-        one.load_batch(&mut [0], &mut ws);
+    for (name, s, i, labelled) in items {
+        let set = &sets[s];
+        set.load_batch(&mut [i], &mut ws);
         model.forward(&params, &mut ws, None);
         let probs: Vec<f64> = ws.probs(1, classes).iter().map(|p| p.to_f64()).collect();
         let k = argmax(&probs);
+        let label = labelled.then(|| set.labels[i]);
         let shown: Vec<String> = probs.iter().map(|p| format!("{p:.4}")).collect();
         console.say(format_args!(
             "{name}: {}{}  p = [{}]",
@@ -110,6 +152,7 @@ fn predict_in<T: Real>(a: PredictArgs, ck: Checkpoint) -> Result<()> {
             "name": names[k],
             "digit": k,
             "label": label,
+            "label_name": label.map(|l| names[l as usize].clone()),
             "probabilities": probs,
         }));
     }

@@ -4,9 +4,9 @@
 use super::{banner, check_lr, check_output, default_threads, peak_rss_mb, with_dtype};
 use anyhow::{Result, bail};
 use blasrnn::checkpoint::{self, Checkpoint, DataInfo, Snapshot};
-use blasrnn::data::Norm;
 use blasrnn::data::mnist::Mnist;
 use blasrnn::data::text::Corpus;
+use blasrnn::data::{Labelled, Source};
 use blasrnn::error::FileError;
 use blasrnn::model::{Init, ModelConfig, Task};
 use blasrnn::nn::cell::CellKind;
@@ -148,49 +148,79 @@ pub struct TrainArgs {
     pub plot: Option<PathBuf>,
 }
 
+/// What kind of data a run trains on, which decides its defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// MNIST's images, read row by row: the seed's model.
+    Images,
+    /// Other labelled sequences (UCR/UEA `.ts`, `.npz`): variable lengths, many dimensions.
+    Sequences,
+    /// Text: a character-level language model.
+    Text,
+}
+
 /// The data a run trains on and evaluates with.
 enum Loaded {
-    Images(Box<Mnist>),
+    Sets {
+        data: Box<Labelled>,
+        source: Source,
+        path: PathBuf,
+    },
     Text(Corpus),
 }
 
 impl Loaded {
+    fn kind(&self) -> Kind {
+        match self {
+            Loaded::Sets { source, .. } if source.images() => Kind::Images,
+            Loaded::Sets { .. } => Kind::Sequences,
+            Loaded::Text(_) => Kind::Text,
+        }
+    }
+
     fn train(&self) -> Data<'_> {
         match self {
-            Loaded::Images(m) => Data::Labelled(&m.train),
+            Loaded::Sets { data, .. } => Data::Labelled(&data.train),
             Loaded::Text(c) => Data::Text(&c.train),
         }
     }
 
     fn eval(&self) -> Data<'_> {
         match self {
-            Loaded::Images(m) => Data::Labelled(&m.test),
+            Loaded::Sets { data, .. } => Data::Labelled(&data.test),
             Loaded::Text(c) => Data::Text(&c.val),
         }
     }
 
     fn model(&self, c: &TrainConfig) -> ModelConfig {
         match self {
-            Loaded::Images(m) => c.classifier(&m.train),
+            Loaded::Sets { data, .. } => {
+                let mut m = c.classifier(&data.train);
+                // Room for the longest sequence of either split.
+                if let Task::Classify { steps, .. } = &mut m.task {
+                    *steps = (*steps).max(data.test.steps);
+                }
+                m
+            }
             Loaded::Text(t) => c.language_model(t.vocab.len()),
         }
     }
 
     fn info(&self) -> DataInfo {
         match self {
-            Loaded::Images(m) => DataInfo::Classes {
-                norm: m.train.norm.clone(),
-                names: m.train.classes.clone(),
-                images: true,
+            Loaded::Sets { data, source, .. } => DataInfo::Classes {
+                norm: data.train.norm.clone(),
+                names: data.train.classes.clone(),
+                images: source.images(),
             },
             Loaded::Text(c) => DataInfo::Text(c.vocab.clone()),
         }
     }
 
     /// How to name the data on a command line.
-    fn flag(&self, a: &TrainArgs) -> String {
+    fn flag(&self) -> String {
         match self {
-            Loaded::Images(_) => format!("--data {}", a.data.display()),
+            Loaded::Sets { path, .. } => format!("--data {}", path.display()),
             Loaded::Text(c) => format!("--text {}", c.path.display()),
         }
     }
@@ -224,7 +254,8 @@ pub fn run(mut a: TrainArgs, m: &ArgMatches) -> Result<ExitCode> {
     with_dtype!(config.dtype, train_in(a, config, data, resume))
 }
 
-/// Reads the data the arguments name: the text (with a resumed model's vocabulary) or MNIST.
+/// Reads the data the arguments name: the text (with a resumed model's vocabulary), or a
+/// labelled set (MNIST, a `.ts` pair, an `.npz`).
 fn load_data(a: &TrainArgs, resume: Option<&Checkpoint>) -> Result<Loaded> {
     if !(a.val_frac > 0.0 && a.val_frac < 1.0) {
         bail!("--val-frac must be between 0 and 1, got {}", a.val_frac);
@@ -238,11 +269,33 @@ fn load_data(a: &TrainArgs, resume: Option<&Checkpoint>) -> Result<Loaded> {
             Ok(Loaded::Text(Corpus::load(path, a.val_frac, vocab)?))
         }
         None => {
-            let mut m = Mnist::load(&a.data)?;
+            let source = Source::find(&a.data)?;
+            if a.raw_pixels && !source.images() {
+                bail!(
+                    "--raw-pixels applies to MNIST's images only; {} is standardised",
+                    a.data.display()
+                );
+            }
             let scale = if a.raw_pixels { 1.0 } else { 1.0 / 255.0 };
-            m.train.norm = Norm::scaled(m.train.dims, scale);
-            m.test.norm = m.train.norm.clone();
-            Ok(Loaded::Images(Box::new(m)))
+            let mut data = source.load(scale)?;
+            // A resumed run keeps the normalisation (and class order) it was trained with.
+            if let Some(DataInfo::Classes { norm, names, .. }) = resume.map(|c| &c.data) {
+                if *names != data.train.classes {
+                    bail!(
+                        "--resume: the saved model's classes ({}) are not those of {} ({})",
+                        names.join(" "),
+                        a.data.display(),
+                        data.train.classes.join(" ")
+                    );
+                }
+                data.train.norm = norm.clone();
+                data.test.norm = norm.clone();
+            }
+            Ok(Loaded::Sets {
+                data: Box::new(data),
+                source,
+                path: a.data.clone(),
+            })
         }
     }
 }
@@ -314,9 +367,10 @@ fn resume_into(a: &mut TrainArgs, m: &ArgMatches, ck: &Checkpoint) -> Result<()>
 /// The run's configuration: each setting from the command line, else (on `--resume`) the saved
 /// run's, else the task's default.
 fn resolve(a: &TrainArgs, data: &Loaded, resume: Option<&Checkpoint>) -> Result<TrainConfig> {
-    let text = matches!(data, Loaded::Text(_));
+    let kind = data.kind();
+    let text = kind == Kind::Text;
     let saved = resume.and_then(|c| c.training.as_ref());
-    let base = defaults(text);
+    let base = defaults(kind);
     macro_rules! pick {
         ($arg:expr, $field:ident) => {
             $arg.or(saved.map(|s| s.$field)).unwrap_or(base.$field)
@@ -326,7 +380,7 @@ fn resolve(a: &TrainArgs, data: &Loaded, resume: Option<&Checkpoint>) -> Result<
     let optimizer = pick!(a.optimizer, optimizer);
     let lr =
         a.lr.or(saved.filter(|s| s.optimizer == optimizer).map(|s| s.lr));
-    let lr = check_lr(lr.unwrap_or(default_lr(optimizer, text)))?;
+    let lr = check_lr(lr.unwrap_or(default_lr(optimizer, kind)))?;
     let clip = match a.clip {
         Some(c) if !(c.is_finite() && c >= 0.0) => {
             bail!("--clip must be 0 (off) or a positive number, got {c}")
@@ -357,28 +411,39 @@ fn resolve(a: &TrainArgs, data: &Loaded, resume: Option<&Checkpoint>) -> Result<
     }
     let batch = pick!(a.batch.map(|b| b as usize), batch);
     let seq_len = pick!(a.seq_len.map(|s| s as usize), seq_len);
+    let readout = pick!(a.readout, readout);
     let per_epoch = match data {
-        Loaded::Images(m) => {
-            if batch > m.train.len() {
+        Loaded::Sets { data, .. } => {
+            let n = data.train.len();
+            if batch > n {
+                bail!("--batch {batch} is larger than the {n} training sequences");
+            }
+            let (lo, hi) = data.train.length_range();
+            let (tlo, thi) = data.test.length_range();
+            if readout == Readout::Seq && (lo != hi || tlo != thi || hi != thi) {
                 bail!(
-                    "--batch {batch} is larger than the {} training sequences",
-                    m.train.len()
+                    "--readout seq reads every step of sequences of one length; these have {}..{} steps: \
+                     use --readout last or mean",
+                    lo.min(tlo),
+                    hi.max(thi)
                 );
             }
-            m.train.len() / batch
+            n.div_ceil(batch)
         }
         Loaded::Text(c) => text_chunks(c, batch, seq_len, a.val_frac)?,
     };
     let iters = match (a.epochs, a.iters) {
         (Some(e), _) => e as usize * per_epoch,
         (None, Some(i)) => i as usize,
+        // Sequence sets come in every size: a number of passes, not of batches.
+        (None, None) if kind == Kind::Sequences && saved.is_none() => SEQUENCE_EPOCHS * per_epoch,
         (None, None) => pick!(None::<usize>, iters),
     };
     Ok(TrainConfig {
         cell,
         hidden: pick!(a.hidden.map(|h| h as usize), hidden),
         layers,
-        readout: pick!(a.readout, readout),
+        readout,
         iters,
         batch,
         seq_len,
@@ -392,7 +457,7 @@ fn resolve(a: &TrainArgs, data: &Loaded, resume: Option<&Checkpoint>) -> Result<
         dropout,
         seed: pick!(a.seed, seed),
         threads: pick!(a.threads.map(|t| t as usize), threads).min(batch),
-        dtype: a.dtype.unwrap_or(default_dtype(cell, text)),
+        dtype: a.dtype.unwrap_or(default_dtype(cell, kind)),
     })
 }
 
@@ -556,7 +621,7 @@ fn train_in<T: Real>(
                 config.iters,
                 p.display(),
                 p.display(),
-                data.flag(&a)
+                data.flag()
             )),
             None => console.say(format_args!(
                 "stopped by {why} after iteration {done} of {}; nothing was saved (no --save)",
@@ -606,7 +671,7 @@ fn train_in<T: Real>(
 fn eval_vocab(data: &Loaded) -> usize {
     match data {
         Loaded::Text(c) => c.vocab.len(),
-        Loaded::Images(_) => 0,
+        Loaded::Sets { .. } => 0,
     }
 }
 
@@ -680,24 +745,39 @@ fn describe<T: Real>(
         c.seed
     );
     match data {
-        Loaded::Images(m) => {
+        Loaded::Sets { data, path, source } => {
+            let (train, test) = (&data.train, &data.test);
+            let (lo, hi) = train.length_range();
+            let steps = if lo == hi {
+                format!("{hi}")
+            } else {
+                format!("{lo}..{hi}")
+            };
             console.say(format_args!(
-                "model: {shape}, readout {}, {} parameters ({}); data: {} train / {} test sequences of {}×{}",
+                "model: {shape}, readout {}, {} parameters ({}); data: {}: {} train / {} test sequences of {steps} steps × {}, {} classes",
                 c.readout.name(),
                 tr.model.num_params(),
                 c.dtype.name(),
-                m.train.len(),
-                m.test.len(),
-                m.train.steps,
-                m.train.dims
+                path.display(),
+                train.len(),
+                test.len(),
+                train.dims,
+                train.classes.len()
             ));
+            let inputs = match source.images() {
+                true if train.norm.scale[0] == 1.0 => "pixels 0..255".to_string(),
+                true => "pixels 0..1".to_string(),
+                false => "inputs standardised per dimension".to_string(),
+            };
             console.say(format_args!(
-                "training: {} iterations × batch {} ({:.2} epochs){resuming}, {schedule}, pixels {}",
+                "training: {} iterations × batch {} ({:.2} epochs){resuming}, {schedule}, {inputs}",
                 c.iters,
                 c.batch,
-                (c.iters * c.batch) as f64 / m.train.len() as f64,
-                if m.train.norm.scale[0] == 1.0 { "0..255" } else { "0..1" }
+                (c.iters * c.batch) as f64 / train.len() as f64,
             ));
+            for note in &data.notes {
+                console.say(format_args!("note: {note}"));
+            }
         }
         Loaded::Text(t) => {
             console.say(format_args!(
@@ -825,47 +905,68 @@ fn train_reference(a: TrainArgs) -> Result<()> {
     Ok(())
 }
 
-/// The default run of a classifier (`text` false: the seed's model on MNIST) or of a language
-/// model (`text`): what `train` starts from and what `bench` measures.
-pub fn defaults(text: bool) -> TrainConfig {
-    let cell = if text { CellKind::Lstm } else { CellKind::Tanh };
+/// Passes over a sequence set (other than MNIST) when neither `--iters` nor `--epochs` is given.
+const SEQUENCE_EPOCHS: usize = 100;
+
+/// The default run on each kind of data: the seed's model on MNIST; two GRU layers reading each
+/// sequence's last state on other sequence sets; a two-layer LSTM language model on text. What
+/// `train` starts from and what `bench` measures.
+pub fn defaults(kind: Kind) -> TrainConfig {
+    let (text, seqs) = (kind == Kind::Text, kind == Kind::Sequences);
+    let cell = match kind {
+        Kind::Images => CellKind::Tanh,
+        Kind::Sequences => CellKind::Gru,
+        Kind::Text => CellKind::Lstm,
+    };
     let optimizer = OptimizerKind::Adam;
     TrainConfig {
         cell,
-        hidden: if text { 256 } else { 50 },
-        layers: if text { 2 } else { 1 },
-        readout: Readout::Seq,
+        hidden: match kind {
+            Kind::Images => 50,
+            Kind::Sequences => 128,
+            Kind::Text => 256,
+        },
+        layers: if kind == Kind::Images { 1 } else { 2 },
+        readout: if seqs { Readout::Last } else { Readout::Seq },
         iters: if text { 2000 } else { 2500 },
-        batch: if text { 64 } else { 100 },
+        batch: match kind {
+            Kind::Images => 100,
+            Kind::Sequences => 32,
+            Kind::Text => 64,
+        },
         seq_len: if text { 100 } else { 0 },
         optimizer,
-        lr: default_lr(optimizer, text),
+        lr: default_lr(optimizer, kind),
         lr_schedule: Schedule::Cosine,
-        warmup: 100,
+        warmup: if seqs { 50 } else { 100 },
         clip: Some(1.0),
-        init: if text { Init::Uniform } else { Init::Seed },
+        init: if kind == Kind::Images {
+            Init::Seed
+        } else {
+            Init::Uniform
+        },
         forget_bias: None,
         dropout: 0.0,
         seed: 1,
         threads: default_threads(),
-        dtype: default_dtype(cell, text),
+        dtype: default_dtype(cell, kind),
     }
 }
 
 /// The base learning rate of each update rule.
-fn default_lr(optimizer: OptimizerKind, text: bool) -> f64 {
+fn default_lr(optimizer: OptimizerKind, kind: Kind) -> f64 {
     match optimizer {
-        OptimizerKind::Adam if text => 0.002,
-        OptimizerKind::Adam => 0.004,
+        OptimizerKind::Adam if kind == Kind::Images => 0.004,
+        OptimizerKind::Adam => 0.002,
         OptimizerKind::Momentum => 0.02,
         OptimizerKind::Sgd => 0.1,
     }
 }
 
 /// The number type a cell trains in unless `--dtype` says otherwise: the seed's tanh classifier
-/// keeps the original design's f64; the gated cells and language models use PyTorch's f32.
-fn default_dtype(cell: CellKind, text: bool) -> Dtype {
-    if cell == CellKind::Tanh && !text {
+/// on MNIST keeps the original design's f64; everything else uses PyTorch's f32.
+fn default_dtype(cell: CellKind, kind: Kind) -> Dtype {
+    if cell == CellKind::Tanh && kind == Kind::Images {
         Dtype::F64
     } else {
         Dtype::F32

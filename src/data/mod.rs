@@ -5,10 +5,14 @@
 pub mod idx;
 pub mod image;
 pub mod mnist;
+pub mod npz;
 pub mod text;
+pub mod ts;
 
+use crate::error::FileError;
 use crate::model::Workspace;
 use crate::real::Real;
+use std::path::{Path, PathBuf};
 
 /// How raw values become inputs, per dimension: `x = (v − shift[d]) · scale[d]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,7 +37,7 @@ impl Norm {
 #[derive(Debug, Clone)]
 enum Values {
     Bytes(Vec<u8>),
-    Floats(Vec<f32>),
+    Floats(Vec<f64>),
 }
 
 /// A labelled set of sequences: N sequences of up to T steps of D numbers, each of one class.
@@ -80,7 +84,7 @@ impl SeqSet {
     /// A set of float sequences of lengths `lens` (each in 1..=steps), stored `[N][steps][dims]`
     /// with zeros past each end, of classes `classes`.
     pub fn from_floats(
-        values: Vec<f32>,
+        values: Vec<f64>,
         lens: Vec<u32>,
         labels: Vec<u32>,
         steps: usize,
@@ -121,6 +125,56 @@ impl SeqSet {
         self.lens.is_none()
     }
 
+    /// The shortest and the longest sequence's steps.
+    pub fn length_range(&self) -> (usize, usize) {
+        match &self.lens {
+            None => (self.steps, self.steps),
+            Some(l) => (
+                l.iter().copied().min().unwrap_or(0) as usize,
+                l.iter().copied().max().unwrap_or(0) as usize,
+            ),
+        }
+    }
+
+    /// The normalisation that standardises this set: per dimension, the mean and (population)
+    /// standard deviation over every step of every sequence, padding left out. A dimension that
+    /// never varies is only shifted.
+    pub fn standardisation(&self) -> Norm {
+        let d = self.dims;
+        let (mut sum, mut sq, mut n) = (vec![0.0f64; d], vec![0.0f64; d], 0usize);
+        let mut raw = vec![0.0f64; self.steps * d];
+        let mut plain = self.clone();
+        plain.norm = Norm::scaled(d, 1.0);
+        for i in 0..self.len() {
+            let len = self.len_of(i);
+            plain.widen(i, &mut raw);
+            for step in raw[..len * d].chunks_exact(d) {
+                for k in 0..d {
+                    sum[k] += step[k];
+                }
+            }
+            n += len;
+        }
+        let mean: Vec<f64> = sum.iter().map(|s| s / n.max(1) as f64).collect();
+        for i in 0..self.len() {
+            let len = self.len_of(i);
+            plain.widen(i, &mut raw);
+            for step in raw[..len * d].chunks_exact(d) {
+                for k in 0..d {
+                    sq[k] += (step[k] - mean[k]).powi(2);
+                }
+            }
+        }
+        let scale = sq
+            .iter()
+            .map(|s| {
+                let sd = (s / n.max(1) as f64).sqrt();
+                if sd > 1e-12 { 1.0 / sd } else { 1.0 }
+            })
+            .collect();
+        Norm { shift: mean, scale }
+    }
+
     /// The stored bytes of sequence `i` (`[steps][dims]`), for byte sets (MNIST).
     pub fn bytes(&self, i: usize) -> Option<&[u8]> {
         let n = self.steps * self.dims;
@@ -142,7 +196,7 @@ impl SeqSet {
         };
         match &self.values {
             Values::Bytes(b) => put(out, &mut b[at..at + n].iter().map(|&v| f64::from(v))),
-            Values::Floats(f) => put(out, &mut f[at..at + n].iter().map(|&v| f64::from(v))),
+            Values::Floats(f) => put(out, &mut f[at..at + n].iter().copied()),
         }
     }
 
@@ -163,5 +217,214 @@ impl SeqSet {
             ws.lens[k] = len;
         }
         ws.begin(b, t);
+    }
+}
+
+/// Pads `series` (each `[len][D]`, `lens` steps) to the longest into a labelled set; refuses
+/// lengths so uneven that the padding would dwarf the data (a bound on what a file can make this
+/// allocate).
+pub(crate) fn pad(
+    path: &Path,
+    series: &[Vec<f64>],
+    lens: &[usize],
+    dims: usize,
+    labels: Vec<u32>,
+    classes: Vec<String>,
+) -> Result<SeqSet, FileError> {
+    let t = lens.iter().copied().max().unwrap_or(0);
+    let total: usize = lens.iter().sum::<usize>() * dims;
+    let padded = series.len() * t * dims;
+    if padded > 16 * total + (1 << 20) {
+        return Err(FileError::format(
+            path,
+            format!(
+                "lengths too uneven: padding {} sequences to the longest ({t} steps) would take {padded} \
+                 numbers for {total} values",
+                series.len()
+            ),
+        ));
+    }
+    let mut values = vec![0.0f64; padded];
+    for (i, s) in series.iter().enumerate() {
+        values[i * t * dims..i * t * dims + s.len()].copy_from_slice(s);
+    }
+    let lens = lens.iter().map(|&l| l as u32).collect();
+    Ok(SeqSet::from_floats(values, lens, labels, t, dims, classes))
+}
+
+/// Where a labelled data set comes from, recognised from its path and contents.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// A directory of MNIST IDX files.
+    Images(PathBuf),
+    /// A UCR/UEA pair, `NAME_TRAIN.ts` and `NAME_TEST.ts`.
+    Ts {
+        /// The training file.
+        train: PathBuf,
+        /// The test file.
+        test: PathBuf,
+    },
+    /// A NumPy archive with `x_train`, `y_train`, … .
+    Npz(PathBuf),
+}
+
+/// A labelled data set's two splits.
+#[derive(Debug, Clone)]
+pub struct Labelled {
+    /// Training sequences (normalised by their own statistics, or MNIST's pixel scale).
+    pub train: SeqSet,
+    /// Test sequences, normalised as the training ones.
+    pub test: SeqSet,
+    /// Things worth telling the user about how the data was read.
+    pub notes: Vec<String>,
+}
+
+impl Source {
+    /// Recognises `path`: a directory holding MNIST's IDX files or one `*_TRAIN.ts`/`*_TEST.ts`
+    /// pair, the common prefix of such a pair, one of its two files, or an `.npz` archive.
+    pub fn find(path: &Path) -> Result<Source, FileError> {
+        let pair = |prefix: &str| -> Option<Source> {
+            let train = PathBuf::from(format!("{prefix}_TRAIN.ts"));
+            let test = PathBuf::from(format!("{prefix}_TEST.ts"));
+            (train.is_file() && test.is_file()).then_some(Source::Ts { train, test })
+        };
+        let shown = path.to_string_lossy();
+        if path.is_dir() {
+            let has = |stem: &str| idx::find(path, stem).is_ok();
+            if has("train-images-idx3-ubyte") || has("t10k-images-idx3-ubyte") {
+                return Ok(Source::Images(path.to_path_buf()));
+            }
+            let mut prefixes: Vec<String> = std::fs::read_dir(path)
+                .map_err(FileError::io_at(path))?
+                .filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    name.strip_suffix("_TRAIN.ts")
+                        .map(|p| path.join(p).to_string_lossy().into_owned())
+                })
+                .collect();
+            prefixes.sort();
+            return match prefixes.as_slice() {
+                [one] => pair(one).ok_or_else(|| {
+                    FileError::format(path, format!("holds {one}_TRAIN.ts but no {one}_TEST.ts"))
+                }),
+                [] => Err(FileError::format(
+                    path,
+                    "holds no data set: expected MNIST's IDX files (train-images-idx3-ubyte, …) or a \
+                     UCR/UEA pair NAME_TRAIN.ts + NAME_TEST.ts",
+                )),
+                many => Err(FileError::format(
+                    path,
+                    format!(
+                        "holds several .ts pairs ({}): give one as DIR/NAME",
+                        many.iter()
+                            .map(|p| p.rsplit('/').next().unwrap_or(p))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )),
+            };
+        }
+        if let Some(s) = pair(&shown) {
+            return Ok(s);
+        }
+        for suffix in ["_TRAIN.ts", "_TEST.ts"] {
+            if let Some(prefix) = shown.strip_suffix(suffix) {
+                return pair(prefix).ok_or_else(|| {
+                    FileError::format(
+                        path,
+                        format!("needs its pair {prefix}_TRAIN.ts and {prefix}_TEST.ts"),
+                    )
+                });
+            }
+        }
+        if path.is_file() {
+            let mut magic = [0u8; 4];
+            let mut f = std::fs::File::open(path).map_err(FileError::io_at(path))?;
+            let got = std::io::Read::read(&mut f, &mut magic).map_err(FileError::io_at(path))?;
+            if got == 4 && &magic == b"PK\x03\x04" {
+                return Ok(Source::Npz(path.to_path_buf()));
+            }
+            return Err(FileError::format(
+                path,
+                "is not a data set blasrnn reads: an .npz archive, a .ts pair (NAME_TRAIN.ts, \
+                 NAME_TEST.ts) or a directory of MNIST IDX files",
+            ));
+        }
+        Err(FileError::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"),
+        ))
+    }
+
+    /// Whether the data are 8-bit images (MNIST).
+    pub fn images(&self) -> bool {
+        matches!(self, Source::Images(_))
+    }
+
+    /// Both splits. MNIST's pixels are scaled by `pixel_scale`; other data are standardised with
+    /// the training set's per-dimension mean and standard deviation.
+    pub fn load(&self, pixel_scale: f64) -> Result<Labelled, FileError> {
+        let mut notes = Vec::new();
+        let (mut train, mut test) = match self {
+            Source::Images(dir) => {
+                let m = mnist::Mnist::load(dir)?;
+                (m.train, m.test)
+            }
+            Source::Ts { train, test } => {
+                let tr = ts::read(train)?;
+                let classes = tr.classes.clone();
+                if tr.labels.is_none() {
+                    return Err(FileError::format(
+                        train,
+                        "has no class labels (@classLabel false): nothing to learn",
+                    ));
+                }
+                let te = ts::read(test)?;
+                if te.dims != tr.dims {
+                    return Err(FileError::format(
+                        test,
+                        format!(
+                            "series of {} dimensions, but the training set's have {}",
+                            te.dims, tr.dims
+                        ),
+                    ));
+                }
+                (tr.into_set(train, &classes)?, te.into_set(test, &classes)?)
+            }
+            Source::Npz(path) => {
+                let mut npz = npz::Npz::open(path)?;
+                let (tr, note) = npz::load_split(&mut npz, "train", None)?;
+                notes.extend(note);
+                let (te, note) = npz::load_split(&mut npz, "test", Some(&tr.classes))?;
+                notes.extend(note);
+                if te.dims != tr.dims {
+                    return Err(FileError::format(
+                        path,
+                        format!("x_test has {} numbers a step, x_train {}", te.dims, tr.dims),
+                    ));
+                }
+                (tr, te)
+            }
+        };
+        train.norm = match self {
+            Source::Images(_) => Norm::scaled(train.dims, pixel_scale),
+            _ => train.standardisation(),
+        };
+        test.norm = train.norm.clone();
+        Ok(Labelled { train, test, notes })
+    }
+
+    /// The test split only, normalised by `norm` and labelled over `classes` (a saved model's).
+    pub fn load_test(&self, norm: &Norm, classes: &[String]) -> Result<SeqSet, FileError> {
+        let mut test = match self {
+            Source::Images(dir) => mnist::load_split(dir, "t10k")?,
+            Source::Ts { test, .. } => ts::read(test)?.into_set(test, classes)?,
+            Source::Npz(path) => {
+                npz::load_split(&mut npz::Npz::open(path)?, "test", Some(classes))?.0
+            }
+        };
+        test.norm = norm.clone();
+        Ok(test)
     }
 }

@@ -4,8 +4,9 @@
 //!
 //! Which batch comes when is a pure function of the seed and the iteration, so that a run resumed
 //! at any iteration continues exactly as the uninterrupted one:
-//! - a labelled set: epoch e is a shuffle of the set drawn from (seed, e); iteration i takes the
-//!   `i mod (N / B)`-th run of B sequences of epoch `i / (N / B)` (the remainder is left out);
+//! - a labelled set: epoch e is a shuffle of the set drawn from (seed, e), cut into ⌈N / B⌉
+//!   batches (the last holds what is left); iteration i takes batch `i mod ⌈N / B⌉` of epoch
+//!   `i / ⌈N / B⌉`;
 //! - text: B streams; iteration i takes chunk `i mod chunks` of every stream, and the state the
 //!   streams carry is reset when a new pass (epoch) begins.
 //!
@@ -218,7 +219,7 @@ impl<T: Real> Trainer<T> {
     /// Iterations in one pass over `data`.
     pub fn iters_per_epoch(&self, data: Data) -> usize {
         match data {
-            Data::Labelled(set) => set.len() / self.config.batch,
+            Data::Labelled(set) => set.len().div_ceil(self.config.batch),
             Data::Text(tokens) => {
                 Streams::new(tokens, self.config.batch).chunks(self.config.seq_len)
             }
@@ -255,10 +256,17 @@ impl<T: Real> Trainer<T> {
         let params = &self.params;
         let count = match data {
             Data::Labelled(set) => {
+                // The epoch's last batch holds what is left (every sequence is seen once).
                 let j = iter % per_epoch;
-                let batch = &self.order[j * b..(j + 1) * b];
+                let batch = &self.order[j * b..((j + 1) * b).min(set.len())];
+                let b = batch.len();
                 each(self.pool.as_deref(), &mut self.workers, |i, w| {
                     let r = shard(b, n, i);
+                    w.ws.grad.fill(T::ZERO);
+                    (w.loss, w.correct) = (0.0, 0);
+                    if r.is_empty() {
+                        return;
+                    }
                     let dropout = dropout.map(|d| Dropout {
                         first: r.start,
                         ..d
@@ -266,7 +274,6 @@ impl<T: Real> Trainer<T> {
                     w.idx.clear();
                     w.idx.extend_from_slice(&batch[r]);
                     set.load_batch(&mut w.idx, &mut w.ws);
-                    w.ws.grad.fill(T::ZERO);
                     (w.loss, w.correct) = model.forward(params, &mut w.ws, dropout);
                     model.backward(params, &mut w.ws, 1.0 / b as f64);
                 });

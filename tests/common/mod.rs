@@ -8,6 +8,8 @@ use blasrnn::nn::head::Readout;
 use blasrnn::optim::{OptimizerKind, Schedule};
 use blasrnn::real::Dtype;
 use blasrnn::train::TrainConfig;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// A small deterministic generator so that tests depend on no seed semantics.
@@ -123,4 +125,64 @@ pub fn fails_with(out: &Output, needles: &[&str]) {
     for n in needles {
         assert!(err.contains(n), "stderr lacks {n:?}: {err}");
     }
+}
+
+/// The bytes of a `.npy` array (format 1.0).
+pub fn npy(descr: &str, shape: &[usize], fortran: bool, data: &[u8]) -> Vec<u8> {
+    let shape = match shape {
+        [n] => format!("({n},)"),
+        s => format!(
+            "({})",
+            s.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let mut header = format!(
+        "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
+        if fortran { "True" } else { "False" }
+    );
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut v = b"\x93NUMPY\x01\x00".to_vec();
+    v.extend((header.len() as u16).to_le_bytes());
+    v.extend(header.as_bytes());
+    v.extend(data);
+    v
+}
+
+pub fn f32s(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+pub fn i64s(v: &[i64]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// `<U{n}` strings.
+pub fn unicode(v: &[&str], n: usize) -> Vec<u8> {
+    v.iter()
+        .flat_map(|s| {
+            let mut chars: Vec<u32> = s.chars().map(|c| c as u32).collect();
+            chars.resize(n, 0);
+            chars.into_iter().flat_map(|c| c.to_le_bytes())
+        })
+        .collect()
+}
+
+/// An `.npz` holding `arrays` (name, `.npy` bytes).
+pub fn npz_file(dir: &Path, name: &str, arrays: &[(&str, Vec<u8>)]) -> PathBuf {
+    let p = dir.join(name);
+    let mut z = zip::ZipWriter::new(std::fs::File::create(&p).unwrap());
+    for (n, bytes) in arrays {
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        z.start_file(format!("{n}.npy"), opts).unwrap();
+        z.write_all(bytes).unwrap();
+    }
+    z.finish().unwrap();
+    p
 }
