@@ -188,15 +188,10 @@ impl SeqSet {
     pub fn widen<T: Real>(&self, i: usize, out: &mut [T]) {
         let (n, d) = (self.len_of(i) * self.dims, self.dims);
         let at = i * self.steps * d;
-        let (shift, scale) = (&self.norm.shift, &self.norm.scale);
-        let put = |out: &mut [T], v: &mut dyn Iterator<Item = f64>| {
-            for (k, (o, v)) in out[..n].iter_mut().zip(v).enumerate() {
-                *o = T::from_f64((v - shift[k % d]) * scale[k % d]);
-            }
-        };
+        let out = &mut out[..n];
         match &self.values {
-            Values::Bytes(b) => put(out, &mut b[at..at + n].iter().map(|&v| f64::from(v))),
-            Values::Floats(f) => put(out, &mut f[at..at + n].iter().copied()),
+            Values::Bytes(b) => normalise(&b[at..at + n], &self.norm, out, f64::from),
+            Values::Floats(f) => normalise(&f[at..at + n], &self.norm, out, |v| v),
         }
     }
 
@@ -217,6 +212,17 @@ impl SeqSet {
             ws.lens[k] = len;
         }
         ws.begin(b, t);
+    }
+}
+
+/// `out = (src − shift)·scale`, step by step (rows of D numbers), each value widened by `wide`.
+#[inline]
+fn normalise<S: Copy, T: Real>(src: &[S], norm: &Norm, out: &mut [T], wide: impl Fn(S) -> f64) {
+    let d = norm.shift.len();
+    for (o, s) in out.chunks_exact_mut(d).zip(src.chunks_exact(d)) {
+        for k in 0..d {
+            o[k] = T::from_f64((wide(s[k]) - norm.shift[k]) * norm.scale[k]);
+        }
     }
 }
 
