@@ -1,7 +1,7 @@
 //! Build script: works out which BLAS backend the features chose, checks that the system OpenBLAS
 //! is really there before the linker gets a chance to fail on `cblas_dgemm`, links the platform
 //! default (no backend feature), and hands the backend's name to the crate (`BLASRNN_BACKEND`)
-//! and a cfg (`blasrnn_openblas` / `blasrnn_accelerate`). Conflicting or missing feature choices
+//! and a cfg (`blasrnn_openblas` / `blasrnn_accelerate` / `blasrnn_blis`). Conflicting or missing feature choices
 //! are reported by `compile_error!` in `src/blas.rs`.
 
 use std::env;
@@ -17,12 +17,13 @@ fn feature(name: &str) -> bool {
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(blasrnn_openblas)");
     println!("cargo::rustc-check-cfg=cfg(blasrnn_accelerate)");
+    println!("cargo::rustc-check-cfg=cfg(blasrnn_blis)");
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-env-changed=PKG_CONFIG_PATH");
     println!("cargo::rerun-if-env-changed=PKG_CONFIG_LIBDIR");
 
     let macos = env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("macos");
-    let explicit: Vec<&str> = ["openblas", "openblas-static", "accelerate"]
+    let explicit: Vec<&str> = ["openblas", "openblas-static", "accelerate", "blis"]
         .into_iter()
         .filter(|f| feature(f))
         .collect();
@@ -59,8 +60,16 @@ fn main() {
             );
         }
         "openblas-static" => {
+            println!(
+                "cargo::warning=blasrnn: `openblas-static` has openblas-src download OpenBLAS's source \
+                 from the internet and build it; without internet use `--no-default-features --features blis`"
+            );
             println!("cargo::rustc-cfg=blasrnn_openblas");
             println!("cargo::rustc-env=BLASRNN_BACKEND=openblas (static, built from source)");
+        }
+        "blis" => {
+            println!("cargo::rustc-cfg=blasrnn_blis");
+            println!("cargo::rustc-env=BLASRNN_BACKEND=blis (vendored by blis-src 0.2.2, static)");
         }
         _ => {
             if link_here {

@@ -42,12 +42,31 @@ compile_error!(
     feature = "platform-default",
     feature = "openblas",
     feature = "openblas-static",
-    feature = "accelerate"
+    feature = "accelerate",
+    feature = "blis"
 )))]
 compile_error!(
     "blasrnn: no BLAS provider selected; build with the default features, or pass one of \
-     `--features openblas` (system OpenBLAS), `--features openblas-static` (built from source), \
-     `--features accelerate` (macOS)"
+     `--features blis` (BLIS built from its vendored source: nothing to install), `--features \
+     openblas` (system OpenBLAS), `--features openblas-static` (OpenBLAS downloaded and built from \
+     source: needs internet), `--features accelerate` (macOS)"
+);
+#[cfg(all(
+    feature = "blis",
+    any(
+        feature = "openblas",
+        feature = "openblas-static",
+        feature = "accelerate"
+    )
+))]
+compile_error!(
+    "blasrnn: two BLAS providers selected (BLIS and another); pass exactly one of `--features blis`, \
+     `--features openblas`, `--features openblas-static`, `--features accelerate`"
+);
+#[cfg(all(feature = "platform-default", feature = "blis"))]
+compile_error!(
+    "blasrnn: the default features already link the platform's BLAS; for BLIS, turn them off: \
+     `cargo build --release --no-default-features --features blis`"
 );
 #[cfg(all(feature = "accelerate", not(target_os = "macos")))]
 compile_error!(
@@ -59,9 +78,12 @@ compile_error!(
 #[cfg(any(
     feature = "openblas",
     feature = "openblas-static",
-    feature = "accelerate"
+    feature = "accelerate",
+    feature = "blis"
 ))]
 extern crate blas_src as _;
+#[cfg(feature = "blis")]
+extern crate blis_src as _;
 
 use crate::real::Real;
 use cblas_sys::{CBLAS_LAYOUT, CBLAS_TRANSPOSE};
@@ -323,6 +345,7 @@ pub fn gemm<T: Real>(
     c: &mut [T],
     ldc: usize,
 ) {
+    init();
     let (ar, ac) = stored(ta, m, k);
     let (br, bc) = stored(tb, k, n);
     check_len("gemm A", a.len(), ar, ac, lda);
@@ -405,6 +428,7 @@ pub fn gemm_within<T: Real>(
     ldb: usize,
     beta: f64,
 ) {
+    init();
     let (br, bc) = stored(tb, k, n);
     check_len("gemm_within B", b.len(), br, bc, ldb);
     let a_len = needed("gemm_within A", m, k, ld);
@@ -468,6 +492,7 @@ pub fn gemv<T: Real>(
     beta: f64,
     y: &mut [T],
 ) {
+    init();
     check_len("gemv A", a.len(), rows, cols, lda);
     let (xn, yn) = match ta {
         Op::N => (cols, rows),
@@ -507,6 +532,7 @@ pub fn gemv<T: Real>(
 /// # Panics
 /// When `x` and `y` differ in length.
 pub fn axpy<T: Real>(alpha: f64, x: &[T], y: &mut [T]) {
+    init();
     assert_eq!(
         x.len(),
         y.len(),
@@ -524,6 +550,7 @@ pub fn axpy<T: Real>(alpha: f64, x: &[T], y: &mut [T]) {
 
 /// `x *= alpha`.
 pub fn scal<T: Real>(alpha: f64, x: &mut [T]) {
+    init();
     if x.is_empty() {
         return;
     }
@@ -534,6 +561,7 @@ pub fn scal<T: Real>(alpha: f64, x: &mut [T]) {
 
 /// Euclidean norm of `x`.
 pub fn nrm2<T: Real>(x: &[T]) -> f64 {
+    init();
     if x.is_empty() {
         return 0.0;
     }
@@ -548,29 +576,138 @@ unsafe extern "C" {
     fn openblas_get_config() -> *const std::ffi::c_char;
 }
 
-/// Sets how many threads the BLAS library itself may use for one call. OpenBLAS honours it at
-/// run time; Accelerate chooses for itself (set `VECLIB_MAXIMUM_THREADS` before start instead).
+#[cfg(blasrnn_blis)]
+unsafe extern "C" {
+    fn bli_init();
+    fn bli_thread_set_num_threads(n: std::ffi::c_long);
+    fn bli_arch_query_id() -> std::ffi::c_int;
+    fn bli_arch_string(id: std::ffi::c_int) -> *const std::ffi::c_char;
+    fn bli_info_get_version_str() -> *const std::ffi::c_char;
+}
+
+/// The ids of the BLIS sub-configurations blasrnn chooses among: BLIS 1.0's `arch_t` (blis-src
+/// 0.2.2 vendors BLIS 1.0; `frame/include/bli_type_defs.h`). They change between BLIS versions,
+/// which is why `blis-src` is pinned, and a test checks each id against BLIS's own name for it.
+pub mod blis_arch {
+    /// AVX-512 (Skylake-X and later, Zen 4 and later).
+    pub const SKX: i32 = 0;
+    /// AVX2 + FMA, Intel.
+    pub const HASWELL: i32 = 3;
+    /// AVX2 + FMA, AMD.
+    pub const ZEN3: i32 = 6;
+}
+
+/// The BLIS sub-configuration for this CPU: the widest it supports (AVX-512 F/DQ/BW/VL: `skx`;
+/// AVX2 + FMA: `zen3` on AMD, `haswell` on Intel), or `None` to leave the choice to BLIS. BLIS
+/// 1.0's own detection knows AMD up to Zen 3 and Intel by model: on newer CPUs it falls back to
+/// its slow generic kernels.
+pub fn blis_choice() -> Option<(i32, &'static str)> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx512f") && has!("avx512dq") && has!("avx512bw") && has!("avx512vl") {
+            return Some((blis_arch::SKX, "skx"));
+        }
+        if has!("avx2") && has!("fma") {
+            // The vendor string of CPUID leaf 0: "AuthenticAMD" spells "Auth" "enti" "cAMD".
+            let leaf = std::arch::x86_64::__cpuid(0);
+            let amd = leaf.ebx == u32::from_le_bytes(*b"Auth");
+            return Some(if amd {
+                (blis_arch::ZEN3, "zen3")
+            } else {
+                (blis_arch::HASWELL, "haswell")
+            });
+        }
+    }
+    None
+}
+
+/// Chooses BLIS's kernels for this CPU (see [`blis_choice`]) unless the user set
+/// `BLIS_ARCH_TYPE`; a no-op for other backends. Call it first thing, before any BLAS call and
+/// before threads start (it sets an environment variable, which BLIS reads once).
+pub fn init() {
+    #[cfg(blasrnn_blis)]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            if std::env::var_os("BLIS_ARCH_TYPE").is_none()
+                && let Some((id, _)) = blis_choice()
+            {
+                // SAFETY: called once, before BLIS is first used (which reads the variable) and,
+                // through `main`, before any other thread exists; nothing reads the environment
+                // concurrently.
+                unsafe { std::env::set_var("BLIS_ARCH_TYPE", id.to_string()) }
+            }
+        });
+    }
+}
+
+/// Sets how many threads the BLAS library itself may use for one call. OpenBLAS and BLIS honour
+/// it at run time; Accelerate chooses for itself (set `VECLIB_MAXIMUM_THREADS` before start
+/// instead).
 pub fn set_threads(n: usize) {
+    init();
     #[cfg(blasrnn_openblas)]
     // SAFETY: a plain setter of OpenBLAS's global thread count.
     unsafe {
         openblas_set_num_threads(n.max(1) as std::ffi::c_int)
     }
-    #[cfg(not(blasrnn_openblas))]
+    #[cfg(blasrnn_blis)]
+    // SAFETY: a plain setter of BLIS's global thread count.
+    unsafe {
+        bli_thread_set_num_threads(n.max(1) as std::ffi::c_long)
+    }
+    #[cfg(not(any(blasrnn_openblas, blasrnn_blis)))]
     let _ = n;
 }
 
-/// The library's own description of its build (OpenBLAS: version, kernel, threading), if any.
+/// A C string the library owns, as text.
+#[cfg(any(blasrnn_openblas, blasrnn_blis))]
+fn text(p: *const std::ffi::c_char) -> String {
+    // SAFETY: the libraries return pointers to static NUL-terminated strings.
+    unsafe { std::ffi::CStr::from_ptr(p) }
+        .to_string_lossy()
+        .trim()
+        .to_string()
+}
+
+/// BLIS's name of its sub-configuration `id` (`skx`, `zen3`, …).
+#[cfg(blasrnn_blis)]
+pub fn blis_arch_name(id: i32) -> String {
+    // SAFETY: BLIS's idempotent initialisation; it returns a static string for every valid id.
+    text(unsafe {
+        bli_init();
+        bli_arch_string(id)
+    })
+}
+
+/// The library's own description of its build: OpenBLAS's (version, kernel family, threading);
+/// BLIS's version and the sub-configuration that runs, and who chose it.
 pub fn config() -> Option<String> {
+    init();
     #[cfg(blasrnn_openblas)]
-    // SAFETY: OpenBLAS returns a pointer to a static NUL-terminated string.
-    let c = Some(
-        unsafe { std::ffi::CStr::from_ptr(openblas_get_config()) }
-            .to_string_lossy()
-            .trim()
-            .to_string(),
-    );
-    #[cfg(not(blasrnn_openblas))]
+    // SAFETY: a getter of a static string.
+    let c = Some(text(unsafe { openblas_get_config() }));
+    #[cfg(blasrnn_blis)]
+    let c = {
+        // SAFETY: BLIS's initialisation (idempotent, thread-safe) and plain getters.
+        let (version, id) = unsafe {
+            bli_init();
+            (text(bli_info_get_version_str()), bli_arch_query_id())
+        };
+        let who = match (std::env::var("BLIS_ARCH_TYPE"), blis_choice()) {
+            (Ok(v), Some((chosen, _))) if v == chosen.to_string() => {
+                "chosen by blasrnn for this CPU"
+            }
+            (Ok(_), _) => "set by BLIS_ARCH_TYPE",
+            (Err(_), _) => "BLIS's own detection",
+        };
+        Some(format!(
+            "BLIS {version}, sub-configuration {} ({who})",
+            blis_arch_name(id)
+        ))
+    };
+    #[cfg(not(any(blasrnn_openblas, blasrnn_blis)))]
     let c = None;
     c
 }
@@ -578,6 +715,22 @@ pub fn config() -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(blasrnn_blis)]
+    #[test]
+    fn blis_ids_name_the_intended_sub_configurations() {
+        assert_eq!(blis_arch_name(blis_arch::SKX), "skx");
+        assert_eq!(blis_arch_name(blis_arch::HASWELL), "haswell");
+        assert_eq!(blis_arch_name(blis_arch::ZEN3), "zen3");
+        // What runs is what blasrnn chose for this CPU (unless the user chose).
+        let c = config().unwrap();
+        if let Some((_, name)) = blis_choice()
+            && !c.contains("set by BLIS_ARCH_TYPE")
+        {
+            let want = format!("sub-configuration {name} (chosen by blasrnn for this CPU)");
+            assert!(c.contains(&want), "{c}");
+        }
+    }
 
     #[allow(clippy::too_many_arguments)]
     fn naive(

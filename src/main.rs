@@ -35,6 +35,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Before any thread starts: BLIS reads its kernel choice from the environment once.
+    blasrnn::blas::init();
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.command {

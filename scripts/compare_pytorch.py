@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+"""blasrnn next to PyTorch on the same workloads, measured side by side in one run on this machine.
+
+Each workload trains the same model on the same data with the same budget in both (blasrnn through
+its command line, PyTorch in this process), and the table gives training throughput (samples/s,
+or characters/s for the language model), the ratio blasrnn / PyTorch, and what each reached.
+
+    python3 -m venv ../peer-venv && ../peer-venv/bin/pip install numpy torch   # a measuring instrument
+    cargo build --release
+    ../peer-venv/bin/python scripts/compare_pytorch.py [--threads 2] [--only lstm,lm] [--full]
+
+PyTorch is not a dependency of blasrnn, its build, tests or CI: this script is how the README's
+ratios were measured. blasrnn runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its
+environment (OpenBLAS then picks its kernels for this CPU, as on a user's machine); PyTorch picks
+its own. `--full` trains the language model for its whole default budget (2000 iterations, several
+minutes a side) and reports validation loss; without it, 150 iterations measure speed.
+"""
+import argparse, gzip, json, math, os, struct, subprocess, sys, time
+
+import numpy as np
+
+try:
+    import torch
+except ImportError:
+    sys.exit("compare_pytorch.py needs torch: run it with a Python that has it (see its docstring)")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXE = os.path.join(ROOT, "target", "release", "blasrnn")
+
+
+def blasrnn(args):
+    """Runs blasrnn with the OpenBLAS pin removed; the JSON object it prints last."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    out = subprocess.run([EXE] + args + ["--json"], cwd=ROOT, env=env, check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def schedule(opt, base, warmup, total):
+    """blasrnn's schedule: linear warm-up, then half a cosine to zero."""
+    def at(it):
+        if it < warmup:
+            return base * (it + 1) / warmup
+        return 0.5 * base * (1 + math.cos(math.pi * (it - warmup) / max(1, total - warmup)))
+    return lambda it: [g.__setitem__("lr", at(it)) for g in opt.param_groups]
+
+
+CELLS = {"tanh": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
+
+
+# ---- MNIST, rows as steps, the seed's readout ----------------------------------------------------
+
+def idx(path):
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    nd = raw[3]
+    dims = struct.unpack(">" + "I" * nd, raw[4:4 + 4 * nd])
+    return np.frombuffer(raw, np.uint8, offset=4 + 4 * nd).reshape(dims)
+
+
+class Seed(torch.nn.Module):
+    def __init__(self, cell, hidden):
+        super().__init__()
+        self.rnn = CELLS[cell](28, hidden, batch_first=True)
+        self.out = torch.nn.Linear(hidden, 28)
+        self.classifier = torch.nn.Linear(28 * 28, 10)
+
+    def forward(self, x):
+        s, _ = self.rnn(x)
+        return self.classifier(self.out(s).flatten(1))
+
+
+def torch_mnist(cell, hidden, iters, dtype, lr, seed=1):
+    d = os.path.join(ROOT, "data", "mnist")
+    xs = torch.tensor(idx(os.path.join(d, "train-images-idx3-ubyte.gz")) / 255.0, dtype=dtype)
+    ys = torch.tensor(idx(os.path.join(d, "train-labels-idx1-ubyte.gz")).astype(np.int64))
+    xt = torch.tensor(idx(os.path.join(d, "t10k-images-idx3-ubyte.gz")) / 255.0, dtype=dtype)
+    yt = torch.tensor(idx(os.path.join(d, "t10k-labels-idx1-ubyte.gz")).astype(np.int64))
+    torch.manual_seed(seed)
+    net = Seed(cell, hidden).to(dtype)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    set_lr = schedule(opt, lr, 100, iters)
+    g = torch.Generator().manual_seed(seed)
+    perm, pos, t0 = torch.randperm(60000, generator=g), 0, time.perf_counter()
+    for it in range(iters):
+        if pos + 100 > 60000:
+            perm, pos = torch.randperm(60000, generator=g), 0
+        b = perm[pos:pos + 100]
+        pos += 100
+        set_lr(it)
+        loss = torch.nn.functional.cross_entropy(net(xs[b]), ys[b])
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+    secs = time.perf_counter() - t0
+    with torch.no_grad():
+        acc = (net(xt).argmax(1) == yt).double().mean().item()
+    return iters * 100 / secs, acc
+
+
+# ---- the character-level language model -----------------------------------------------------------
+
+class LM(torch.nn.Module):
+    def __init__(self, vocab, hidden, layers):
+        super().__init__()
+        self.vocab = vocab
+        self.rnn = torch.nn.LSTM(vocab, hidden, num_layers=layers, batch_first=True)
+        self.out = torch.nn.Linear(hidden, vocab)
+
+    def forward(self, ids, state):
+        x = torch.nn.functional.one_hot(ids, self.vocab).to(self.out.weight.dtype)
+        h, state = self.rnn(x, state)
+        return self.out(h), state
+
+
+def text_data():
+    text = open(os.path.join(ROOT, "data", "tinyshakespeare", "input.txt"), encoding="utf-8").read()
+    chars = sorted(set(text))
+    table = {c: i for i, c in enumerate(chars)}
+    ids = np.array([table[c] for c in text], dtype=np.int64)
+    n = int(0.9 * len(ids))
+    return ids[:n], ids[n:], len(chars)
+
+
+def torch_lm(iters, seed=1):
+    train, val, V = text_data()
+    B, S = 64, 100
+    torch.manual_seed(seed)
+    net = LM(V, 256, 2)
+    opt = torch.optim.Adam(net.parameters(), lr=2e-3)
+    set_lr = schedule(opt, 2e-3, 100, 2000 if iters >= 2000 else iters)
+    L = (len(train) - 1) // B
+    xs = torch.tensor(train[:B * L].reshape(B, L))
+    ys = torch.tensor(train[1:B * L + 1].reshape(B, L))
+    chunks, state, t0 = L // S, None, time.perf_counter()
+    for it in range(iters):
+        k = it % chunks
+        if k == 0:
+            state = None
+        set_lr(it)
+        logits, state = net(xs[:, k * S:(k + 1) * S], state)
+        state = tuple(s.detach() for s in state)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, V), ys[:, k * S:(k + 1) * S].reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+    secs = time.perf_counter() - t0
+    with torch.no_grad():
+        E = 16
+        Lv = (len(val) - 1) // E
+        vx = torch.tensor(val[:E * Lv].reshape(E, Lv))
+        vy = torch.tensor(val[1:E * Lv + 1].reshape(E, Lv))
+        logits, _ = net(vx, None)
+        vl = torch.nn.functional.cross_entropy(logits.reshape(-1, V).double(), vy.reshape(-1)).item()
+    # Sampling, one stream.
+    with torch.no_grad():
+        x, st, n, t1 = torch.zeros(1, 1, dtype=torch.long), None, 2000, time.perf_counter()
+        for _ in range(n):
+            logits, st = net(x, st)
+            x = torch.multinomial(torch.softmax(logits[0, -1], -1), 1).view(1, 1)
+        cps = n / (time.perf_counter() - t1)
+    return iters * B * S / secs, vl, cps
+
+
+# ---- UCR/UEA sequences -------------------------------------------------------------------------------
+
+def read_ts(path):
+    xs, ys, labels, data = [], [], None, False
+    for line in open(path, encoding="utf-8"):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not data:
+            if line.lower().startswith("@classlabel"):
+                labels = line.split()[2:]
+            data = line.lower() == "@data"
+            continue
+        parts = line.split(":")
+        xs.append(np.stack([np.array([float(v) for v in p.split(",")]) for p in parts[:-1]], axis=1))
+        ys.append(labels.index(parts[-1].strip()))
+    return xs, np.array(ys)
+
+
+def torch_uea(name, cell, hidden, layers, epochs, seed=1):
+    base = os.path.join(ROOT, "data", "uea", name, name)
+    xtr, ytr = read_ts(base + "_TRAIN.ts")
+    xte, yte = read_ts(base + "_TEST.ts")
+    cat = np.concatenate(xtr)
+    mu, sd = cat.mean(0), cat.std(0) + 1e-12
+
+    def pack(xs):
+        lens = torch.tensor([len(x) for x in xs])
+        pad = torch.nn.utils.rnn.pad_sequence([torch.tensor((x - mu) / sd, dtype=torch.float32) for x in xs],
+                                              batch_first=True)
+        return pad, lens
+
+    Xtr, Ltr = pack(xtr)
+    Xte, Lte = pack(xte)
+    torch.manual_seed(seed)
+    rnn = CELLS[cell](Xtr.shape[2], hidden, num_layers=layers, batch_first=True)
+    fc = torch.nn.Linear(hidden, int(ytr.max()) + 1)
+    params = list(rnn.parameters()) + list(fc.parameters())
+    opt = torch.optim.Adam(params, lr=2e-3)
+    per_epoch = (len(xtr) + 31) // 32
+    set_lr = schedule(opt, 2e-3, 50, epochs * per_epoch)
+
+    def logits(X, L):
+        _, h = rnn(torch.nn.utils.rnn.pack_padded_sequence(X, L, batch_first=True, enforce_sorted=False))
+        h = h[0] if isinstance(h, tuple) else h
+        return fc(h[-1])
+
+    Y, it, t0 = torch.tensor(ytr), 0, time.perf_counter()
+    for _ in range(epochs):
+        perm = torch.randperm(len(xtr))
+        for i in range(0, len(xtr), 32):
+            b = perm[i:i + 32]
+            set_lr(it)
+            it += 1
+            loss = torch.nn.functional.cross_entropy(logits(Xtr[b], Ltr[b]), Y[b])
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+    secs = time.perf_counter() - t0
+    with torch.no_grad():
+        acc = (logits(Xte, Lte).argmax(1).numpy() == yte).mean()
+    return epochs * len(xtr) / secs, float(acc)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--only", default="seed,lstm,gru,lm,uea")
+    p.add_argument("--full", action="store_true")
+    a = p.parse_args()
+    only = a.only.split(",")
+    torch.set_num_threads(a.threads)
+    th = ["--threads", str(a.threads)]
+    rows = []
+
+    def row(name, ours, theirs, unit, our_acc, their_acc):
+        rows.append((name, theirs, ours, ours / theirs, unit, their_acc, our_acc))
+        print(f"{name}: blasrnn {ours:.0f} {unit}, PyTorch {theirs:.0f} ({ours / theirs:.2f}×)", file=sys.stderr)
+
+    if "seed" in only:
+        j = blasrnn(["train"] + th)
+        sps, acc = torch_mnist("tanh", 50, 2500, torch.float64, 4e-3)
+        row("seed model (tanh H=50), f64, 2500 iters", j["train_samples_per_sec"], sps, "samples/s",
+            f"{100 * j['test_accuracy']:.2f}%", f"{100 * acc:.2f}%")
+    for cell in ["lstm", "gru"]:
+        if cell in only:
+            j = blasrnn(["train", "--cell", cell, "--hidden", "128", "--iters", "600"] + th)
+            sps, acc = torch_mnist(cell, 128, 600, torch.float32, 4e-3)
+            row(f"{cell} H=128, f32, 600 iters", j["train_samples_per_sec"], sps, "samples/s",
+                f"{100 * j['test_accuracy']:.2f}%", f"{100 * acc:.2f}%")
+    if "lm" in only:
+        iters = 2000 if a.full else 150
+        j = blasrnn(["train", "--text", "data/tinyshakespeare/input.txt", "--iters", str(iters)] + th)
+        tps, vl, cps = torch_lm(iters)
+        row(f"language model lstm 2×256, f32, {iters} iters", j["train_tokens_per_sec"], tps, "chars/s",
+            f"val {j['val_loss']:.3f}", f"val {vl:.3f}")
+        s = blasrnn(["bench", "--only", "sample"] + th)
+        row("sampling, one stream", s["sample_chars_per_sec"], cps, "chars/s", "", "")
+    if "uea" in only:
+        for name in ["JapaneseVowels", "BasicMotions"]:
+            j = blasrnn(["train", "--data", f"data/uea/{name}"] + th)
+            sps, acc = torch_uea(name, "gru", 128, 2, 100)
+            row(f"{name}, gru 2×128, 100 epochs", j["train_samples_per_sec"], sps, "samples/s",
+                f"{100 * j['test_accuracy']:.2f}%", f"{100 * acc:.2f}%")
+
+    print(f"\nPyTorch {torch.__version__}, {a.threads} threads; blasrnn {blasrnn_version()}\n")
+    print("| workload | PyTorch | blasrnn | blasrnn / PyTorch | unit | PyTorch reached | blasrnn reached |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for name, theirs, ours, ratio, unit, their_acc, our_acc in rows:
+        print(f"| {name} | {theirs:,.0f} | {ours:,.0f} | {ratio:.2f}× | {unit} | {their_acc} | {our_acc} |")
+
+
+def blasrnn_version():
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    out = subprocess.run([EXE, "bench", "--only", "sample", "--gemm-size", "64"], cwd=ROOT, env=env,
+                         capture_output=True, text=True).stdout
+    return out.splitlines()[0] if out else "?"
+
+
+if __name__ == "__main__":
+    main()
