@@ -7,7 +7,7 @@
 //! [`Workspace`] sized once for the largest batch and the longest sequence.
 
 use crate::nn::cell::{CellKind, Input, Seqs};
-use crate::nn::head::{Classifier, Head, HeadBuffers, NextToken, Readout};
+use crate::nn::head::{Classifier, Head, HeadBuffers, HeadInput, NextToken, Readout};
 use crate::nn::params::{Layout, ParamSpec, Role};
 use crate::nn::stack::{Dropout, Stack, StackBuffers};
 use crate::real::Real;
@@ -379,7 +379,13 @@ impl<T: Real> Model<T> {
         } = self.parts(ws);
         self.stack.forward(pc, &s, stack, dropout);
         let st = self.stack.top_states(stack, s.b, s.t);
-        self.head.forward(ph, &s, st, targets, head)
+        let x = HeadInput {
+            p: ph,
+            s: &s,
+            st,
+            targets,
+        };
+        self.head.forward(&x, head)
     }
 
     /// Backward after `forward` on the same batch: accumulates the gradient of
@@ -397,8 +403,13 @@ impl<T: Real> Model<T> {
         let (gc, gh) = grad.split_at_mut(n);
         {
             let (st, g_top) = self.stack.top_states_and_grad(stack, s.b, s.t);
-            self.head
-                .backward(ph, &s, st, targets, scale, head, gh, g_top);
+            let x = HeadInput {
+                p: ph,
+                s: &s,
+                st,
+                targets,
+            };
+            self.head.backward(&x, scale, head, gh, g_top);
         }
         self.stack.backward(pc, &s, stack, gc);
     }

@@ -11,7 +11,7 @@ use blasrnn::nn::cell::CellKind;
 use blasrnn::nn::head::{Readout, argmax};
 use blasrnn::sample::{SampleConfig, Sampler};
 use blasrnn::train::{Data, TrainConfig, Trainer};
-use common::{blasrnn, fails_with, last_json, synthetic_text};
+use common::{blasrnn, fails_with, last_json, synthetic_text, tensors};
 use std::path::Path;
 
 const CELLS: [CellKind; 3] = [CellKind::Tanh, CellKind::Lstm, CellKind::Gru];
@@ -167,19 +167,6 @@ fn write_text(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
     p.to_str().unwrap().to_string()
-}
-
-/// The parameters (and optimizer state) stored in a model file, by name, as bytes.
-fn tensors(path: &str) -> Vec<(String, Vec<u8>)> {
-    let bytes = std::fs::read(path).unwrap();
-    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let mut v: Vec<(String, Vec<u8>)> = st
-        .tensors()
-        .into_iter()
-        .map(|(n, t)| (n, t.data().to_vec()))
-        .collect();
-    v.sort();
-    v
 }
 
 /// A run stopped part-way (`--stop-at`) and resumed ends with the weights, optimizer state and

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{blasrnn, fails_with, last_json};
+use common::{blasrnn, fails_with, last_json, tensors};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -102,19 +102,6 @@ fn interrupt(args: &[&str], signal: &str, count: usize) -> (std::process::ExitSt
         said.push('\n');
     }
     (child.wait().unwrap(), said)
-}
-
-/// The parameters and optimizer state of a saved model, by name.
-fn tensors(path: &str) -> Vec<(String, Vec<u8>)> {
-    let bytes = std::fs::read(path).unwrap();
-    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let mut v: Vec<(String, Vec<u8>)> = st
-        .tensors()
-        .into_iter()
-        .map(|(n, t)| (n, t.data().to_vec()))
-        .collect();
-    v.sort();
-    v
 }
 
 #[test]

@@ -80,6 +80,19 @@ pub enum Head {
     NextToken(NextToken),
 }
 
+/// What a head's passes read: its parameters, the batch, the top layer's states `[b][t][H]`, and
+/// the targets (a class per sequence, or the next token of every step).
+pub struct HeadInput<'a, T> {
+    /// The head's slice of the parameters.
+    pub p: &'a [T],
+    /// The batch.
+    pub s: &'a Seqs<'a, T>,
+    /// The top layer's hidden states.
+    pub st: &'a [T],
+    /// The targets.
+    pub targets: &'a [u32],
+}
+
 /// Buffers of a head for one batch, sized once.
 pub struct HeadBuffers<T> {
     /// Outputs `[b][T][O]` (seed readout), or the gathered features `[b][H]` (last, mean).
@@ -183,14 +196,8 @@ impl Classifier {
         (fwd as u64, bwd as u64)
     }
 
-    fn forward<T: Real>(
-        &self,
-        p: &[T],
-        s: &Seqs<T>,
-        st: &[T],
-        labels: &[u32],
-        buf: &mut HeadBuffers<T>,
-    ) -> (f64, usize) {
+    fn forward<T: Real>(&self, x: &HeadInput<T>, buf: &mut HeadBuffers<T>) -> (f64, usize) {
+        let (p, s, st, labels) = (x.p, x.s, x.st, x.targets);
         let (b, t, h, o, k, f) = (s.b, s.t, self.h, self.o, self.k, self.features());
         let (v, c, theta, beta) = self.split(p);
         let feat = &mut buf.feat[..b * f];
@@ -246,18 +253,15 @@ impl Classifier {
         softmax_xent(logits, &labels[..b], k)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn backward<T: Real>(
         &self,
-        p: &[T],
-        s: &Seqs<T>,
-        st: &[T],
-        labels: &[u32],
+        x: &HeadInput<T>,
         scale: f64,
         buf: &mut HeadBuffers<T>,
         grad: &mut [T],
         g_s: &mut [T],
     ) {
+        let (p, s, st, labels) = (x.p, x.s, x.st, x.targets);
         let (b, t, h, o, k, f) = (s.b, s.t, self.h, self.o, self.k, self.features());
         let (v, _, theta, _) = self.split(p);
         let gl = softmax_xent_grad(&buf.probs, &mut buf.g_logits, &labels[..b], k, scale);
@@ -336,31 +340,22 @@ impl NextToken {
         );
     }
 
-    fn forward<T: Real>(
-        &self,
-        p: &[T],
-        s: &Seqs<T>,
-        st: &[T],
-        targets: &[u32],
-        buf: &mut HeadBuffers<T>,
-    ) -> (f64, usize) {
+    fn forward<T: Real>(&self, x: &HeadInput<T>, buf: &mut HeadBuffers<T>) -> (f64, usize) {
+        let (p, s, st, targets) = (x.p, x.s, x.st, x.targets);
         let rows = s.rows();
         self.logits(p, st, rows, &mut buf.probs);
         softmax_xent(&mut buf.probs[..rows * self.v], &targets[..rows], self.v)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn backward<T: Real>(
         &self,
-        p: &[T],
-        s: &Seqs<T>,
-        st: &[T],
-        targets: &[u32],
+        x: &HeadInput<T>,
         scale: f64,
         buf: &mut HeadBuffers<T>,
         grad: &mut [T],
         g_s: &mut [T],
     ) {
+        let (p, s, st, targets) = (x.p, x.s, x.st, x.targets);
         let (rows, h, v) = (s.rows(), self.h, self.v);
         let w = &p[..v * h];
         let gl = softmax_xent_grad(&buf.probs, &mut buf.g_logits, &targets[..rows], v, scale);
@@ -420,39 +415,28 @@ impl Head {
         }
     }
 
-    /// Forward from the top states `st` (`[b][t][H]`) to probabilities; returns the summed
-    /// cross-entropy and how many arg-maxes were the target.
-    pub fn forward<T: Real>(
-        &self,
-        p: &[T],
-        s: &Seqs<T>,
-        st: &[T],
-        targets: &[u32],
-        buf: &mut HeadBuffers<T>,
-    ) -> (f64, usize) {
+    /// Forward from the top states to probabilities; returns the summed cross-entropy and how
+    /// many arg-maxes were the target.
+    pub fn forward<T: Real>(&self, x: &HeadInput<T>, buf: &mut HeadBuffers<T>) -> (f64, usize) {
         match self {
-            Head::Classify(c) => c.forward(p, s, st, targets, buf),
-            Head::NextToken(n) => n.forward(p, s, st, targets, buf),
+            Head::Classify(c) => c.forward(x, buf),
+            Head::NextToken(n) => n.forward(x, buf),
         }
     }
 
     /// Backward after `forward`: the gradient of `scale ×` the summed cross-entropy is
     /// accumulated into `grad` (the head's slice), and dL/dh written over `g_s` (`[b][t][H]`).
-    #[allow(clippy::too_many_arguments)]
     pub fn backward<T: Real>(
         &self,
-        p: &[T],
-        s: &Seqs<T>,
-        st: &[T],
-        targets: &[u32],
+        x: &HeadInput<T>,
         scale: f64,
         buf: &mut HeadBuffers<T>,
         grad: &mut [T],
         g_s: &mut [T],
     ) {
         match self {
-            Head::Classify(c) => c.backward(p, s, st, targets, scale, buf, grad, g_s),
-            Head::NextToken(n) => n.backward(p, s, st, targets, scale, buf, grad, g_s),
+            Head::Classify(c) => c.backward(x, scale, buf, grad, g_s),
+            Head::NextToken(n) => n.backward(x, scale, buf, grad, g_s),
         }
     }
 }

@@ -186,3 +186,17 @@ pub fn npz_file(dir: &Path, name: &str, arrays: &[(&str, Vec<u8>)]) -> PathBuf {
     z.finish().unwrap();
     p
 }
+
+/// The tensors of a saved model (parameters, optimizer and streams' state) by name, as bytes,
+/// sorted: two runs' files compare bit for bit.
+pub fn tensors(path: &str) -> Vec<(String, Vec<u8>)> {
+    let bytes = std::fs::read(path).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut v: Vec<(String, Vec<u8>)> = st
+        .tensors()
+        .into_iter()
+        .map(|(n, t)| (n, t.data().to_vec()))
+        .collect();
+    v.sort();
+    v
+}
