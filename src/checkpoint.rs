@@ -483,7 +483,7 @@ pub fn load(path: &Path) -> Result<Checkpoint, FileError> {
                     optimizer_state.insert(opt_name.to_string(), v);
                 }
                 _ => problems.push(format!(
-                    "{name}: expected {} F64 or F32 values",
+                    "{name:?}: expected {} F64 or F32 values",
                     model.num_params()
                 )),
             }
@@ -519,7 +519,7 @@ pub fn load(path: &Path) -> Result<Checkpoint, FileError> {
                 Err(e) => problems.push(format!("{name}: {e:?}")),
             }
         } else if !expected.iter().any(|e| e == name) {
-            problems.push(format!("unexpected tensor {name}"));
+            problems.push(format!("unexpected tensor {name:?}"));
         }
     }
     let state = match (state_parts.remove("h_n"), state_parts.remove("c_n")) {

@@ -189,7 +189,7 @@ fn bad_files_are_errors_that_say_what_is_wrong() {
     rewrite(&good, &edited, |t, _| {
         t.push(("extra".into(), Dtype::F64, vec![1], vec![0; 8]))
     });
-    assert!(load_err(&edited).contains("unexpected tensor extra"));
+    assert!(load_err(&edited).contains("unexpected tensor \"extra\""));
 
     rewrite(&good, &edited, |_, meta| {
         meta.insert("cell".into(), "transformer".into());

@@ -231,6 +231,9 @@ fn bad_npz_archives_say_what_is_wrong() {
     );
     let e = err_of(&|a| a[2] = ("len_train", npy("<i8", &[2], false, &i64s(&[3, 0]))));
     assert!(e.contains("len_train[1] = 0"), "{e}");
+    // A dtype whose first character is not ASCII (found by the fuzzer: it once panicked).
+    let e = err_of(&|a| a[1] = ("y_train", npy("\u{e9}8", &[2], false, &[0; 16])));
+    assert!(e.contains("is not a dtype blasrnn reads"), "{e}");
     let e = err_of(&|a| a[1] = ("y_train", npy("|O", &[2], false, &[0; 16])));
     assert!(e.contains("object array") && e.contains("dtype=str"), "{e}");
     let e = err_of(&|a| a[4] = ("y_test", npy("<U4", &[1], false, &unicode(&["swim"], 4))));

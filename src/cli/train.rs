@@ -283,9 +283,9 @@ fn load_data(a: &TrainArgs, resume: Option<&Checkpoint>) -> Result<Loaded> {
                 if *names != data.train.classes {
                     bail!(
                         "--resume: the saved model's classes ({}) are not those of {} ({})",
-                        names.join(" "),
+                        names.join(" ").escape_debug(),
                         a.data.display(),
-                        data.train.classes.join(" ")
+                        data.train.classes.join(" ").escape_debug()
                     );
                 }
                 data.train.norm = norm.clone();

@@ -434,3 +434,12 @@ impl Source {
         Ok(test)
     }
 }
+
+/// Names from a user's file, for a one-line message: each quoted, control characters escaped.
+pub(crate) fn quoted(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("{n:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

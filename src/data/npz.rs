@@ -118,7 +118,7 @@ fn read_npy(r: &mut impl Read) -> Result<Array, String> {
         .filter(|s| !s.is_empty())
         .map(|s| {
             s.parse::<usize>()
-                .map_err(|_| format!("shape {shape_text} is not a shape"))
+                .map_err(|_| format!("shape {shape_text:?} is not a shape"))
         })
         .collect::<Result<_, _>>()?;
     let (kind, size, little) = dtype(descr)?;
@@ -136,7 +136,7 @@ fn read_npy(r: &mut impl Read) -> Result<Array, String> {
         .map_err(|e| format!("cannot read its data: {e}"))?;
     if data.len() != bytes_needed {
         return Err(format!(
-            "shape {shape:?} of {descr} needs {bytes_needed} bytes of data, the archive holds {}{}",
+            "shape {shape:?} of {descr:?} needs {bytes_needed} bytes of data, the archive holds {}{}",
             data.len().min(bytes_needed),
             if data.len() > bytes_needed {
                 " and more"
@@ -222,13 +222,15 @@ fn field<'a>(header: &'a str, key: &str) -> Option<&'a str> {
 
 /// Element kind, size in bytes and byte order of a `.npy` dtype string.
 fn dtype(descr: &str) -> Result<(Kind, usize, bool), String> {
-    let (order, rest) = descr.split_at(descr.len().min(1));
+    // At the first character's end (a header's bytes may be anything: never split inside one).
+    let first = |s: &str| s.char_indices().nth(1).map_or(s.len(), |(i, _)| i);
+    let (order, rest) = descr.split_at(first(descr));
     let little = match order {
         "<" | "|" | "=" => true,
         ">" => false,
         _ => return Err(format!("dtype {descr:?} is not a dtype blasrnn reads")),
     };
-    let (code, size) = rest.split_at(rest.len().min(1));
+    let (code, size) = rest.split_at(first(rest));
     if code == "O" {
         return Err(
             "an object array (pickled Python objects), which blasrnn does not read: \
@@ -324,7 +326,7 @@ pub fn load_split(
             bad(format!(
                 "no array {name} (it holds {}); a labelled set needs x_{split} (N×T×D), y_{split} (N) \
                  and optionally len_{split} (N)",
-                npz.names().join(", ")
+                super::quoted(&npz.names())
             ))
         })
     };
@@ -408,7 +410,7 @@ pub fn load_split(
                 .ok_or_else(|| {
                     bad(format!(
                         "y_{split}[{i}] = {l:?} is not a class of the training set ({})",
-                        classes.join(", ")
+                        super::quoted(&classes)
                     ))
                 })
         })

@@ -112,10 +112,10 @@ pub struct Corpus {
 
 /// Reads `path` as UTF-8 text; a one-line error names the file and what is wrong.
 pub fn read_text(path: &Path) -> Result<String, FileError> {
-    let bytes = std::fs::read(path).map_err(FileError::io_at(path))?;
     if path.is_dir() {
         return Err(FileError::format(path, "is a directory, not a text file"));
     }
+    let bytes = std::fs::read(path).map_err(FileError::io_at(path))?;
     if bytes.is_empty() {
         return Err(FileError::format(path, "is empty"));
     }

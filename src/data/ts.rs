@@ -107,7 +107,7 @@ pub fn read(path: &Path) -> Result<TsFile, FileError> {
                         n,
                         format!(
                             "class label {l:?} is not one @classLabel declares ({})",
-                            classes.join(" ")
+                            super::quoted(&classes)
                         ),
                     ));
                 }
@@ -204,7 +204,7 @@ impl TsFile {
                                 path,
                                 format!(
                                     "class {l:?} is not one of the model's ({})",
-                                    classes.join(" ")
+                                    super::quoted(&classes)
                                 ),
                             )
                         })

@@ -164,7 +164,6 @@ impl<T: Real> Trainer<T> {
             Task::Classify { steps, .. } => steps,
             Task::NextToken => config.seq_len,
         };
-        let k = model.head().outputs();
         let confusion = match model.config.task {
             Task::Classify { classes, .. } => classes * classes,
             Task::NextToken => 0,
@@ -179,7 +178,6 @@ impl<T: Real> Trainer<T> {
                 confusion: vec![0; confusion],
             })
             .collect();
-        let _ = k;
         // Each worker calls BLAS single-threaded; parallelism comes from the shards.
         crate::blas::set_threads(1);
         let pool = (threads > 1).then(|| {
