@@ -204,7 +204,7 @@ impl TsFile {
                                 path,
                                 format!(
                                     "class {l:?} is not one of the model's ({})",
-                                    super::quoted(&classes)
+                                    super::quoted(classes)
                                 ),
                             )
                         })
