@@ -341,7 +341,10 @@ fn resume_into(a: &mut TrainArgs, m: &ArgMatches, ck: &Checkpoint) -> Result<()>
         }
         a.readout = Some(readout);
     }
-    if let DataInfo::Classes { norm, .. } = &ck.data {
+    if let DataInfo::Classes {
+        norm, images: true, ..
+    } = &ck.data
+    {
         let raw = norm.scale.first() == Some(&1.0);
         if given(m, "raw_pixels") && a.raw_pixels != raw {
             return Err(clash(
