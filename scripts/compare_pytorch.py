@@ -45,6 +45,14 @@ def schedule(opt, base, warmup, total):
     return lambda it: [g.__setitem__("lr", at(it)) for g in opt.param_groups]
 
 
+def update(opt, params, loss):
+    """One step as blasrnn takes it: the gradient, clipped to a global norm of 1, then Adam."""
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+
+
 CELLS = {"tanh": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
 
 
@@ -88,11 +96,7 @@ def torch_mnist(cell, hidden, iters, dtype, lr, seed=1):
         b = perm[pos:pos + 100]
         pos += 100
         set_lr(it)
-        loss = torch.nn.functional.cross_entropy(net(xs[b]), ys[b])
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step()
+        update(opt, net.parameters(), torch.nn.functional.cross_entropy(net(xs[b]), ys[b]))
     secs = time.perf_counter() - t0
     with torch.no_grad():
         acc = (net(xt).argmax(1) == yt).double().mean().item()
@@ -141,11 +145,8 @@ def torch_lm(iters, seed=1):
         set_lr(it)
         logits, state = net(xs[:, k * S:(k + 1) * S], state)
         state = tuple(s.detach() for s in state)
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, V), ys[:, k * S:(k + 1) * S].reshape(-1))
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step()
+        y = ys[:, k * S:(k + 1) * S].reshape(-1)
+        update(opt, net.parameters(), torch.nn.functional.cross_entropy(logits.reshape(-1, V), y))
     secs = time.perf_counter() - t0
     with torch.no_grad():
         E = 16
@@ -218,11 +219,7 @@ def torch_uea(name, cell, hidden, layers, epochs, seed=1):
             b = perm[i:i + 32]
             set_lr(it)
             it += 1
-            loss = torch.nn.functional.cross_entropy(logits(Xtr[b], Ltr[b]), Y[b])
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
+            update(opt, params, torch.nn.functional.cross_entropy(logits(Xtr[b], Ltr[b]), Y[b]))
     secs = time.perf_counter() - t0
     with torch.no_grad():
         acc = (logits(Xte, Lte).argmax(1).numpy() == yte).mean()

@@ -147,16 +147,6 @@ impl<T: Real> Workspace<T> {
         self.begin(b, t);
     }
 
-    /// Sequences in the current batch.
-    pub fn batch(&self) -> usize {
-        self.b
-    }
-
-    /// Steps of the current batch's layout.
-    pub fn steps(&self) -> usize {
-        self.t
-    }
-
     /// Probabilities of the last `forward`: `[b][K]`, or `[b·t][V]` for a language model.
     pub fn probs(&self, rows: usize, k: usize) -> &[T] {
         self.head.probs(rows, k)

@@ -120,11 +120,6 @@ impl SeqSet {
         self.lens.as_ref().map_or(self.steps, |l| l[i] as usize)
     }
 
-    /// Whether every sequence has the same length.
-    pub fn equal_lengths(&self) -> bool {
-        self.lens.is_none()
-    }
-
     /// The shortest and the longest sequence's steps.
     pub fn length_range(&self) -> (usize, usize) {
         match &self.lens {

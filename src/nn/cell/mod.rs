@@ -58,15 +58,6 @@ impl CellKind {
             .into_iter()
             .find(|k| k.name() == name)
     }
-
-    /// PyTorch's module for this cell (`nn.RNN`, `nn.LSTM`, `nn.GRU`).
-    pub fn torch_module(self) -> &'static str {
-        match self {
-            CellKind::Tanh => "nn.RNN",
-            CellKind::Lstm => "nn.LSTM",
-            CellKind::Gru => "nn.GRU",
-        }
-    }
 }
 
 /// What a layer reads.
