@@ -70,7 +70,7 @@ pub fn evaluator<T: Real>(ck: &Checkpoint, threads: usize) -> Trainer<T> {
 }
 
 pub fn run(a: EvalArgs) -> Result<()> {
-    let ck = super::load_model(&a.model)?;
+    let ck = blasrnn::checkpoint::load(&a.model)?;
     let threads = a.threads.map_or_else(default_threads, |t| t as usize);
     let console = Console::new(a.json, false);
     match &ck.data {

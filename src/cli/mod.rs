@@ -7,7 +7,7 @@ pub mod sample;
 pub mod train;
 
 use anyhow::{Result, bail};
-use blasrnn::checkpoint::{self, Checkpoint};
+use blasrnn::checkpoint::Checkpoint;
 use blasrnn::report::Console;
 use std::path::Path;
 
@@ -80,11 +80,6 @@ pub fn check_output(flag: &str, path: &Path) -> Result<()> {
         }
         Err(e) => bail!("{flag} {shown}: cannot write in {}: {e}", dir.display()),
     }
-}
-
-/// Loads a saved model (the error names the file and says what is wrong).
-pub fn load_model(path: &Path) -> Result<Checkpoint> {
-    Ok(checkpoint::load(path)?)
 }
 
 /// A saved classifier's shape, fitted to read `set` (from `data`): the numbers a step must agree;

@@ -34,7 +34,7 @@ pub struct PredictArgs {
 }
 
 pub fn run(a: PredictArgs) -> Result<()> {
-    let ck = super::load_model(&a.model)?;
+    let ck = blasrnn::checkpoint::load(&a.model)?;
     if let DataInfo::Text(_) = ck.data {
         bail!(
             "{}: a language model, which predicts text: use `blasrnn sample --model {}`",

@@ -48,7 +48,7 @@ pub fn run(a: SampleArgs) -> Result<()> {
     if a.top_k == Some(0) {
         bail!("--top-k must be at least 1");
     }
-    let ck = super::load_model(&a.model)?;
+    let ck = blasrnn::checkpoint::load(&a.model)?;
     if let DataInfo::Classes { .. } = ck.data {
         bail!(
             "{}: a classifier, which does not generate text: sampling needs a language model (train --text FILE)",

@@ -138,11 +138,10 @@ impl SeqSet {
         let d = self.dims;
         let (mut sum, mut sq, mut n) = (vec![0.0f64; d], vec![0.0f64; d], 0usize);
         let mut raw = vec![0.0f64; self.steps * d];
-        let mut plain = self.clone();
-        plain.norm = Norm::scaled(d, 1.0);
+        let plain = Norm::scaled(d, 1.0);
         for i in 0..self.len() {
             let len = self.len_of(i);
-            plain.widen(i, &mut raw);
+            self.widen_with(i, &plain, &mut raw);
             for step in raw[..len * d].chunks_exact(d) {
                 for k in 0..d {
                     sum[k] += step[k];
@@ -153,7 +152,7 @@ impl SeqSet {
         let mean: Vec<f64> = sum.iter().map(|s| s / n.max(1) as f64).collect();
         for i in 0..self.len() {
             let len = self.len_of(i);
-            plain.widen(i, &mut raw);
+            self.widen_with(i, &plain, &mut raw);
             for step in raw[..len * d].chunks_exact(d) {
                 for k in 0..d {
                     sq[k] += (step[k] - mean[k]).powi(2);
@@ -181,12 +180,17 @@ impl SeqSet {
 
     /// Writes sequence `i`, normalised, into `out` (`len_of(i) × dims` numbers).
     pub fn widen<T: Real>(&self, i: usize, out: &mut [T]) {
+        self.widen_with(i, &self.norm, out);
+    }
+
+    /// Writes sequence `i` normalised by `norm` into `out`.
+    fn widen_with<T: Real>(&self, i: usize, norm: &Norm, out: &mut [T]) {
         let (n, d) = (self.len_of(i) * self.dims, self.dims);
         let at = i * self.steps * d;
         let out = &mut out[..n];
         match &self.values {
-            Values::Bytes(b) => normalise(&b[at..at + n], &self.norm, out, f64::from),
-            Values::Floats(f) => normalise(&f[at..at + n], &self.norm, out, |v| v),
+            Values::Bytes(b) => normalise(&b[at..at + n], norm, out, f64::from),
+            Values::Floats(f) => normalise(&f[at..at + n], norm, out, |v| v),
         }
     }
 
