@@ -7,7 +7,7 @@
 //! is the median of several n³ products. FLOPs are exact: [`Model::flops`] counts every product
 //! the engine asks BLAS for (a test checks it against the BLAS wrapper's own counter).
 
-use crate::blas::{self, Op};
+use crate::blas::{self, Cutting, Op};
 use crate::data::SeqSet;
 use crate::model::{Model, ModelConfig, Task};
 use crate::real::Real;
@@ -52,25 +52,27 @@ pub fn gemm_peak<T: Real>(n: usize, threads: usize, reps: usize) -> f64 {
 }
 
 /// Training throughput of the engine (predictions a second: samples, or characters of text) of
-/// each `(run, model)` on `data`: `segments` timed runs of `iters` iterations each after `warmup`
-/// untimed ones, the workloads' segments interleaved; the median segment of each. Every run must
-/// be of `T`'s dtype.
+/// each `(run, model, cutting)` on `data`: `segments` timed runs of `iters` iterations each after
+/// `warmup` untimed ones, the workloads' segments interleaved, each with products cut as its
+/// `cutting` says; the median segment of each. Every run must be of `T`'s dtype. Cutting is back
+/// to [`Cutting::Auto`] afterwards.
 pub fn throughputs<T: Real>(
     data: Data,
-    runs: &[(TrainConfig, ModelConfig)],
+    runs: &[(TrainConfig, ModelConfig, Cutting)],
     warmup: usize,
     segments: usize,
     iters: usize,
 ) -> Vec<f64> {
     let mut trainers: Vec<Trainer<T>> = runs
         .iter()
-        .map(|(c, m)| {
+        .map(|(c, m, _)| {
             let mut c = c.clone();
             c.iters = warmup + segments * iters;
             Trainer::new(c, *m)
         })
         .collect();
-    for tr in &mut trainers {
+    for (tr, run) in trainers.iter_mut().zip(runs) {
+        blas::set_cutting(run.2);
         tr.in_pool(|tr| {
             for it in 0..warmup {
                 tr.step(data, it);
@@ -79,7 +81,8 @@ pub fn throughputs<T: Real>(
     }
     let mut rates = vec![Vec::with_capacity(segments); runs.len()];
     for seg in 0..segments {
-        for (tr, r) in trainers.iter_mut().zip(&mut rates) {
+        for ((tr, r), run) in trainers.iter_mut().zip(&mut rates).zip(runs) {
+            blas::set_cutting(run.2);
             let start = Instant::now();
             let count = tr.in_pool(|tr| {
                 (0..iters)
@@ -89,6 +92,7 @@ pub fn throughputs<T: Real>(
             r.push(count as f64 / start.elapsed().as_secs_f64());
         }
     }
+    blas::set_cutting(Cutting::Auto);
     rates.into_iter().map(median).collect()
 }
 

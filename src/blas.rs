@@ -383,23 +383,26 @@ pub fn gemm<T: Real>(
         }
         return;
     }
+    let shape = Shape {
+        ta,
+        tb,
+        m,
+        n,
+        k,
+        lda,
+        ldb,
+        ldc,
+    };
     // SAFETY: every slice was checked above to cover the elements BLAS reads or writes for these
     // shapes and leading dimensions; `c` is a unique borrow, so it overlaps neither `a` nor `b`.
     unsafe {
-        T::gemm_raw(
-            ta,
-            tb,
-            int("m", m),
-            int("n", n),
-            int("k", k),
+        product(
+            shape,
             T::from_f64(alpha),
             a.as_ptr(),
-            int("lda", lda),
             b.as_ptr(),
-            int("ldb", ldb),
             T::from_f64(beta),
             c.as_mut_ptr(),
-            int("ldc", ldc),
         )
     }
 }
@@ -452,25 +455,270 @@ pub fn gemm_within<T: Real>(
     );
     count(2 * m * n * k);
     let base = buf.as_mut_ptr();
+    let shape = Shape {
+        ta: Op::N,
+        tb,
+        m,
+        n,
+        k,
+        lda: ld,
+        ldb,
+        ldc: ld,
+    };
     // SAFETY: both regions lie inside `buf` (checked above) and their elements are disjoint
-    // (checked above), so BLAS reads A while writing C without aliasing; `b` is a separate borrow.
+    // (checked above), so BLAS reads A while writing C without aliasing (nor does any piece of
+    // them); `b` is a separate borrow.
     unsafe {
-        T::gemm_raw(
-            Op::N,
-            tb,
-            int("m", m),
-            int("n", n),
-            int("k", k),
+        product(
+            shape,
             T::from_f64(alpha),
             base.add(a_off),
-            int("ld", ld),
             b.as_ptr(),
-            int("ldb", ldb),
             T::from_f64(beta),
             base.add(c_off),
-            int("ld", ld),
         )
     }
+}
+
+/// The shape of one product as CBLAS takes it: `op(A)` m×k, `op(B)` k×n, `C` m×n, row-major
+/// with leading dimensions `lda`, `ldb`, `ldc`.
+#[derive(Clone, Copy, Debug)]
+struct Shape {
+    ta: Op,
+    tb: Op,
+    m: usize,
+    n: usize,
+    k: usize,
+    lda: usize,
+    ldb: usize,
+    ldc: usize,
+}
+
+/// `C = alpha·op(A)·op(B) + beta·C` through CBLAS: one call, or one call per piece of the cut
+/// [`small_pieces`] gives when [`cutting`] is on.
+///
+/// # Safety
+/// As [`product_cut`].
+unsafe fn product<T: Real>(sh: Shape, alpha: T, a: *const T, b: *const T, beta: T, c: *mut T) {
+    let cut = if cutting() {
+        small_pieces(sh.ta, sh.tb, sh.m, sh.n, sh.k)
+    } else {
+        None
+    };
+    // SAFETY: the caller's contract.
+    unsafe { product_cut(sh, cut, alpha, a, b, beta, c) }
+}
+
+/// `C = alpha·op(A)·op(B) + beta·C` as one CBLAS call, or one per piece of `cut`: pieces along
+/// m or n write their own rows or columns of C; pieces along k accumulate into C (the first
+/// with `beta`, the rest with 1).
+///
+/// # Safety
+/// `a`, `b` and `c` must cover the elements `sh` addresses (as [`Blas::gemm_raw`]), and `c`
+/// must not overlap `a` or `b`. Every piece addresses a subset of those elements.
+unsafe fn product_cut<T: Real>(
+    sh: Shape,
+    cut: Option<(Axis, usize)>,
+    alpha: T,
+    a: *const T,
+    b: *const T,
+    beta: T,
+    c: *mut T,
+) {
+    let call = |m: usize, n: usize, k: usize, a_off, b_off, c_off, beta| {
+        // SAFETY: the caller's contract; the offsets address a sub-block of each operand.
+        unsafe {
+            T::gemm_raw(
+                sh.ta,
+                sh.tb,
+                int("m", m),
+                int("n", n),
+                int("k", k),
+                alpha,
+                a.add(a_off),
+                int("lda", sh.lda),
+                b.add(b_off),
+                int("ldb", sh.ldb),
+                beta,
+                c.add(c_off),
+                int("ldc", sh.ldc),
+            )
+        }
+    };
+    let Some((axis, piece)) = cut.filter(|&(_, piece)| piece > 0) else {
+        call(sh.m, sh.n, sh.k, 0, 0, 0, beta);
+        return;
+    };
+    // Offset of element (row r, column j) of an operand stored `op`-wise: op(X) = X for N.
+    let at = |op: Op, ld: usize, r: usize, j: usize| match op {
+        Op::N => r * ld + j,
+        Op::T => j * ld + r,
+    };
+    let total = match axis {
+        Axis::M => sh.m,
+        Axis::N => sh.n,
+        Axis::K => sh.k,
+    };
+    let mut o = 0;
+    while o < total {
+        let w = piece.min(total - o);
+        match axis {
+            Axis::M => call(w, sh.n, sh.k, at(sh.ta, sh.lda, o, 0), 0, o * sh.ldc, beta),
+            Axis::N => call(sh.m, w, sh.k, 0, at(sh.tb, sh.ldb, 0, o), o, beta),
+            Axis::K => {
+                let beta = if o == 0 { beta } else { T::ONE };
+                call(
+                    sh.m,
+                    sh.n,
+                    w,
+                    at(sh.ta, sh.lda, 0, o),
+                    at(sh.tb, sh.ldb, o, 0),
+                    0,
+                    beta,
+                )
+            }
+        }
+        o += w;
+    }
+}
+
+/// The dimension a product is cut along.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Axis {
+    /// Rows of `op(A)` and `C`.
+    M,
+    /// Columns of `op(B)` and `C`.
+    N,
+    /// The inner dimension: the pieces' products are summed.
+    K,
+}
+
+/// The largest m·n·k OpenBLAS hands to its small-matrix kernels.
+const SMALL_MNK: usize = 1_000_000;
+
+/// Whether OpenBLAS's SkylakeX-family small-matrix kernels take this product (row-major): m·n·k
+/// at most 10⁶; an `A·Bᵀ` product (its "transposed A" case, as it sees a row-major call) only
+/// with m·n ≤ 1200 and k ≥ 32; `Aᵀ·Bᵀ` never. This is the sgemm rule of OpenBLAS 0.3.17 and
+/// later (`sgemm_small_kernel_permit_skylakex.c`); dgemm's is no stricter.
+pub fn small_kernel_takes(ta: Op, tb: Op, m: usize, n: usize, k: usize) -> bool {
+    m.saturating_mul(n).saturating_mul(k) <= SMALL_MNK
+        && match (ta, tb) {
+            (Op::T, Op::T) => false,
+            (Op::N, Op::T) => m * n <= 1200 && k >= 32,
+            _ => true,
+        }
+}
+
+/// How to cut a product too large for OpenBLAS's small-matrix kernels into pieces they take:
+/// `(axis, piece)`, pieces of `piece` along `axis` (the last may be shorter), or `None` to make
+/// it in one call (it fits already, or no cut pays).
+///
+/// A packed GEMM copies both operands into its blocked format first. On a recurrent step's
+/// shapes — a short side (the batch, or the gates of a small layer) against a long one (H, 4H,
+/// or all the rows of a batch) — that copy is not amortised, and the small kernels, which read
+/// the operands where they are, run the pieces at 1.2–2× the rate of the whole (`bench` measures
+/// both). A piece must stay long enough for their inner loops: along k at least 48; along m
+/// (at least 32) or n (at least 128) only when k is at least 64. Pieces are of equal size.
+pub fn small_pieces(ta: Op, tb: Op, m: usize, n: usize, k: usize) -> Option<(Axis, usize)> {
+    if m <= 1 || n == 0 || k == 0 || small_kernel_takes(ta, tb, m, n, k) {
+        return None;
+    }
+    // Pieces of at most `per` along a dimension of `len`, evened out.
+    let even = |len: usize, per: usize| {
+        let pieces = len.div_ceil(per.max(1));
+        len.div_ceil(pieces)
+    };
+    let fits = |axis, piece| {
+        let (pm, pn, pk) = match axis {
+            Axis::M => (piece, n, k),
+            Axis::N => (m, piece, k),
+            Axis::K => (m, n, piece),
+        };
+        small_kernel_takes(ta, tb, pm, pn, pk)
+    };
+    let along_k = even(k, SMALL_MNK / (m * n));
+    if along_k >= 48 && fits(Axis::K, along_k) {
+        return Some((Axis::K, along_k));
+    }
+    if k >= 64 {
+        let along_m = even(m, SMALL_MNK / (n * k));
+        if along_m >= 32 && fits(Axis::M, along_m) {
+            return Some((Axis::M, along_m));
+        }
+        let along_n = even(n, SMALL_MNK / (m * k));
+        if along_n >= 128 && fits(Axis::N, along_n) {
+            return Some((Axis::N, along_n));
+        }
+    }
+    None
+}
+
+/// Whether the small-matrix kernels take `A·Bᵀ` (A m×k, B stored n×k; whole or cut) from the
+/// transpose of B stored k×n, but not as it is.
+pub fn small_kernels_prefer_stored_transpose(m: usize, n: usize, k: usize) -> bool {
+    let takes =
+        |tb| small_kernel_takes(Op::N, tb, m, n, k) || small_pieces(Op::N, tb, m, n, k).is_some();
+    m > 1 && takes(Op::N) && !takes(Op::T)
+}
+
+/// Whether `C += A·Bᵀ` (A m×k, B stored n×k) runs faster as `A·B'` with `B' = Bᵀ` stored k×n:
+/// when [`cutting`] is on and [`small_kernels_prefer_stored_transpose`]. The recurrent cells
+/// then write the transpose of `weight_hh` once per forward pass and make every step's product
+/// from it.
+pub fn prefers_stored_transpose(m: usize, n: usize, k: usize) -> bool {
+    cutting() && small_kernels_prefer_stored_transpose(m, n, k)
+}
+
+/// When products are cut into pieces for small-matrix kernels (see [`small_pieces`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cutting {
+    /// When the linked library has such kernels (the default).
+    Auto,
+    /// Never: every product one call, as blasrnn made them before it cut any.
+    Off,
+    /// Always, whatever the library: for tests, which check the cut products on any machine.
+    Always,
+}
+
+static CUTTING: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Sets when products are cut; `bench --uncut` measures the engine with and without. Results
+/// differ bit-wise between the two (sums in another order, other kernels). Global to the
+/// process: change it only while no training step runs.
+pub fn set_cutting(c: Cutting) {
+    let v = match c {
+        Cutting::Auto => 0,
+        Cutting::Off => 1,
+        Cutting::Always => 2,
+    };
+    CUTTING.store(v, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether products are cut into pieces for small-matrix kernels now: always, never, or (the
+/// default, [`Cutting::Auto`]) when the linked library has them, see [`small_kernels_linked`].
+pub fn cutting() -> bool {
+    match CUTTING.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => small_kernels_linked(),
+        1 => false,
+        _ => true,
+    }
+}
+
+/// Whether the linked library multiplies small products with unpacked AVX-512 kernels: OpenBLAS
+/// running a SkylakeX-family core (SkylakeX, Cooperlake, SapphireRapids; `OPENBLAS_CORETYPE`
+/// can pin another). BLIS and Accelerate are left to make every product whole.
+pub fn small_kernels_linked() -> bool {
+    static LINKED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *LINKED.get_or_init(|| {
+        #[cfg(blasrnn_openblas)]
+        {
+            // SAFETY: a getter of a static string.
+            let core = text(unsafe { openblas_get_corename() }).to_ascii_lowercase();
+            ["skylakex", "cooperlake", "sapphirerapids"].contains(&core.as_str())
+        }
+        #[cfg(not(blasrnn_openblas))]
+        false
+    })
 }
 
 /// `y = alpha · op(A) · x + beta · y` with `A` stored `rows × cols` (leading dimension `lda`).
@@ -574,6 +822,7 @@ pub fn nrm2<T: Real>(x: &[T]) -> f64 {
 unsafe extern "C" {
     fn openblas_set_num_threads(n: std::ffi::c_int);
     fn openblas_get_config() -> *const std::ffi::c_char;
+    fn openblas_get_corename() -> *const std::ffi::c_char;
 }
 
 #[cfg(blasrnn_blis)]
@@ -827,6 +1076,144 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn cut_products_match_naive_along_every_axis() {
+        let ops = [
+            (Op::N, Op::N),
+            (Op::N, Op::T),
+            (Op::T, Op::N),
+            (Op::T, Op::T),
+        ];
+        let (m, n, k, pad) = (13, 11, 17, 2);
+        for (ta, tb) in ops {
+            for axis in [Axis::M, Axis::N, Axis::K] {
+                // Pieces of 1, uneven ones (the last shorter), and one piece of everything.
+                for piece in [1, 4, 5, 17] {
+                    for beta in [0.3, 0.0] {
+                        let (ar, ac) = stored(ta, m, k);
+                        let (br, bc) = stored(tb, k, n);
+                        let (lda, ldb, ldc) = (ac + pad, bc + pad + 1, n + pad);
+                        let a = data(ar * lda, 1);
+                        let b = data(br * ldb, 2);
+                        let c0 = data(m * ldc, 3);
+                        let mut c = c0.clone();
+                        let mut want = c0.clone();
+                        let sh = Shape {
+                            ta,
+                            tb,
+                            m,
+                            n,
+                            k,
+                            lda,
+                            ldb,
+                            ldc,
+                        };
+                        // SAFETY: the slices hold the shapes with these leading dimensions.
+                        unsafe {
+                            product_cut(
+                                sh,
+                                Some((axis, piece)),
+                                0.7,
+                                a.as_ptr(),
+                                b.as_ptr(),
+                                beta,
+                                c.as_mut_ptr(),
+                            )
+                        };
+                        naive(
+                            ta,
+                            tb,
+                            (m, n, k),
+                            0.7,
+                            (&a, lda),
+                            (&b, ldb),
+                            beta,
+                            (&mut want, ldc),
+                        );
+                        for (i, (g, w)) in c.iter().zip(&want).enumerate() {
+                            assert!(
+                                (g - w).abs() < 1e-12,
+                                "{ta:?}{tb:?} {axis:?}/{piece} beta {beta} at {i}: {g} vs {w}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn small_pieces_are_taken_and_long_enough() {
+        let ops = [
+            (Op::N, Op::N),
+            (Op::N, Op::T),
+            (Op::T, Op::N),
+            (Op::T, Op::T),
+        ];
+        let sizes = [
+            1, 2, 10, 28, 32, 50, 64, 100, 128, 256, 512, 1024, 1399, 3200,
+        ];
+        let mut cut = 0;
+        for (ta, tb) in ops {
+            for &m in &sizes {
+                for &n in &sizes {
+                    for &k in &sizes {
+                        let Some((axis, piece)) = small_pieces(ta, tb, m, n, k) else {
+                            continue;
+                        };
+                        cut += 1;
+                        let what = format!("{ta:?}{tb:?} {m}×{n}×{k}: {axis:?}/{piece}");
+                        assert!(!small_kernel_takes(ta, tb, m, n, k), "{what}: fits whole");
+                        let (pm, pn, pk, min) = match axis {
+                            Axis::M => (piece, n, k, 32),
+                            Axis::N => (m, piece, k, 128),
+                            Axis::K => (m, n, piece, 48),
+                        };
+                        assert!(small_kernel_takes(ta, tb, pm, pn, pk), "{what}: not taken");
+                        assert!(piece >= min, "{what}: too short");
+                        assert!(axis == Axis::K || k >= 64, "{what}: k too short");
+                        let len = match axis {
+                            Axis::M => m,
+                            Axis::N => n,
+                            Axis::K => k,
+                        };
+                        assert!(piece < len, "{what}: one piece");
+                        // Even pieces: together longer than the whole by less than one each.
+                        let pieces = len.div_ceil(piece);
+                        assert!(pieces * piece - len < pieces, "{what}: uneven");
+                    }
+                }
+            }
+        }
+        assert!(cut > 100, "only {cut} shapes cut");
+        // The engine's shapes (per thread: batch 50 or 32 rows): the LSTM's backward step
+        // (dA·W_hh) and the language model's; dW_hh of the seed model over all rows; the seed
+        // head's logits; the language model's forward step, which no cut makes small enough.
+        assert_eq!(
+            small_pieces(Op::N, Op::N, 50, 128, 512),
+            Some((Axis::K, 128))
+        );
+        assert_eq!(
+            small_pieces(Op::N, Op::N, 32, 256, 1024),
+            Some((Axis::K, 114))
+        );
+        assert_eq!(
+            small_pieces(Op::T, Op::N, 50, 50, 2799),
+            Some((Axis::K, 400))
+        );
+        assert_eq!(
+            small_pieces(Op::N, Op::T, 50, 10, 3584),
+            Some((Axis::K, 1792))
+        );
+        assert_eq!(small_pieces(Op::N, Op::T, 32, 1024, 256), None);
+        // From the transpose: the seed's step and the LSTM's at H = 128, not the language
+        // model's (H = 256) nor one row.
+        assert!(small_kernels_prefer_stored_transpose(50, 50, 50));
+        assert!(small_kernels_prefer_stored_transpose(50, 512, 128));
+        assert!(!small_kernels_prefer_stored_transpose(32, 1024, 256));
+        assert!(!small_kernels_prefer_stored_transpose(1, 512, 128));
     }
 
     #[test]

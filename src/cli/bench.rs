@@ -5,6 +5,7 @@ use super::train::{Kind, defaults};
 use super::{banner, default_threads};
 use anyhow::Result;
 use blasrnn::bench::{self, flops_per_prediction, median, throughputs};
+use blasrnn::blas::Cutting;
 use blasrnn::data::mnist::Mnist;
 use blasrnn::data::text::Corpus;
 use blasrnn::model::{Model, ModelConfig};
@@ -62,9 +63,45 @@ pub struct BenchArgs {
     /// The workloads to measure (comma-separated) [default: all].
     #[arg(long, value_enum, value_delimiter = ',')]
     only: Vec<Workload>,
+    /// Also measure every engine workload with each product made in one BLAS call, as before
+    /// blasrnn cut products for OpenBLAS's small-matrix kernels, interleaved in the same run.
+    #[arg(long)]
+    uncut: bool,
     /// Print one JSON object as the last line of stdout.
     #[arg(long)]
     json: bool,
+}
+
+/// `runs` with products cut where the library gains (the default), then, with `uncut`, each of
+/// them again with every product one call.
+fn cut_and_uncut(
+    runs: Vec<(TrainConfig, ModelConfig)>,
+    uncut: bool,
+) -> Vec<(TrainConfig, ModelConfig, Cutting)> {
+    let mut all: Vec<_> = runs
+        .iter()
+        .map(|(c, m)| (c.clone(), *m, Cutting::Auto))
+        .collect();
+    if uncut {
+        all.extend(runs.into_iter().map(|(c, m)| (c, m, Cutting::Off)));
+    }
+    all
+}
+
+/// The line (and JSON key) of a workload measured uncut beside its cut run.
+fn uncut_line(
+    console: &Console,
+    out: &mut Map<String, Value>,
+    key: &str,
+    cut: f64,
+    uncut: f64,
+    unit: &str,
+) {
+    console.say(format_args!(
+        "  the same uncut (every product one BLAS call): {uncut:.0} {unit}/s; cut / uncut = {:.2}×",
+        cut / uncut
+    ));
+    out.insert(format!("{key}_uncut_per_sec"), uncut.into());
 }
 
 /// What every workload's line and JSON keys need.
@@ -101,6 +138,16 @@ pub fn run(a: BenchArgs) -> Result<()> {
         ));
         out.insert("openblas_coretype".into(), core.into());
     }
+    let cutting = if blasrnn::blas::small_kernels_linked() {
+        "products cut into pieces for OpenBLAS's small-matrix kernels"
+    } else {
+        "every product one call (this library has no small-matrix kernels to cut them for)"
+    };
+    console.say(format_args!("GEMM: {cutting}"));
+    out.insert(
+        "cut_products".into(),
+        blasrnn::blas::small_kernels_linked().into(),
+    );
     let n = a.gemm_size as usize;
     let rates = Rates {
         threads,
@@ -151,7 +198,9 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 ));
             }
             let seg_iters = (a.engine_samples as usize / config.batch / 5).max(1);
+            let runs = cut_and_uncut(runs, a.uncut);
             let r = throughputs::<f64>(data, &runs, 20, 5, seg_iters);
+            let half = runs.len() / if a.uncut { 2 } else { 1 };
             let key = "engine";
             line::<f64>(
                 &console,
@@ -165,13 +214,21 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 "samples",
             );
             out.insert("engine_samples_per_sec".into(), r[0].into());
-            if let Some(&single) = r.get(1) {
+            if a.uncut {
+                uncut_line(&console, &mut out, key, r[0], r[half], "samples");
+            }
+            if half > 1 {
+                let single = r[1];
                 console.say(format_args!(
                     "engine on 1 thread: {single:.0} samples/s; {threads} thread{plural} / 1 thread = {:.2}×",
                     r[0] / single
                 ));
                 out.insert("engine_1thread_samples_per_sec".into(), single.into());
                 out.insert("thread_scaling".into(), (r[0] / single).into());
+                if a.uncut {
+                    let key = "engine_1thread";
+                    uncut_line(&console, &mut out, key, single, r[half + 1], "samples");
+                }
             }
             seed_rate = Some(r[0]);
         }
@@ -195,11 +252,12 @@ pub fn run(a: BenchArgs) -> Result<()> {
                     dtype,
                     ..base.clone()
                 };
-                let runs = [(config.clone(), model)];
-                let r = match dtype {
-                    Dtype::F64 => throughputs::<f64>(data, &runs, 5, 5, iters)[0],
-                    Dtype::F32 => throughputs::<f32>(data, &runs, 5, 5, iters)[0],
+                let runs = cut_and_uncut(vec![(config.clone(), model)], a.uncut);
+                let rs = match dtype {
+                    Dtype::F64 => throughputs::<f64>(data, &runs, 5, 5, iters),
+                    Dtype::F32 => throughputs::<f32>(data, &runs, 5, 5, iters),
                 };
+                let r = rs[0];
                 let key = match dtype {
                     Dtype::F64 => format!("{}_h128", cell.name()),
                     Dtype::F32 => format!("{}_h128_f32", cell.name()),
@@ -214,6 +272,9 @@ pub fn run(a: BenchArgs) -> Result<()> {
                     ),
                 }
                 out.insert(format!("{key}_samples_per_sec"), r.into());
+                if let Some(&uncut) = rs.get(1) {
+                    uncut_line(&console, &mut out, &key, r, uncut, "samples");
+                }
             }
         }
     }
@@ -225,14 +286,18 @@ pub fn run(a: BenchArgs) -> Result<()> {
         };
         let model = config.language_model(corpus.vocab.len());
         if on(Workload::Lm) {
-            let runs = [(config.clone(), model)];
-            let r =
-                throughputs::<f32>(Data::Text(&corpus.train), &runs, 3, 5, a.lm_iters as usize)[0];
+            let runs = cut_and_uncut(vec![(config.clone(), model)], a.uncut);
+            let text = Data::Text(&corpus.train);
+            let rs = throughputs::<f32>(text, &runs, 3, 5, a.lm_iters as usize);
+            let r = rs[0];
             let what = "language model: lstm 2×256, 64 streams × 100 chars";
             line::<f32>(
                 &console, &rates, &mut out, "lm", what, &config, model, r, "chars",
             );
             out.insert("lm_tokens_per_sec".into(), r.into());
+            if let Some(&uncut) = rs.get(1) {
+                uncut_line(&console, &mut out, "lm", r, uncut, "chars");
+            }
         }
         if on(Workload::Sample) {
             let r = sampling_rate(model, 2000, 5);

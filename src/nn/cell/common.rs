@@ -62,8 +62,60 @@ impl<'a, T> GateTensors<&'a mut [T]> {
 }
 
 /// Length of the region a one-hot layer keeps for the transpose of `weight_ih` (d×g), 0 otherwise.
-pub(crate) fn one_hot_len(one_hot: bool, dm: Dims) -> usize {
+fn one_hot_len(one_hot: bool, dm: Dims) -> usize {
     if one_hot { dm.d * dm.g } else { 0 }
+}
+
+/// Length of the region every layer keeps at the end of its cache for transposed weights: that
+/// of `weight_ih` (d×g, one-hot input only), then that of `weight_hh` (h×g).
+pub(crate) fn transposes_len(one_hot: bool, dm: Dims) -> usize {
+    one_hot_len(one_hot, dm) + dm.h * dm.g
+}
+
+/// Splits the region of [`transposes_len`] into (`weight_ih`'s transpose, `weight_hh`'s).
+pub(crate) fn split_transposes<T>(
+    region: &mut [T],
+    one_hot: bool,
+    dm: Dims,
+) -> (&mut [T], &mut [T]) {
+    let (wt_ih, rest) = region.split_at_mut(one_hot_len(one_hot, dm));
+    (wt_ih, &mut rest[..dm.h * dm.g])
+}
+
+/// `weight_hh` as the forward pass's per-step products `H_{s−1}·W_hhᵀ` read it: stored (g×h,
+/// `Op::T`), or its transpose (h×g, `Op::N`).
+#[derive(Clone, Copy)]
+pub(crate) struct Recurrent<'a, T> {
+    w: &'a [T],
+    op: Op,
+    ld: usize,
+}
+
+impl<'a, T: Real> Recurrent<'a, T> {
+    /// `w_hh` as stored, or, when the BLAS multiplies a step's product faster from the transpose
+    /// (`blas::prefers_stored_transpose`: m = the batch, n = g, k = h), its transpose written
+    /// into `wt` (h×g) once for every step of the forward pass.
+    pub(crate) fn of(s: &Seqs<T>, w_hh: &'a [T], dm: Dims, wt: &'a mut [T]) -> Self {
+        if crate::blas::prefers_stored_transpose(s.b, dm.g, dm.h) {
+            transpose(w_hh, dm.g, dm.h, wt);
+            Recurrent {
+                w: wt,
+                op: Op::N,
+                ld: dm.g,
+            }
+        } else {
+            Recurrent {
+                w: w_hh,
+                op: Op::T,
+                ld: dm.h,
+            }
+        }
+    }
+
+    /// The operand, how to read it, and its leading dimension, for `gemm`'s B.
+    pub(crate) fn operand(&self) -> (&'a [T], Op, usize) {
+        (self.w, self.op, self.ld)
+    }
 }
 
 /// `A += X·W_ihᵀ` over all `rows` (m = rows, n = g, k = d). For a one-hot input, row r instead
@@ -150,29 +202,30 @@ fn transpose<T: Copy>(src: &[T], r: usize, c: usize, dst: &mut [T]) {
 
 /// `A_s += H_{s−1}·W_hhᵀ` at step `step` for the `n = active[step]` running sequences, all gates
 /// in one product (m = n, n = g, k = h): H_{s−1} is row step−1 of `states`, or at step 0 the
-/// start state (skipped when it is not carried).
+/// start state (skipped when it is not carried). `w_hh` is [`Recurrent::of`] the layer's.
 pub(crate) fn add_recurrent_gates<T: Real>(
     s: &Seqs<T>,
     step: usize,
     states: &[T],
-    w_hh: &[T],
+    w_hh: Recurrent<T>,
     gates: &mut [T],
     dm: Dims,
 ) {
     let (n, t, h, g) = (s.active[step], s.t, dm.h, dm.g);
+    let (w, op, ldw) = w_hh.operand();
     let c = &mut gates[step * g..];
     if step > 0 {
         gemm(
             Op::N,
-            Op::T,
+            op,
             n,
             g,
             h,
             1.0,
             &states[(step - 1) * h..],
             t * h,
-            w_hh,
-            h,
+            w,
+            ldw,
             1.0,
             c,
             t * g,
@@ -180,15 +233,15 @@ pub(crate) fn add_recurrent_gates<T: Real>(
     } else if s.carried {
         gemm(
             Op::N,
-            Op::T,
+            op,
             n,
             g,
             h,
             1.0,
             s.start,
             dm.sl,
-            w_hh,
-            h,
+            w,
+            ldw,
             1.0,
             c,
             t * g,

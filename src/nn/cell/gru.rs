@@ -9,14 +9,15 @@
 //!
 //! Cache, batch-major: input parts `I [b][t][3H]` (= X·W_ihᵀ + b_ih, then r, z, n in place),
 //! recurrent parts `R [b][t][3H]` (= H_{t-1}·W_hhᵀ + b_hh; its n third is kept for backward),
-//! states `Hs [b][t][H]`, then (one-hot input only) the transpose of `weight_ih`. The input
+//! states `Hs [b][t][H]`, then the transposes of `weight_ih` (one-hot input only) and
+//! `weight_hh`. The input
 //! projection of all gates for all rows is one GEMM; each step does one GEMM for all gates'
 //! recurrent part, then one pass over the step's rows.
 
 use super::common::{
-    Dims, GateTensors, add_input_grads, add_input_projection, add_recurrent_gates,
-    add_recurrent_state_grad, add_row_sums, common_flops, copy_last, fill_rows, one_hot_len, prev,
-    recurrent_weight_grad, row_and_prev, zero_ended,
+    Dims, GateTensors, Recurrent, add_input_grads, add_input_projection, add_recurrent_gates,
+    add_recurrent_state_grad, add_row_sums, common_flops, copy_last, fill_rows, prev,
+    recurrent_weight_grad, row_and_prev, split_transposes, transposes_len, zero_ended,
 };
 use super::{Cell, CellKind, Grads, Seqs};
 use crate::activation::{sigmoid_in_place, tanh_in_place};
@@ -42,7 +43,7 @@ impl GruCell {
         GruCell { dm, one_hot }
     }
 
-    /// Sections (input parts, recurrent parts, states, transposed weight_ih) of a cache.
+    /// Sections (input parts, recurrent parts, states, transposed weights) of a cache.
     fn sections<'a, T>(&self, cache: &'a mut [T], rows: usize) -> [&'a mut [T]; 4] {
         let g = self.dm.g;
         let (i, rest) = cache.split_at_mut(rows * g);
@@ -76,7 +77,7 @@ impl<T: Real> Cell<T> for GruCell {
     }
 
     fn cache_len(&self, b: usize, t: usize) -> usize {
-        b * t * 7 * self.dm.h + one_hot_len(self.one_hot, self.dm)
+        b * t * 7 * self.dm.h + transposes_len(self.one_hot, self.dm)
     }
 
     fn scratch_len(&self, _b: usize, _t: usize) -> usize {
@@ -98,7 +99,9 @@ impl<T: Real> Cell<T> for GruCell {
         let (dm, rows) = (self.dm, s.rows());
         let (h, g) = (dm.h, dm.g);
         let w = GateTensors::of(p, dm);
-        let [xi, hr, hs, wt] = self.sections(cache, rows);
+        let [xi, hr, hs, wts] = self.sections(cache, rows);
+        let (wt, wt_hh) = split_transposes(wts, self.one_hot, dm);
+        let w_hh = Recurrent::of(s, w.w_hh, dm, wt_hh);
         fill_rows(xi, w.b_ih);
         add_input_projection(s.x, w.w_ih, dm, rows, xi, wt);
         for step in 0..s.t {
@@ -108,7 +111,7 @@ impl<T: Real> Cell<T> for GruCell {
                 hr[row * g..(row + 1) * g].copy_from_slice(w.b_hh);
             }
             // R_t = H_{t-1}·W_hhᵀ + b_hh.
-            add_recurrent_gates(s, step, hs, w.w_hh, hr, dm);
+            add_recurrent_gates(s, step, hs, w_hh, hr, dm);
             for seq in 0..n {
                 let row = seq * s.t + step;
                 let i = &mut xi[row * g..(row + 1) * g];
@@ -136,7 +139,8 @@ impl<T: Real> Cell<T> for GruCell {
         let (dm, rows) = (self.dm, s.rows());
         let (h, gn) = (dm.h, dm.g);
         let w = GateTensors::of(p, dm);
-        let [xi, hr, hs, dwt] = self.sections(cache, rows);
+        let [xi, hr, hs, wts] = self.sections(cache, rows);
+        let (dwt, _) = split_transposes(wts, self.one_hot, dm);
         let g_h = g.g_h;
         for step in (0..s.t).rev() {
             zero_ended(s, step, xi, gn);

@@ -10,14 +10,14 @@
 //!
 //! Cache, batch-major: gates `A [b][t][4H]` (activated in place by forward, overwritten with
 //! their gradients by backward), cells `C [b][t][H]`, states `Hs [b][t][H]`, `tanh(C) [b][t][H]`,
-//! then (one-hot input only) the transpose of `weight_ih`. The input projection of all gates for
+//! then the transposes of `weight_ih` (one-hot input only) and `weight_hh`. The input projection of all gates for
 //! all rows is one GEMM; each step adds `H_{t-1}·W_hhᵀ` for all gates in one GEMM, then one pass
 //! over the step's rows applies the gate nonlinearities and the cell update.
 
 use super::common::{
-    Dims, GateTensors, add_input_grads, add_input_projection, add_recurrent_gates,
-    add_recurrent_state_grad, common_flops, copy_last, fill_rows, one_hot_len, prev,
-    recurrent_weight_grad, row_and_prev, zero_ended,
+    Dims, GateTensors, Recurrent, add_input_grads, add_input_projection, add_recurrent_gates,
+    add_recurrent_state_grad, common_flops, copy_last, fill_rows, prev, recurrent_weight_grad,
+    row_and_prev, split_transposes, transposes_len, zero_ended,
 };
 use super::{Cell, CellKind, Grads, Seqs};
 use crate::activation::{sigmoid_in_place, tanh_in_place};
@@ -44,7 +44,7 @@ impl LstmCell {
         LstmCell { dm, one_hot }
     }
 
-    /// Sections (gates, cells, states, tanh of cells, transposed weight_ih) of a cache for `rows`.
+    /// Sections (gates, cells, states, tanh of cells, transposed weights) of a cache for `rows`.
     fn sections<'a, T>(&self, cache: &'a mut [T], rows: usize) -> [&'a mut [T]; 5] {
         let h = self.dm.h;
         let (a, rest) = cache.split_at_mut(rows * 4 * h);
@@ -92,7 +92,7 @@ impl<T: Real> Cell<T> for LstmCell {
     }
 
     fn cache_len(&self, b: usize, t: usize) -> usize {
-        b * t * 7 * self.dm.h + one_hot_len(self.one_hot, self.dm)
+        b * t * 7 * self.dm.h + transposes_len(self.one_hot, self.dm)
     }
 
     fn scratch_len(&self, b: usize, _t: usize) -> usize {
@@ -116,7 +116,9 @@ impl<T: Real> Cell<T> for LstmCell {
         let (dm, rows) = (self.dm, s.rows());
         let (h, g) = (dm.h, dm.g);
         let w = GateTensors::of(p, dm);
-        let [a, c, hs, tc, wt] = self.sections(cache, rows);
+        let [a, c, hs, tc, wts] = self.sections(cache, rows);
+        let (wt, wt_hh) = split_transposes(wts, self.one_hot, dm);
+        let w_hh = Recurrent::of(s, w.w_hh, dm, wt_hh);
         // A = X·W_ihᵀ + 1·(b_ih + b_hh)ᵀ for every step at once (the first row holds the sum).
         a[..g].copy_from_slice(w.b_ih);
         axpy(1.0, w.b_hh, &mut a[..g]);
@@ -124,7 +126,7 @@ impl<T: Real> Cell<T> for LstmCell {
         fill_rows(rest, first);
         add_input_projection(s.x, w.w_ih, dm, rows, a, wt);
         for step in 0..s.t {
-            add_recurrent_gates(s, step, hs, w.w_hh, a, dm);
+            add_recurrent_gates(s, step, hs, w_hh, a, dm);
             for seq in 0..s.active[step] {
                 let row = seq * s.t + step;
                 let gates = &mut a[row * g..(row + 1) * g];
@@ -150,7 +152,8 @@ impl<T: Real> Cell<T> for LstmCell {
         let (dm, rows) = (self.dm, s.rows());
         let (h, gn) = (dm.h, dm.g);
         let w = GateTensors::of(p, dm);
-        let [a, c, hs, tc, dwt] = self.sections(cache, rows);
+        let [a, c, hs, tc, wts] = self.sections(cache, rows);
+        let (dwt, _) = split_transposes(wts, self.one_hot, dm);
         let (dc_next, rest) = scratch.split_at_mut(s.b * h);
         let db = &mut rest[..gn];
         let g_h = g.g_h;

@@ -3,11 +3,12 @@
 //! Parameters (PyTorch names): `U = weight_ih` (H×D), `W = weight_hh` (H×H), `b = bias_ih` (H).
 //! The seed has a single hidden bias; PyTorch's `bias_hh` is zero (see `checkpoint`).
 //!
-//! Cache: the states `S [b][t][H]`, then (one-hot input only) the transpose of U.
+//! Cache: the states `S [b][t][H]`, then the transposes of U (one-hot input only) and W.
 
 use super::common::{
-    Dims, GateTensors, add_input_grads, add_input_projection, add_recurrent_gates, add_row_sums,
-    common_flops, copy_last, fill_rows, one_hot_len, recurrent_weight_grad, zero_ended,
+    Dims, GateTensors, Recurrent, add_input_grads, add_input_projection, add_recurrent_gates,
+    add_row_sums, common_flops, copy_last, fill_rows, recurrent_weight_grad, split_transposes,
+    transposes_len, zero_ended,
 };
 use super::{Cell, CellKind, Grads, Seqs};
 use crate::activation::tanh_in_place;
@@ -59,7 +60,7 @@ impl<T: Real> Cell<T> for TanhCell {
     }
 
     fn cache_len(&self, b: usize, t: usize) -> usize {
-        b * t * self.dm.h + one_hot_len(self.one_hot, self.dm)
+        b * t * self.dm.h + transposes_len(self.one_hot, self.dm)
     }
 
     fn scratch_len(&self, _b: usize, _t: usize) -> usize {
@@ -79,7 +80,10 @@ impl<T: Real> Cell<T> for TanhCell {
     fn forward(&self, p: &[T], s: &Seqs<T>, cache: &mut [T]) {
         let (dm, rows) = (self.dm, s.rows());
         let w = GateTensors::of(p, dm);
-        let (st, wt) = cache.split_at_mut(rows * dm.h);
+        let (st, wts) = cache.split_at_mut(rows * dm.h);
+        let (wt, wt_hh) = split_transposes(wts, self.one_hot, dm);
+        let w_hh = Recurrent::of(s, w.w_hh, dm, wt_hh);
+        let (w_op, op, ldw) = w_hh.operand();
         // The input projection of every step at once: S = X·Uᵀ + 1·bᵀ.
         fill_rows(st, w.b_ih);
         add_input_projection(s.x, w.w_ih, dm, rows, st, wt);
@@ -94,17 +98,17 @@ impl<T: Real> Cell<T> for TanhCell {
                     (step - 1) * dm.h,
                     step * dm.h,
                     ld,
-                    Op::T,
+                    op,
                     n,
                     dm.h,
                     dm.h,
                     1.0,
-                    w.w_hh,
-                    dm.h,
+                    w_op,
+                    ldw,
                     1.0,
                 );
             } else {
-                add_recurrent_gates(s, 0, &[], w.w_hh, st, dm);
+                add_recurrent_gates(s, 0, &[], w_hh, st, dm);
             }
             for seq in 0..n {
                 let at = (seq * s.t + step) * dm.h;
@@ -118,7 +122,8 @@ impl<T: Real> Cell<T> for TanhCell {
     fn backward(&self, p: &[T], s: &Seqs<T>, cache: &mut [T], _scratch: &mut [T], g: Grads<T>) {
         let (dm, rows) = (self.dm, s.rows());
         let w = GateTensors::of(p, dm);
-        let (st, dwt) = cache.split_at_mut(rows * dm.h);
+        let (st, wts) = cache.split_at_mut(rows * dm.h);
+        let (dwt, _) = split_transposes(wts, self.one_hot, dm);
         let da = &mut g.g_h[..rows * dm.h];
         // BPTT: dA_t = dS_t ⊙ (1 − S_t²); dS_{t-1} += dA_t·W (dS_t already holds what t+1 sent).
         for step in (0..s.t).rev() {
