@@ -1,8 +1,10 @@
 //! Criterion benchmarks: a forward pass and a whole training step per batch of 100 (T = 28) at
 //! H = 50, 128, 256 (tanh) and H = 128 (LSTM, GRU), a training step of the default language model
-//! (LSTM 2×256, 64 streams × 100 characters, f32), and one sample of the reference algorithm.
-//! `cargo bench`.
+//! (LSTM 2×256, 64 streams × 100 characters, f32), one sample of the reference algorithm, and
+//! the products that are cut for OpenBLAS's small-matrix kernels, cut and whole.
+//! `cargo bench` (`cargo bench -- gemm_` for the products alone).
 
+use blasrnn::blas::{self, Cutting, Op};
 use blasrnn::data::SeqSet;
 use blasrnn::data::mnist::Mnist;
 use blasrnn::data::text::Corpus;
@@ -144,5 +146,54 @@ fn reference(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, engine, language_model, reference);
+/// One product, cut for OpenBLAS's small-matrix kernels (`blas::Cutting::Auto`) and whole
+/// (`Off`), on one thread: throughput in elements is FLOPs (2mnk a call).
+fn product<T: blasrnn::real::Real>(
+    c: &mut Criterion,
+    name: &str,
+    (ta, tb): (Op, Op),
+    (m, n, k): (usize, usize, usize),
+) {
+    blas::set_threads(1);
+    let (ar, ac) = if ta == Op::N { (m, k) } else { (k, m) };
+    let (br, bc) = if tb == Op::N { (k, n) } else { (n, k) };
+    let a: Vec<T> = (0..ar * ac)
+        .map(|i| T::from_f64((i % 7) as f64 * 0.01))
+        .collect();
+    let b: Vec<T> = (0..br * bc)
+        .map(|i| T::from_f64((i % 5) as f64 * 0.01))
+        .collect();
+    let mut out = vec![T::ZERO; m * n];
+    let mut g = c.benchmark_group(format!("gemm_{name}"));
+    g.throughput(Throughput::Elements((2 * m * n * k) as u64));
+    for (label, mode) in [("cut", Cutting::Auto), ("whole", Cutting::Off)] {
+        g.bench_function(label, |bench| {
+            blas::set_cutting(mode);
+            bench.iter(|| {
+                blas::gemm(ta, tb, m, n, k, 1.0, &a, ac, &b, bc, 1.0, &mut out, n);
+                black_box(&out);
+            })
+        });
+    }
+    blas::set_cutting(Cutting::Auto);
+    g.finish();
+}
+
+/// The products cutting is for, at the engine's shapes (per thread: 50 rows of a batch of 100
+/// on 2 threads, 32 of the language model's 64 streams).
+fn products(c: &mut Criterion) {
+    use Op::{N, T};
+    product::<f32>(c, "lstm_h128_backward_step_f32", (N, N), (50, 128, 512));
+    product::<f32>(
+        c,
+        "lstm_h128_step_from_transpose_f32",
+        (N, N),
+        (50, 512, 128),
+    );
+    product::<f32>(c, "lm_h256_backward_step_f32", (N, N), (32, 256, 1024));
+    product::<f64>(c, "seed_dw_hh_f64", (T, N), (50, 50, 2799));
+    product::<f64>(c, "seed_logits_f64", (N, T), (100, 10, 1400));
+}
+
+criterion_group!(benches, engine, language_model, reference, products);
 criterion_main!(benches);
