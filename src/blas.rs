@@ -616,9 +616,10 @@ pub fn small_kernel_takes(ta: Op, tb: Op, m: usize, n: usize, k: usize) -> bool 
 /// A packed GEMM copies both operands into its blocked format first. On a recurrent step's
 /// shapes — a short side (the batch, or the gates of a small layer) against a long one (H, 4H,
 /// or all the rows of a batch) — that copy is not amortised, and the small kernels, which read
-/// the operands where they are, run the pieces at 1.2–2× the rate of the whole (`bench` measures
-/// both). A piece must stay long enough for their inner loops: along k at least 48; along m
-/// (at least 32) or n (at least 128) only when k is at least 64. Pieces are of equal size.
+/// the operands where they are, run the pieces at 1.2–2× the rate of the whole (`bench --uncut`
+/// and `cargo bench -- gemm_` measure both). A piece must stay long enough for their inner
+/// loops: along k at least 48; along m (at least 32) or n (a multiple of 64) only when k is at
+/// least 64. Pieces along k and m are of equal size; along n, the last takes what is left.
 pub fn small_pieces(ta: Op, tb: Op, m: usize, n: usize, k: usize) -> Option<(Axis, usize)> {
     if m <= 1 || n == 0 || k == 0 || small_kernel_takes(ta, tb, m, n, k) {
         return None;
@@ -645,8 +646,10 @@ pub fn small_pieces(ta: Op, tb: Op, m: usize, n: usize, k: usize) -> Option<(Axi
         if along_m >= 32 && fits(Axis::M, along_m) {
             return Some((Axis::M, along_m));
         }
-        let along_n = even(n, SMALL_MNK / (m * k));
-        if along_n >= 128 && fits(Axis::N, along_n) {
+        // Along n, whole multiples of 64 columns: the small kernels' widest block (a row-major
+        // C's columns are their rows); 112 or 80 columns (64 + 48, 64 + 16) run at 2/3 the rate.
+        let along_n = SMALL_MNK / (m * k) / 64 * 64;
+        if along_n >= 64 && along_n < n && fits(Axis::N, along_n) {
             return Some((Axis::N, along_n));
         }
     }
@@ -1168,7 +1171,7 @@ mod tests {
                         assert!(!small_kernel_takes(ta, tb, m, n, k), "{what}: fits whole");
                         let (pm, pn, pk, min) = match axis {
                             Axis::M => (piece, n, k, 32),
-                            Axis::N => (m, piece, k, 128),
+                            Axis::N => (m, piece, k, 64),
                             Axis::K => (m, n, piece, 48),
                         };
                         assert!(small_kernel_takes(ta, tb, pm, pn, pk), "{what}: not taken");
@@ -1180,9 +1183,13 @@ mod tests {
                             Axis::K => k,
                         };
                         assert!(piece < len, "{what}: one piece");
-                        // Even pieces: together longer than the whole by less than one each.
-                        let pieces = len.div_ceil(piece);
-                        assert!(pieces * piece - len < pieces, "{what}: uneven");
+                        if axis == Axis::N {
+                            assert_eq!(piece % 64, 0, "{what}: not whole blocks");
+                        } else {
+                            // Even pieces: together longer than the whole by less than one each.
+                            let pieces = len.div_ceil(piece);
+                            assert!(pieces * piece - len < pieces, "{what}: uneven");
+                        }
                     }
                 }
             }
@@ -1208,12 +1215,22 @@ mod tests {
             Some((Axis::K, 1792))
         );
         assert_eq!(small_pieces(Op::N, Op::T, 32, 1024, 256), None);
-        // From the transpose: the seed's step and the LSTM's at H = 128, not the language
-        // model's (H = 256) nor one row.
+        // The forward step from the transpose: the LSTM's at H = 128 and the language model's.
+        assert_eq!(
+            small_pieces(Op::N, Op::N, 50, 512, 128),
+            Some((Axis::N, 128))
+        );
+        assert_eq!(
+            small_pieces(Op::N, Op::N, 32, 1024, 256),
+            Some((Axis::N, 64))
+        );
+        // From the transpose: every cell's step at these sizes (the seed's whole), not one row,
+        // nor a product no cut fits (k too long for a piece of 64 columns).
         assert!(small_kernels_prefer_stored_transpose(50, 50, 50));
         assert!(small_kernels_prefer_stored_transpose(50, 512, 128));
-        assert!(!small_kernels_prefer_stored_transpose(32, 1024, 256));
+        assert!(small_kernels_prefer_stored_transpose(32, 1024, 256));
         assert!(!small_kernels_prefer_stored_transpose(1, 512, 128));
+        assert!(!small_kernels_prefer_stored_transpose(64, 4096, 1024));
     }
 
     #[test]
