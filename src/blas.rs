@@ -708,20 +708,41 @@ pub fn cutting() -> bool {
 }
 
 /// Whether the linked library multiplies small products with unpacked AVX-512 kernels: OpenBLAS
-/// running a SkylakeX-family core (SkylakeX, Cooperlake, SapphireRapids; `OPENBLAS_CORETYPE`
-/// can pin another). BLIS and Accelerate are left to make every product whole.
+/// 0.3.17 or later running a SkylakeX-family core (SkylakeX, Cooperlake, SapphireRapids;
+/// `OPENBLAS_CORETYPE` can pin another). BLIS and Accelerate are left to make every product
+/// whole.
 pub fn small_kernels_linked() -> bool {
     static LINKED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *LINKED.get_or_init(|| {
         #[cfg(blasrnn_openblas)]
         {
-            // SAFETY: a getter of a static string.
-            let core = text(unsafe { openblas_get_corename() }).to_ascii_lowercase();
+            // SAFETY: getters of static strings.
+            let (core, config) = unsafe { (openblas_get_corename(), openblas_get_config()) };
+            let core = text(core).to_ascii_lowercase();
             ["skylakex", "cooperlake", "sapphirerapids"].contains(&core.as_str())
+                && openblas_version(&text(config)).is_some_and(|v| v >= (0, 3, 17))
         }
         #[cfg(not(blasrnn_openblas))]
         false
     })
+}
+
+/// The version OpenBLAS's configuration string starts with ("OpenBLAS 0.3.21 DYNAMIC_ARCH …").
+pub fn openblas_version(config: &str) -> Option<(u32, u32, u32)> {
+    let v = config
+        .strip_prefix("OpenBLAS ")?
+        .split_whitespace()
+        .next()?;
+    let mut parts = v.split('.').map(|p| {
+        // A suffix such as ".dev" ends the number.
+        let digits: String = p.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse::<u32>().ok()
+    });
+    Some((
+        parts.next()??,
+        parts.next()??,
+        parts.next().flatten().unwrap_or(0),
+    ))
 }
 
 /// `y = alpha · op(A) · x + beta · y` with `A` stored `rows × cols` (leading dimension `lda`).
@@ -1145,6 +1166,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn openblas_versions_are_read_from_its_configuration() {
+        let v = |s| openblas_version(s);
+        assert_eq!(
+            v("OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH"),
+            Some((0, 3, 21))
+        );
+        assert_eq!(v("OpenBLAS 0.3.30.dev DYNAMIC_ARCH"), Some((0, 3, 30)));
+        assert_eq!(v("OpenBLAS 0.3 x"), Some((0, 3, 0)));
+        assert!(v("OpenBLAS 0.3.8").unwrap() < (0, 3, 17));
+        assert_eq!(v("BLIS 1.0"), None);
+        assert_eq!(v("OpenBLAS x.y"), None);
     }
 
     #[test]
