@@ -1050,28 +1050,43 @@ mod tests {
             .collect()
     }
 
+    /// Every combination of transposes.
+    const OPS: [(Op, Op); 4] = [
+        (Op::N, Op::N),
+        (Op::N, Op::T),
+        (Op::T, Op::N),
+        (Op::T, Op::T),
+    ];
+
+    /// Random operands of an m×n×k product with these transposes, every row padded: `(a, lda)`,
+    /// `(b, ldb)`, `(c, ldc)` as stored.
+    #[allow(clippy::type_complexity)]
+    fn operands(
+        (ta, tb): (Op, Op),
+        (m, n, k): (usize, usize, usize),
+        pad: usize,
+    ) -> ((Vec<f64>, usize), (Vec<f64>, usize), (Vec<f64>, usize)) {
+        let (ar, ac) = stored(ta, m, k);
+        let (br, bc) = stored(tb, k, n);
+        let (lda, ldb, ldc) = (ac + pad, bc + pad + 1, n + pad);
+        (
+            (data(ar * lda, 1), lda),
+            (data(br * ldb, 2), ldb),
+            (data(m * ldc, 3), ldc),
+        )
+    }
+
     #[test]
     fn gemm_matches_naive_all_transposes_and_strides() {
         // One row (m = 1) goes through gemv: check it as thoroughly.
         for (m, n, k, (ta, tb), pad) in
             [(5, 7, 3), (1, 7, 3), (1, 4, 1)].into_iter().flat_map(|s| {
-                [
-                    (Op::N, Op::N),
-                    (Op::N, Op::T),
-                    (Op::T, Op::N),
-                    (Op::T, Op::T),
-                ]
-                .into_iter()
-                .flat_map(move |o| [0, 2].map(|pad| (s.0, s.1, s.2, o, pad)))
+                OPS.into_iter()
+                    .flat_map(move |o| [0, 2].map(|pad| (s.0, s.1, s.2, o, pad)))
             })
         {
             {
-                let (ar, ac) = stored(ta, m, k);
-                let (br, bc) = stored(tb, k, n);
-                let (lda, ldb, ldc) = (ac + pad, bc + pad + 1, n + pad);
-                let a = data(ar * lda, 1);
-                let b = data(br * ldb, 2);
-                let c0 = data(m * ldc, 3);
+                let ((a, lda), (b, ldb), (c0, ldc)) = operands((ta, tb), (m, n, k), pad);
                 let mut c = c0.clone();
                 let mut want = c0.clone();
                 gemm(ta, tb, m, n, k, 0.7, &a, lda, &b, ldb, 0.3, &mut c, ldc);
@@ -1104,24 +1119,13 @@ mod tests {
 
     #[test]
     fn cut_products_match_naive_along_every_axis() {
-        let ops = [
-            (Op::N, Op::N),
-            (Op::N, Op::T),
-            (Op::T, Op::N),
-            (Op::T, Op::T),
-        ];
         let (m, n, k, pad) = (13, 11, 17, 2);
-        for (ta, tb) in ops {
+        for (ta, tb) in OPS {
             for axis in [Axis::M, Axis::N, Axis::K] {
                 // Pieces of 1, uneven ones (the last shorter), and one piece of everything.
                 for piece in [1, 4, 5, 17] {
                     for beta in [0.3, 0.0] {
-                        let (ar, ac) = stored(ta, m, k);
-                        let (br, bc) = stored(tb, k, n);
-                        let (lda, ldb, ldc) = (ac + pad, bc + pad + 1, n + pad);
-                        let a = data(ar * lda, 1);
-                        let b = data(br * ldb, 2);
-                        let c0 = data(m * ldc, 3);
+                        let ((a, lda), (b, ldb), (c0, ldc)) = operands((ta, tb), (m, n, k), pad);
                         let mut c = c0.clone();
                         let mut want = c0.clone();
                         let sh = Shape {
@@ -1184,17 +1188,11 @@ mod tests {
 
     #[test]
     fn small_pieces_are_taken_and_long_enough() {
-        let ops = [
-            (Op::N, Op::N),
-            (Op::N, Op::T),
-            (Op::T, Op::N),
-            (Op::T, Op::T),
-        ];
         let sizes = [
             1, 2, 10, 28, 32, 50, 64, 100, 128, 256, 512, 1024, 1399, 3200,
         ];
         let mut cut = 0;
-        for (ta, tb) in ops {
+        for (ta, tb) in OPS {
             for &m in &sizes {
                 for &n in &sizes {
                     for &k in &sizes {

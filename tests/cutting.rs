@@ -98,18 +98,10 @@ fn cut_products_and_the_stored_transpose_change_nothing_but_rounding() {
                     classes: 10,
                 },
             });
-            let mut ws = model.workspace(B, T, false);
-            let mut r = Lcg(7);
-            for v in ws.x.iter_mut() {
-                *v = r.next_f64() * 2.0 - 1.0;
-            }
-            for (i, l) in ws.targets.iter_mut().enumerate() {
-                *l = ((i * 7 + 3) % 10) as u32;
-            }
-            for (i, len) in ws.lens[..B].iter_mut().enumerate() {
-                *len = if mixed { T - i * T / (2 * B) } else { T };
-            }
-            ws.begin(B, T);
+            let lens: Vec<usize> = (0..B)
+                .map(|i| if mixed { T - i * T / (2 * B) } else { T })
+                .collect();
+            let mut ws = common::classifier_batch(&model, T, &lens);
             let what = format!("{cell:?} classifier, {readout:?} readout");
             same_either_way(&what, &model, &mut ws);
         }
@@ -122,21 +114,7 @@ fn cut_products_and_the_stored_transpose_change_nothing_but_rounding() {
             layers: 2,
             task: Task::NextToken,
         });
-        let mut ws = model.workspace(B, T, false);
-        let mut r = Lcg(11);
-        for (t, y) in ws.tokens.iter_mut().zip(ws.targets.iter_mut()) {
-            *t = r.below(D) as u32;
-            *y = r.below(D) as u32;
-        }
-        ws.begin_full(B, T);
-        for l in 0..2 {
-            let state: Vec<f64> = model
-                .state(&ws, l)
-                .iter()
-                .map(|_| r.next_f64() * 1.6 - 0.8)
-                .collect();
-            model.set_state(&mut ws, l, &state);
-        }
+        let mut ws = common::carried_lm_batch(&model, B, T, D, false);
         same_either_way(&format!("{cell:?} language model"), &model, &mut ws);
     }
 }

@@ -79,16 +79,7 @@ fn classifier(cell: CellKind, readout: Readout, layers: usize, lens: [usize; B])
             classes: 10,
         },
     });
-    let mut ws = model.workspace(B, T, false);
-    let mut g = Lcg(7);
-    for v in ws.x.iter_mut() {
-        *v = g.next_f64() * 2.0 - 1.0;
-    }
-    for (i, l) in ws.targets.iter_mut().enumerate() {
-        *l = ((i * 7 + 3) % 10) as u32;
-    }
-    ws.lens[..B].copy_from_slice(&lens);
-    ws.begin(B, T);
+    let mut ws = common::classifier_batch(&model, T, &lens);
     let what = format!("{cell:?}/{readout:?}/{layers} layers/lengths {lens:?}");
     check(&what, &model, &mut ws, 1.0 / B as f64, None);
 }
@@ -102,21 +93,7 @@ fn language_model(cell: CellKind, layers: usize, dropout: Option<f64>) {
         layers,
         task: Task::NextToken,
     });
-    let mut ws = model.workspace(B, T, dropout.is_some());
-    let mut g = Lcg(11);
-    for (t, y) in ws.tokens.iter_mut().zip(ws.targets.iter_mut()) {
-        *t = g.below(D) as u32;
-        *y = g.below(D) as u32;
-    }
-    ws.begin_full(B, T);
-    for l in 0..layers {
-        let state: Vec<f64> = model
-            .state(&ws, l)
-            .iter()
-            .map(|_| g.next_f64() * 1.6 - 0.8)
-            .collect();
-        model.set_state(&mut ws, l, &state);
-    }
+    let mut ws = common::carried_lm_batch(&model, B, T, D, dropout.is_some());
     assert!(ws.carried());
     let drop = dropout.map(|p| Dropout {
         p,

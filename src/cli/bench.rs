@@ -138,16 +138,16 @@ pub fn run(a: BenchArgs) -> Result<()> {
         ));
         out.insert("openblas_coretype".into(), core.into());
     }
-    let cutting = if blasrnn::blas::small_kernels_linked() {
-        "products cut into pieces for OpenBLAS's small-matrix kernels"
-    } else {
-        "every product one call (this library has no small-matrix kernels to cut them for)"
-    };
-    console.say(format_args!("GEMM: {cutting}"));
-    out.insert(
-        "cut_products".into(),
-        blasrnn::blas::small_kernels_linked().into(),
-    );
+    let cut = blasrnn::blas::small_kernels_linked();
+    console.say(format_args!(
+        "GEMM: {}",
+        if cut {
+            "products cut into pieces for OpenBLAS's small-matrix kernels"
+        } else {
+            "every product one call (this library has no small-matrix kernels to cut them for)"
+        }
+    ));
+    out.insert("cut_products".into(), cut.into());
     let n = a.gemm_size as usize;
     let rates = Rates {
         threads,

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use blasrnn::data::SeqSet;
-use blasrnn::model::Init;
+use blasrnn::model::{Init, Model, Workspace};
 use blasrnn::nn::cell::CellKind;
 use blasrnn::nn::head::Readout;
 use blasrnn::optim::{OptimizerKind, Schedule};
@@ -29,6 +29,52 @@ impl Lcg {
     pub fn below(&mut self, n: usize) -> usize {
         (self.next_f64() * n as f64) as usize % n
     }
+}
+
+/// A classifier's workspace of `lens.len()` sequences of up to `t` steps (lengths `lens`,
+/// longest first), filled as the gradient checks fill it: inputs uniform in [−1, 1), targets
+/// `(7i + 3) mod 10`; begun.
+pub fn classifier_batch(model: &Model, t: usize, lens: &[usize]) -> Workspace {
+    let b = lens.len();
+    let mut ws = model.workspace(b, t, false);
+    let mut g = Lcg(7);
+    for v in ws.x.iter_mut() {
+        *v = g.next_f64() * 2.0 - 1.0;
+    }
+    for (i, l) in ws.targets.iter_mut().enumerate() {
+        *l = ((i * 7 + 3) % 10) as u32;
+    }
+    ws.lens[..b].copy_from_slice(lens);
+    ws.begin(b, t);
+    ws
+}
+
+/// A language model's workspace of `b` streams of `t` tokens and targets below `vocab` (with room
+/// for dropout masks when `dropout`), begun from a random carried state in [−0.8, 0.8) in every
+/// layer.
+pub fn carried_lm_batch(
+    model: &Model,
+    b: usize,
+    t: usize,
+    vocab: usize,
+    dropout: bool,
+) -> Workspace {
+    let mut ws = model.workspace(b, t, dropout);
+    let mut g = Lcg(11);
+    for (x, y) in ws.tokens.iter_mut().zip(ws.targets.iter_mut()) {
+        *x = g.below(vocab) as u32;
+        *y = g.below(vocab) as u32;
+    }
+    ws.begin_full(b, t);
+    for l in 0..model.config.layers {
+        let state: Vec<f64> = model
+            .state(&ws, l)
+            .iter()
+            .map(|_| g.next_f64() * 1.6 - 0.8)
+            .collect();
+        model.set_state(&mut ws, l, &state);
+    }
+    ws
 }
 
 /// A set of `n` random `rows × cols` byte images whose label is a simple function of the pixels

@@ -10,9 +10,8 @@
 //! Cache, batch-major: input parts `I [b][t][3H]` (= X·W_ihᵀ + b_ih, then r, z, n in place),
 //! recurrent parts `R [b][t][3H]` (= H_{t-1}·W_hhᵀ + b_hh; its n third is kept for backward),
 //! states `Hs [b][t][H]`, then the transposes of `weight_ih` (one-hot input only) and
-//! `weight_hh`. The input
-//! projection of all gates for all rows is one GEMM; each step does one GEMM for all gates'
-//! recurrent part, then one pass over the step's rows.
+//! `weight_hh`. The input projection of all gates for all rows is one GEMM; each step does one
+//! GEMM for all gates' recurrent part, then one pass over the step's rows.
 
 use super::common::{
     Dims, GateTensors, Recurrent, add_input_grads, add_input_projection, add_recurrent_gates,
