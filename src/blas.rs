@@ -618,8 +618,10 @@ pub fn small_kernel_takes(ta: Op, tb: Op, m: usize, n: usize, k: usize) -> bool 
 /// or all the rows of a batch) — that copy is not amortised, and the small kernels, which read
 /// the operands where they are, run the pieces at 1.2–2× the rate of the whole (`bench --uncut`
 /// and `cargo bench -- gemm_` measure both). A piece must stay long enough for their inner
-/// loops: along k at least 48; along m (at least 32) or n (a multiple of 64) only when k is at
-/// least 64. Pieces along k and m are of equal size; along n, the last takes what is left.
+/// loops: along k at least 48; along m at least 32 rows (whatever k: the input projection of 28
+/// pixels, cut into pieces of 64 rows or more, runs at 1.25–1.4× the whole); along n a multiple
+/// of 64, only when k is at least 64. Pieces along k and m are of equal size; along n, the last
+/// takes what is left.
 pub fn small_pieces(ta: Op, tb: Op, m: usize, n: usize, k: usize) -> Option<(Axis, usize)> {
     if m <= 1 || n == 0 || k == 0 || small_kernel_takes(ta, tb, m, n, k) {
         return None;
@@ -641,11 +643,11 @@ pub fn small_pieces(ta: Op, tb: Op, m: usize, n: usize, k: usize) -> Option<(Axi
     if along_k >= 48 && fits(Axis::K, along_k) {
         return Some((Axis::K, along_k));
     }
+    let along_m = even(m, SMALL_MNK / (n * k));
+    if along_m >= 32 && fits(Axis::M, along_m) {
+        return Some((Axis::M, along_m));
+    }
     if k >= 64 {
-        let along_m = even(m, SMALL_MNK / (n * k));
-        if along_m >= 32 && fits(Axis::M, along_m) {
-            return Some((Axis::M, along_m));
-        }
         // Along n, whole multiples of 64 columns: the small kernels' widest block (a row-major
         // C's columns are their rows); 112 or 80 columns (64 + 48, 64 + 16) run at 2/3 the rate.
         let along_n = SMALL_MNK / (m * k) / 64 * 64;
@@ -670,6 +672,70 @@ pub fn small_kernels_prefer_stored_transpose(m: usize, n: usize, k: usize) -> bo
 /// from it.
 pub fn prefers_stored_transpose(m: usize, n: usize, k: usize) -> bool {
     cutting() && small_kernels_prefer_stored_transpose(m, n, k)
+}
+
+/// `C = alpha · A · Wᵀ + beta · C`: A m×k (leading dimension `lda`), W stored n×k and contiguous
+/// as a layer's weight is, C m×n (leading dimension `ldc`). Made from W as stored or, when
+/// [`prefers_stored_transpose`], from its transpose, written into `scratch` (k×n) first.
+///
+/// # Panics
+/// As [`gemm`]; when `scratch` is shorter than k·n and the transpose is used.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_xwt<T: Real>(
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f64,
+    a: &[T],
+    lda: usize,
+    w: &[T],
+    beta: f64,
+    c: &mut [T],
+    ldc: usize,
+    scratch: &mut [T],
+) {
+    if prefers_stored_transpose(m, n, k) {
+        transpose(w, n, k, scratch);
+        gemm(
+            Op::N,
+            Op::N,
+            m,
+            n,
+            k,
+            alpha,
+            a,
+            lda,
+            scratch,
+            n,
+            beta,
+            c,
+            ldc,
+        );
+    } else {
+        gemm(Op::N, Op::T, m, n, k, alpha, a, lda, w, k, beta, c, ldc);
+    }
+}
+
+/// `dst` (c×r) = the transpose of `src` (r×c), both contiguous.
+///
+/// # Panics
+/// When either is shorter than r·c.
+pub fn transpose<T: Copy>(src: &[T], r: usize, c: usize, dst: &mut [T]) {
+    // In tiles of 16×16, so that the lines of `dst` a tile writes stay in L1 until full (a
+    // weight's rows are kilobytes apart: column by column, every write missed).
+    const TILE: usize = 16;
+    let (src, dst) = (&src[..r * c], &mut dst[..r * c]);
+    for i0 in (0..r).step_by(TILE) {
+        let i1 = (i0 + TILE).min(r);
+        for j0 in (0..c).step_by(TILE) {
+            let j1 = (j0 + TILE).min(c);
+            for i in i0..i1 {
+                for (j, &v) in (j0..j1).zip(&src[i * c + j0..i * c + j1]) {
+                    dst[j * r + i] = v;
+                }
+            }
+        }
+    }
 }
 
 /// When products are cut into pieces for small-matrix kernels (see [`small_pieces`]).
@@ -1118,6 +1184,43 @@ mod tests {
     }
 
     #[test]
+    fn transpose_and_gemm_xwt_match_naive() {
+        // Smaller than a tile, and whole tiles with a ragged edge either way.
+        for (r, c) in [(3, 5), (37, 20), (16, 33)] {
+            let t = data(r * c, 4);
+            let mut tt = vec![f64::NAN; r * c];
+            transpose(&t, r, c, &mut tt);
+            for (i, j) in (0..r).flat_map(|i| (0..c).map(move |j| (i, j))) {
+                assert_eq!(tt[j * r + i], t[i * c + j], "{r}×{c} ({i},{j})");
+            }
+        }
+        // A shape whose transpose this machine's BLAS may prefer (the seed's input projection)
+        // and one it never does (one row goes through gemv); tests/cutting.rs forces both paths.
+        for (m, n, k) in [(1400, 50, 28), (1, 7, 3)] {
+            let ((a, lda), (w, _), (c0, ldc)) = operands((Op::N, Op::T), (m, n, k), 1);
+            let w = &w[..n * k];
+            let mut c = c0.clone();
+            let mut want = c0.clone();
+            let mut scratch = vec![f64::NAN; n * k];
+            gemm_xwt(m, n, k, 0.7, &a, lda, w, 0.3, &mut c, ldc, &mut scratch);
+            let ops = (Op::N, Op::T);
+            naive(
+                ops.0,
+                ops.1,
+                (m, n, k),
+                0.7,
+                (&a, lda),
+                (w, k),
+                0.3,
+                (&mut want, ldc),
+            );
+            for (g, w) in c.iter().zip(&want) {
+                assert!((g - w).abs() < 1e-12, "{m}×{n}×{k}: {g} vs {w}");
+            }
+        }
+    }
+
+    #[test]
     fn cut_products_match_naive_along_every_axis() {
         let (m, n, k, pad) = (13, 11, 17, 2);
         for (ta, tb) in OPS {
@@ -1209,7 +1312,7 @@ mod tests {
                         };
                         assert!(small_kernel_takes(ta, tb, pm, pn, pk), "{what}: not taken");
                         assert!(piece >= min, "{what}: too short");
-                        assert!(axis == Axis::K || k >= 64, "{what}: k too short");
+                        assert!(axis != Axis::N || k >= 64, "{what}: k too short");
                         let len = match axis {
                             Axis::M => m,
                             Axis::N => n,

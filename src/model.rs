@@ -419,9 +419,9 @@ impl<T: Real> Model<T> {
         } = self.parts(ws);
         self.stack.forward(pc, &s, stack, None);
         let st = self.stack.top_states(stack, s.b, s.t);
-        let out = hb.logits_mut();
-        head.logits(ph, st, s.rows(), out);
-        &out[..s.rows() * head.v]
+        head.logits(ph, st, s.rows(), hb);
+        let hb: &'a HeadBuffers<T> = hb;
+        hb.probs(s.rows(), head.v)
     }
 
     /// Makes the state after this batch's last step the start of the next batch (text streams:

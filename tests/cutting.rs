@@ -1,5 +1,6 @@
-//! Products cut into pieces for small-matrix kernels, and the recurrent products made from the
-//! stored transpose of `weight_hh`, compute what the whole products compute: the loss and every
+//! Products cut into pieces for small-matrix kernels, and the products made from the transpose
+//! of a weight (`weight_hh` in every step, `weight_ih` over all rows, the heads' weights), compute
+//! what the whole products compute: the loss and every
 //! gradient of each cell, classifier and language model, at sizes where both apply, with cutting
 //! forced on (as on OpenBLAS's AVX-512 cores, whatever this machine has) against cutting off
 //! (every product one call, as the gradient checks verify it).
@@ -73,12 +74,15 @@ fn cut_products_and_the_stored_transpose_change_nothing_but_rounding() {
             CellKind::Lstm => 4 * H,
             CellKind::Gru => 3 * H,
         };
-        // These sizes take both paths: each step's product from the transpose, and the cut ones
-        // (the backward step's product, dW_hh over all rows).
-        assert!(
-            blas::small_kernels_prefer_stored_transpose(B, g, H),
-            "{cell:?}"
-        );
+        // These sizes take both paths: each step's product, the input projection of the first
+        // layer and the heads' products (seq outputs, 3; next-token logits, D) from the
+        // transpose, and the cut ones (the backward step's product, dW_hh over all rows).
+        for (m, n, k) in [(B, g, H), (B * T, g, D), (B * T, 3, H), (B * T, D, H)] {
+            assert!(
+                blas::small_kernels_prefer_stored_transpose(m, n, k),
+                "{cell:?} {m}×{n}×{k}"
+            );
+        }
         assert!(
             blas::small_pieces(Op::T, Op::N, g, H, B * T - 1).is_some(),
             "{cell:?}"

@@ -9,7 +9,7 @@
 //!   being the next token (a language model).
 
 use super::cell::Seqs;
-use crate::blas::{Op, gemm, gemv};
+use crate::blas::{Op, gemm, gemm_xwt, gemv};
 use crate::nn::fill_rows;
 use crate::nn::params::{ParamSpec, Role};
 use crate::real::Real;
@@ -103,17 +103,14 @@ pub struct HeadBuffers<T> {
     probs: Vec<T>,
     /// Gradient of the logits.
     g_logits: Vec<T>,
+    /// The transpose of the weight a product reads, when the BLAS prefers it (`blas::gemm_xwt`).
+    wt: Vec<T>,
 }
 
 impl<T: Real> HeadBuffers<T> {
     /// The probabilities of the last forward, `rows × k`.
     pub fn probs(&self, rows: usize, k: usize) -> &[T] {
         &self.probs[..rows * k]
-    }
-
-    /// The buffer logits are written to (then turned into probabilities).
-    pub(crate) fn logits_mut(&mut self) -> &mut [T] {
-        &mut self.probs
     }
 }
 
@@ -210,7 +207,7 @@ impl Classifier {
                 );
                 // Y = S·Vᵀ + 1·cᵀ (m = b·T, n = O, k = H), which is Z (b × T·O).
                 fill_rows(feat, c);
-                gemm(Op::N, Op::T, b * t, o, h, 1.0, st, h, v, h, 1.0, feat, o);
+                gemm_xwt(b * t, o, h, 1.0, st, h, v, 1.0, feat, o, &mut buf.wt);
             }
             Readout::Last => {
                 for (seq, row) in feat.chunks_exact_mut(h).enumerate() {
@@ -235,21 +232,7 @@ impl Classifier {
         // Logits = Z·Θᵀ + 1·βᵀ (m = b, n = K, k = F).
         let logits = &mut buf.probs[..b * k];
         fill_rows(logits, beta);
-        gemm(
-            Op::N,
-            Op::T,
-            b,
-            k,
-            f,
-            1.0,
-            feat,
-            f,
-            theta,
-            f,
-            1.0,
-            logits,
-            k,
-        );
+        gemm_xwt(b, k, f, 1.0, feat, f, theta, 1.0, logits, k, &mut buf.wt);
         softmax_xent(logits, &labels[..b], k)
     }
 
@@ -318,14 +301,12 @@ impl NextToken {
         (fwd as u64, bwd as u64)
     }
 
-    /// Logits `[b·t][V]` = S·Wᵀ + 1·biasᵀ (m = b·t, n = V, k = H) into `out`.
-    pub fn logits<T: Real>(&self, p: &[T], st: &[T], rows: usize, out: &mut [T]) {
+    /// Logits `[b·t][V]` = S·Wᵀ + 1·biasᵀ (m = b·t, n = V, k = H), into `buf`'s probabilities.
+    pub fn logits<T: Real>(&self, p: &[T], st: &[T], rows: usize, buf: &mut HeadBuffers<T>) {
         let (w, bias) = p.split_at(self.v * self.h);
-        let out = &mut out[..rows * self.v];
+        let out = &mut buf.probs[..rows * self.v];
         fill_rows(out, &bias[..self.v]);
-        gemm(
-            Op::N,
-            Op::T,
+        gemm_xwt(
             rows,
             self.v,
             self.h,
@@ -333,17 +314,17 @@ impl NextToken {
             st,
             self.h,
             w,
-            self.h,
             1.0,
             out,
             self.v,
+            &mut buf.wt,
         );
     }
 
     fn forward<T: Real>(&self, x: &HeadInput<T>, buf: &mut HeadBuffers<T>) -> (f64, usize) {
         let (p, s, st, targets) = (x.p, x.s, x.st, x.targets);
         let rows = s.rows();
-        self.logits(p, st, rows, &mut buf.probs);
+        self.logits(p, st, rows, buf);
         softmax_xent(&mut buf.probs[..rows * self.v], &targets[..rows], self.v)
     }
 
@@ -399,11 +380,18 @@ impl Head {
             Head::NextToken(_) => 0,
         };
         let probs = self.rows(b, t) * self.outputs();
+        // The largest weight a forward product reads transposed.
+        let wt = match self {
+            Head::Classify(c) if c.readout == Readout::Seq => (c.o * c.h).max(c.k * c.features()),
+            Head::Classify(c) => c.k * c.features(),
+            Head::NextToken(n) => n.v * n.h,
+        };
         HeadBuffers {
             feat: vec![T::ZERO; feat],
             g_feat: vec![T::ZERO; feat],
             probs: vec![T::ZERO; probs],
             g_logits: vec![T::ZERO; probs],
+            wt: vec![T::ZERO; wt],
         }
     }
 

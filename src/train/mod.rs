@@ -3,6 +3,7 @@
 //! of each for every task.
 
 pub mod run;
+pub mod threads;
 pub mod trainer;
 
 pub use trainer::{Data, Evaluation, StepStats, Trainer};

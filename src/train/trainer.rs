@@ -17,6 +17,7 @@
 //! bit-identical weights.
 
 use super::TrainConfig;
+use super::threads::each;
 use crate::blas::axpy;
 use crate::data::SeqSet;
 use crate::data::text::Streams;
@@ -28,7 +29,6 @@ use crate::real::Real;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use rayon::prelude::*;
 
 /// What a trainer trains on or evaluates.
 #[derive(Clone, Copy)]
@@ -120,24 +120,6 @@ fn mix(a: u64, b: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Runs `f(worker index, worker)` on every worker, in parallel on `pool` when there is one.
-/// (`rayon`'s fork-join keeps its jobs on the stack: no allocation per step.)
-fn each<W: Send>(
-    pool: Option<&rayon::ThreadPool>,
-    workers: &mut [W],
-    f: impl Fn(usize, &mut W) + Sync,
-) {
-    match pool {
-        None => workers.iter_mut().enumerate().for_each(|(i, w)| f(i, w)),
-        Some(pool) => pool.install(|| {
-            workers
-                .par_iter_mut()
-                .enumerate()
-                .for_each(|(i, w)| f(i, w))
-        }),
-    }
-}
-
 impl<T: Real> Trainer<T> {
     /// A trainer for `config` and a model of shape `model` (see [`TrainConfig::classifier`] and
     /// [`TrainConfig::language_model`]), its parameters drawn from the seed.
@@ -180,16 +162,7 @@ impl<T: Real> Trainer<T> {
             .collect();
         // Each worker calls BLAS single-threaded; parallelism comes from the shards.
         crate::blas::set_threads(1);
-        let pool = (threads > 1).then(|| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .expect("failed to start the worker threads");
-            // Threads start asynchronously and allocate their queues as they do: make sure they
-            // all have, so that no step pays for it.
-            pool.broadcast(|_| ());
-            std::sync::Arc::new(pool)
-        });
+        let pool = (threads > 1).then(|| std::sync::Arc::new(super::threads::pool(threads)));
         Trainer {
             opt: Optimizer::new(config.optimizer, model.num_params()),
             model,
@@ -203,13 +176,14 @@ impl<T: Real> Trainer<T> {
         }
     }
 
-    /// Runs `f` on one of the trainer's worker threads (on this thread when there is no pool).
-    /// Steps taken inside fork their shards from a worker thread; steps taken from another thread
-    /// enter the pool through its shared queue, which allocates a block every few dozen entries.
-    /// Run training loops inside this to keep every step allocation-free.
+    /// Runs `f` on one of the trainer's worker threads (on this thread when there is no pool),
+    /// with the other threads kept awake between steps (see [`super::threads`]). Steps taken
+    /// inside fork their shards from a worker thread; steps taken from another thread enter the
+    /// pool through its shared queue, which allocates a block every few dozen entries, and find
+    /// the other threads parked. Run training loops inside this.
     pub fn in_pool<R: Send>(&mut self, f: impl FnOnce(&mut Trainer<T>) -> R + Send) -> R {
         match self.pool.clone() {
-            Some(pool) => pool.install(|| f(self)),
+            Some(pool) => super::threads::keep_awake(&pool, || f(self)),
             None => f(self),
         }
     }

@@ -6,8 +6,7 @@
 //! gates `[b][t][g]`, states `[b][t][h]`, start state `[b][sl]`.
 
 use super::{Input, Seqs};
-use crate::blas::{Op, gemm, gemv};
-pub(crate) use crate::nn::fill_rows;
+use crate::blas::{Op, gemm, gemm_xwt, gemv, transpose};
 use crate::real::Real;
 
 /// Sizes of a layer: `d` inputs, `h` hidden units, `g` gate rows, `sl` numbers of start state per
@@ -61,24 +60,15 @@ impl<'a, T> GateTensors<&'a mut [T]> {
     }
 }
 
-/// Length of the region a one-hot layer keeps for the transpose of `weight_ih` (d×g), 0 otherwise.
-fn one_hot_len(one_hot: bool, dm: Dims) -> usize {
-    if one_hot { dm.d * dm.g } else { 0 }
-}
-
 /// Length of the region every layer keeps at the end of its cache for transposed weights: that
-/// of `weight_ih` (d×g, one-hot input only), then that of `weight_hh` (h×g).
-pub(crate) fn transposes_len(one_hot: bool, dm: Dims) -> usize {
-    one_hot_len(one_hot, dm) + dm.h * dm.g
+/// of `weight_ih` (d×g), then that of `weight_hh` (h×g).
+pub(crate) fn transposes_len(dm: Dims) -> usize {
+    (dm.d + dm.h) * dm.g
 }
 
 /// Splits the region of [`transposes_len`] into (`weight_ih`'s transpose, `weight_hh`'s).
-pub(crate) fn split_transposes<T>(
-    region: &mut [T],
-    one_hot: bool,
-    dm: Dims,
-) -> (&mut [T], &mut [T]) {
-    let (wt_ih, rest) = region.split_at_mut(one_hot_len(one_hot, dm));
+pub(crate) fn split_transposes<T>(region: &mut [T], dm: Dims) -> (&mut [T], &mut [T]) {
+    let (wt_ih, rest) = region.split_at_mut(dm.d * dm.g);
     (wt_ih, &mut rest[..dm.h * dm.g])
 }
 
@@ -118,10 +108,12 @@ impl<'a, T: Real> Recurrent<'a, T> {
     }
 }
 
-/// `A += X·W_ihᵀ` over all `rows` (m = rows, n = g, k = d). For a one-hot input, row r instead
-/// gets column x_r of W_ih: read as a contiguous row of its transpose, which this first writes
-/// into `wt` (d×g), or, for fewer rows than symbols, read in place.
-pub(crate) fn add_input_projection<T: Real>(
+/// `A = X·W_ihᵀ` over all `rows` (m = rows, n = g, k = d), from W_ih's transpose written into
+/// `wt` (d×g) when the BLAS prefers it (`blas::gemm_xwt`). For a one-hot input, row r instead
+/// is column x_r of W_ih: read as a contiguous row of its transpose, which this first writes into
+/// `wt`, or, for fewer rows than symbols, read in place. The biases are not in it: each cell adds
+/// them to a row with its activations ([`add_bias`]), where the row is in cache anyway.
+pub(crate) fn input_projection<T: Real>(
     x: Input<T>,
     w_ih: &[T],
     dm: Dims,
@@ -131,24 +123,30 @@ pub(crate) fn add_input_projection<T: Real>(
 ) {
     let (d, g) = (dm.d, dm.g);
     match x {
-        Input::Dense(x) => gemm(Op::N, Op::T, rows, g, d, 1.0, x, d, w_ih, d, 1.0, a, g),
+        Input::Dense(x) => gemm_xwt(rows, g, d, 1.0, x, d, w_ih, 0.0, a, g, wt),
         Input::Tokens(ids) if rows < d => {
             // Fewer rows than symbols (sampling): read the columns where they are.
             for (row, &id) in a[..rows * g].chunks_exact_mut(g).zip(&ids[..rows]) {
                 for (j, v) in row.iter_mut().enumerate() {
-                    *v += w_ih[j * d + id as usize];
+                    *v = w_ih[j * d + id as usize];
                 }
             }
         }
         Input::Tokens(ids) => {
             transpose(w_ih, g, d, wt);
             for (row, &id) in a[..rows * g].chunks_exact_mut(g).zip(&ids[..rows]) {
-                let col = &wt[id as usize * g..(id as usize + 1) * g];
-                for (v, &w) in row.iter_mut().zip(col) {
-                    *v += w;
-                }
+                row.copy_from_slice(&wt[id as usize * g..(id as usize + 1) * g]);
             }
         }
+    }
+}
+
+/// `row += bias`: a gate row's bias, added where the row is about to be activated.
+#[inline(never)]
+pub(crate) fn add_bias<T: Real>(row: &mut [T], bias: &[T]) {
+    let bias = &bias[..row.len()];
+    for k in 0..row.len() {
+        row[k] += bias[k];
     }
 }
 
@@ -191,62 +189,36 @@ pub(crate) fn add_input_grads<T: Real>(
     }
 }
 
-/// `dst` (c×r) = the transpose of `src` (r×c).
-fn transpose<T: Copy>(src: &[T], r: usize, c: usize, dst: &mut [T]) {
-    for (i, row) in src[..r * c].chunks_exact(c).enumerate() {
-        for (j, &v) in row.iter().enumerate() {
-            dst[j * r + i] = v;
-        }
-    }
-}
-
-/// `A_s += H_{s−1}·W_hhᵀ` at step `step` for the `n = active[step]` running sequences, all gates
-/// in one product (m = n, n = g, k = h): H_{s−1} is row step−1 of `states`, or at step 0 the
-/// start state (skipped when it is not carried). `w_hh` is [`Recurrent::of`] the layer's.
-pub(crate) fn add_recurrent_gates<T: Real>(
+/// `A_s = H_{s−1}·W_hhᵀ + beta·A_s` at step `step` for the `n = active[step]` running
+/// sequences, all gates in one product (m = n, n = g, k = h): H_{s−1} is row step−1 of `states`,
+/// or at step 0 the start state — when it is not carried, zero: the rows are left as they are, or
+/// zeroed when `beta` is 0. `w_hh` is [`Recurrent::of`] the layer's.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn recurrent_gates<T: Real>(
     s: &Seqs<T>,
     step: usize,
     states: &[T],
     w_hh: Recurrent<T>,
+    beta: f64,
     gates: &mut [T],
     dm: Dims,
 ) {
     let (n, t, h, g) = (s.active[step], s.t, dm.h, dm.g);
     let (w, op, ldw) = w_hh.operand();
     let c = &mut gates[step * g..];
-    if step > 0 {
-        gemm(
-            Op::N,
-            op,
-            n,
-            g,
-            h,
-            1.0,
-            &states[(step - 1) * h..],
-            t * h,
-            w,
-            ldw,
-            1.0,
-            c,
-            t * g,
-        );
+    let (prev, ld) = if step > 0 {
+        (&states[(step - 1) * h..], t * h)
     } else if s.carried {
-        gemm(
-            Op::N,
-            op,
-            n,
-            g,
-            h,
-            1.0,
-            s.start,
-            dm.sl,
-            w,
-            ldw,
-            1.0,
-            c,
-            t * g,
-        );
-    }
+        (s.start, dm.sl)
+    } else {
+        if beta == 0.0 {
+            for seq in 0..n {
+                c[seq * t * g..seq * t * g + g].fill(T::ZERO);
+            }
+        }
+        return;
+    };
+    gemm(Op::N, op, n, g, h, 1.0, prev, ld, w, ldw, beta, c, t * g);
 }
 
 /// `dH_{s−1} += dA_s·W_hh` at step `step` ≥ 1 for the `n = active[step]` running sequences, all

@@ -9,13 +9,13 @@
 //!
 //! Cache, batch-major: input parts `I [b][t][3H]` (= X·W_ihᵀ + b_ih, then r, z, n in place),
 //! recurrent parts `R [b][t][3H]` (= H_{t-1}·W_hhᵀ + b_hh; its n third is kept for backward),
-//! states `Hs [b][t][H]`, then the transposes of `weight_ih` (one-hot input only) and
+//! states `Hs [b][t][H]`, then the transposes of `weight_ih` and
 //! `weight_hh`. The input projection of all gates for all rows is one GEMM; each step does one
 //! GEMM for all gates' recurrent part, then one pass over the step's rows.
 
 use super::common::{
-    Dims, GateTensors, Recurrent, add_input_grads, add_input_projection, add_recurrent_gates,
-    add_recurrent_state_grad, add_row_sums, common_flops, copy_last, fill_rows, prev,
+    Dims, GateTensors, Recurrent, add_bias, add_input_grads, add_recurrent_state_grad,
+    add_row_sums, common_flops, copy_last, input_projection, prev, recurrent_gates,
     recurrent_weight_grad, row_and_prev, split_transposes, transposes_len, zero_ended,
 };
 use super::{Cell, CellKind, Grads, Seqs};
@@ -76,7 +76,7 @@ impl<T: Real> Cell<T> for GruCell {
     }
 
     fn cache_len(&self, b: usize, t: usize) -> usize {
-        b * t * 7 * self.dm.h + transposes_len(self.one_hot, self.dm)
+        b * t * 7 * self.dm.h + transposes_len(self.dm)
     }
 
     fn scratch_len(&self, _b: usize, _t: usize) -> usize {
@@ -99,22 +99,20 @@ impl<T: Real> Cell<T> for GruCell {
         let (h, g) = (dm.h, dm.g);
         let w = GateTensors::of(p, dm);
         let [xi, hr, hs, wts] = self.sections(cache, rows);
-        let (wt, wt_hh) = split_transposes(wts, self.one_hot, dm);
+        let (wt, wt_hh) = split_transposes(wts, dm);
         let w_hh = Recurrent::of(s, w.w_hh, dm, wt_hh);
-        fill_rows(xi, w.b_ih);
-        add_input_projection(s.x, w.w_ih, dm, rows, xi, wt);
+        // I = X·W_ihᵀ for every step at once; each row gets b_ih as it is activated.
+        input_projection(s.x, w.w_ih, dm, rows, xi, wt);
         for step in 0..s.t {
             let n = s.active[step];
-            for seq in 0..n {
-                let row = seq * s.t + step;
-                hr[row * g..(row + 1) * g].copy_from_slice(w.b_hh);
-            }
-            // R_t = H_{t-1}·W_hhᵀ + b_hh.
-            add_recurrent_gates(s, step, hs, w_hh, hr, dm);
+            // R_t = H_{t-1}·W_hhᵀ; each row gets b_hh as it is activated.
+            recurrent_gates(s, step, hs, w_hh, 0.0, hr, dm);
             for seq in 0..n {
                 let row = seq * s.t + step;
                 let i = &mut xi[row * g..(row + 1) * g];
-                let r_part = &hr[row * g..(row + 1) * g];
+                let r_part = &mut hr[row * g..(row + 1) * g];
+                add_bias(i, w.b_ih);
+                add_bias(r_part, w.b_hh);
                 // r, z = σ(input part + recurrent part), over the row's first 2H numbers at once.
                 let (rz, n_) = i.split_at_mut(2 * h);
                 for (v, &rv) in rz.iter_mut().zip(&r_part[..2 * h]) {
@@ -139,7 +137,7 @@ impl<T: Real> Cell<T> for GruCell {
         let (h, gn) = (dm.h, dm.g);
         let w = GateTensors::of(p, dm);
         let [xi, hr, hs, wts] = self.sections(cache, rows);
-        let (dwt, _) = split_transposes(wts, self.one_hot, dm);
+        let (dwt, _) = split_transposes(wts, dm);
         let g_h = g.g_h;
         for step in (0..s.t).rev() {
             zero_ended(s, step, xi, gn);

@@ -10,13 +10,13 @@
 //!
 //! Cache, batch-major: gates `A [b][t][4H]` (activated in place by forward, overwritten with
 //! their gradients by backward), cells `C [b][t][H]`, states `Hs [b][t][H]`, `tanh(C) [b][t][H]`,
-//! then the transposes of `weight_ih` (one-hot input only) and `weight_hh`. The input projection of all gates for
+//! then the transposes of `weight_ih` and `weight_hh`. The input projection of all gates for
 //! all rows is one GEMM; each step adds `H_{t-1}·W_hhᵀ` for all gates in one GEMM, then one pass
 //! over the step's rows applies the gate nonlinearities and the cell update.
 
 use super::common::{
-    Dims, GateTensors, Recurrent, add_input_grads, add_input_projection, add_recurrent_gates,
-    add_recurrent_state_grad, common_flops, copy_last, fill_rows, prev, recurrent_weight_grad,
+    Dims, GateTensors, Recurrent, add_bias, add_input_grads, add_recurrent_state_grad,
+    common_flops, copy_last, input_projection, prev, recurrent_gates, recurrent_weight_grad,
     row_and_prev, split_transposes, transposes_len, zero_ended,
 };
 use super::{Cell, CellKind, Grads, Seqs};
@@ -87,12 +87,13 @@ impl<T: Real> Cell<T> for LstmCell {
     fn flops(&self, s: &Seqs<T>, dx: bool) -> (u64, u64) {
         let (f, b) = common_flops(s, self.dm, !self.one_hot, dx);
         let (g, rows) = (self.dm.g as u64, s.rows() as u64);
-        // Forward adds b_ih + b_hh once; backward sums the rows once and adds them to both biases.
-        (f + 2 * g, b + 2 * rows * g + 2 * 2 * g)
+        // Backward sums the rows once and adds them to both biases (the forward adds the biases
+        // row by row, outside BLAS).
+        (f, b + 2 * rows * g + 2 * 2 * g)
     }
 
     fn cache_len(&self, b: usize, t: usize) -> usize {
-        b * t * 7 * self.dm.h + transposes_len(self.one_hot, self.dm)
+        b * t * 7 * self.dm.h + transposes_len(self.dm)
     }
 
     fn scratch_len(&self, b: usize, _t: usize) -> usize {
@@ -117,19 +118,18 @@ impl<T: Real> Cell<T> for LstmCell {
         let (h, g) = (dm.h, dm.g);
         let w = GateTensors::of(p, dm);
         let [a, c, hs, tc, wts] = self.sections(cache, rows);
-        let (wt, wt_hh) = split_transposes(wts, self.one_hot, dm);
+        let (wt, wt_hh) = split_transposes(wts, dm);
         let w_hh = Recurrent::of(s, w.w_hh, dm, wt_hh);
-        // A = X·W_ihᵀ + 1·(b_ih + b_hh)ᵀ for every step at once (the first row holds the sum).
-        a[..g].copy_from_slice(w.b_ih);
-        axpy(1.0, w.b_hh, &mut a[..g]);
-        let (first, rest) = a.split_at_mut(g);
-        fill_rows(rest, first);
-        add_input_projection(s.x, w.w_ih, dm, rows, a, wt);
+        // A = X·W_ihᵀ for every step at once; then each step adds H_{t−1}·W_hhᵀ, and each row
+        // its biases as it is activated.
+        input_projection(s.x, w.w_ih, dm, rows, a, wt);
         for step in 0..s.t {
-            add_recurrent_gates(s, step, hs, w_hh, a, dm);
+            recurrent_gates(s, step, hs, w_hh, 1.0, a, dm);
             for seq in 0..s.active[step] {
                 let row = seq * s.t + step;
                 let gates = &mut a[row * g..(row + 1) * g];
+                add_bias(gates, w.b_ih);
+                add_bias(gates, w.b_hh);
                 let (ifg, o) = gates.split_at_mut(3 * h);
                 let (if_, gg) = ifg.split_at_mut(2 * h);
                 sigmoid_in_place(if_);
@@ -153,7 +153,7 @@ impl<T: Real> Cell<T> for LstmCell {
         let (h, gn) = (dm.h, dm.g);
         let w = GateTensors::of(p, dm);
         let [a, c, hs, tc, wts] = self.sections(cache, rows);
-        let (dwt, _) = split_transposes(wts, self.one_hot, dm);
+        let (dwt, _) = split_transposes(wts, dm);
         let (dc_next, rest) = scratch.split_at_mut(s.b * h);
         let db = &mut rest[..gn];
         let g_h = g.g_h;

@@ -3,12 +3,12 @@
 //! Parameters (PyTorch names): `U = weight_ih` (H×D), `W = weight_hh` (H×H), `b = bias_ih` (H).
 //! The seed has a single hidden bias; PyTorch's `bias_hh` is zero (see `checkpoint`).
 //!
-//! Cache: the states `S [b][t][H]`, then the transposes of U (one-hot input only) and W.
+//! Cache: the states `S [b][t][H]`, then the transposes of U and W.
 
 use super::common::{
-    Dims, GateTensors, Recurrent, add_input_grads, add_input_projection, add_recurrent_gates,
-    add_row_sums, common_flops, copy_last, fill_rows, recurrent_weight_grad, split_transposes,
-    transposes_len, zero_ended,
+    Dims, GateTensors, Recurrent, add_bias, add_input_grads, add_row_sums, common_flops, copy_last,
+    input_projection, recurrent_gates, recurrent_weight_grad, split_transposes, transposes_len,
+    zero_ended,
 };
 use super::{Cell, CellKind, Grads, Seqs};
 use crate::activation::tanh_in_place;
@@ -60,7 +60,7 @@ impl<T: Real> Cell<T> for TanhCell {
     }
 
     fn cache_len(&self, b: usize, t: usize) -> usize {
-        b * t * self.dm.h + transposes_len(self.one_hot, self.dm)
+        b * t * self.dm.h + transposes_len(self.dm)
     }
 
     fn scratch_len(&self, _b: usize, _t: usize) -> usize {
@@ -81,14 +81,13 @@ impl<T: Real> Cell<T> for TanhCell {
         let (dm, rows) = (self.dm, s.rows());
         let w = GateTensors::of(p, dm);
         let (st, wts) = cache.split_at_mut(rows * dm.h);
-        let (wt, wt_hh) = split_transposes(wts, self.one_hot, dm);
+        let (wt, wt_hh) = split_transposes(wts, dm);
         let w_hh = Recurrent::of(s, w.w_hh, dm, wt_hh);
         let (w_op, op, ldw) = w_hh.operand();
-        // The input projection of every step at once: S = X·Uᵀ + 1·bᵀ.
-        fill_rows(st, w.b_ih);
-        add_input_projection(s.x, w.w_ih, dm, rows, st, wt);
-        // The recurrence: S_t = tanh(S_t + S_{t-1}·Wᵀ) for the sequences still running; S_{t-1}
-        // and S_t are rows of one buffer (m = running, n = H, k = H).
+        // The input projection of every step at once: S = X·Uᵀ.
+        input_projection(s.x, w.w_ih, dm, rows, st, wt);
+        // The recurrence: S_t = tanh(S_t + S_{t-1}·Wᵀ + b) for the sequences still running;
+        // S_{t-1} and S_t are rows of one buffer (m = running, n = H, k = H).
         for step in 0..s.t {
             let n = s.active[step];
             if step > 0 {
@@ -108,11 +107,13 @@ impl<T: Real> Cell<T> for TanhCell {
                     1.0,
                 );
             } else {
-                add_recurrent_gates(s, 0, &[], w_hh, st, dm);
+                recurrent_gates(s, 0, &[], w_hh, 1.0, st, dm);
             }
             for seq in 0..n {
                 let at = (seq * s.t + step) * dm.h;
-                tanh_in_place(&mut st[at..at + dm.h]);
+                let row = &mut st[at..at + dm.h];
+                add_bias(row, w.b_ih);
+                tanh_in_place(row);
             }
             zero_ended(s, step, st, dm.h);
         }
@@ -123,7 +124,7 @@ impl<T: Real> Cell<T> for TanhCell {
         let (dm, rows) = (self.dm, s.rows());
         let w = GateTensors::of(p, dm);
         let (st, wts) = cache.split_at_mut(rows * dm.h);
-        let (dwt, _) = split_transposes(wts, self.one_hot, dm);
+        let (dwt, _) = split_transposes(wts, dm);
         let da = &mut g.g_h[..rows * dm.h];
         // BPTT: dA_t = dS_t ⊙ (1 − S_t²); dS_{t-1} += dA_t·W (dS_t already holds what t+1 sent).
         for step in (0..s.t).rev() {
