@@ -192,6 +192,14 @@ fn products(c: &mut Criterion) {
     product::<f32>(c, "lm_h256_backward_step_f32", (N, N), (32, 256, 1024));
     product::<f64>(c, "seed_dw_hh_f64", (T, N), (50, 50, 2799));
     product::<f64>(c, "seed_logits_f64", (N, T), (100, 10, 1400));
+    // The input projection of 28 pixels over all 50 × 28 rows, and the seed readout's outputs,
+    // as stored (X·W_ihᵀ, S·Vᵀ) and from the weight's transpose, which is then cut along m.
+    product::<f32>(c, "lstm_h128_input_stored_f32", (N, T), (1400, 512, 28));
+    product::<f32>(c, "lstm_h128_input_transposed_f32", (N, N), (1400, 512, 28));
+    product::<f64>(c, "seed_input_stored_f64", (N, T), (1400, 50, 28));
+    product::<f64>(c, "seed_input_transposed_f64", (N, N), (1400, 50, 28));
+    product::<f64>(c, "seed_outputs_stored_f64", (N, T), (1400, 28, 50));
+    product::<f64>(c, "seed_outputs_transposed_f64", (N, N), (1400, 28, 50));
 }
 
 criterion_group!(benches, engine, language_model, reference, products);
