@@ -618,9 +618,9 @@ pub fn small_kernel_takes(ta: Op, tb: Op, m: usize, n: usize, k: usize) -> bool 
 /// or all the rows of a batch) — that copy is not amortised, and the small kernels, which read
 /// the operands where they are, run the pieces at 1.2–2× the rate of the whole (`bench --uncut`
 /// and `cargo bench -- gemm_` measure both). A piece must stay long enough for their inner
-/// loops: along k at least 48; along m at least 32 rows (whatever k: the input projection of 28
-/// pixels, cut into pieces of 64 rows or more, runs at 1.25–1.4× the whole); along n a multiple
-/// of 64, only when k is at least 64. Pieces along k and m are of equal size; along n, the last
+/// loops: along k at least 48; along m at least 32 rows, whatever k (the input projection of 28
+/// pixels and the seed readout's outputs, k = 28 and 50, ran at 1.05–1.4× the whole cut into
+/// pieces of a few hundred rows); along n a multiple of 64, only when k is at least 64. Pieces along k and m are of equal size; along n, the last
 /// takes what is left.
 pub fn small_pieces(ta: Op, tb: Op, m: usize, n: usize, k: usize) -> Option<(Axis, usize)> {
     if m <= 1 || n == 0 || k == 0 || small_kernel_takes(ta, tb, m, n, k) {

@@ -1,11 +1,11 @@
 //! The trainer's worker threads: a `rayon` pool, the shards of a step forked across it without
 //! allocating, and helpers kept awake while a training loop runs.
 //!
-//! A step is short (about 1.4 ms for the seed model on two threads) and its serial part — the
+//! A step is short (about 1.3 ms for the seed model on two threads) and its serial part — the
 //! reduction, the clip, the optimizer — leaves the other threads idle for tens of µs. Left alone,
 //! an idle `rayon` thread yields a few dozen times, then parks, and the next step's fork must wake
-//! it; in a virtual machine a park and a wake cost a few hundred µs, a fifth of the seed model's
-//! step. So:
+//! it (and the forking thread, which parks too while it waits for the other shards); on the
+//! development machine, a virtual one, that cost about a tenth of the seed model's step. So:
 //! - [`keep_awake`] runs a loop with every other pool thread *kept*: looking for work
 //!   ([`rayon::yield_now`]) without parking, for up to [`SPIN`] after the last job, then napping
 //!   [`NAP`] at a time until the loop ends;

@@ -193,7 +193,6 @@ pub(crate) fn add_input_grads<T: Real>(
 /// sequences, all gates in one product (m = n, n = g, k = h): H_{s−1} is row step−1 of `states`,
 /// or at step 0 the start state — when it is not carried, zero: the rows are left as they are, or
 /// zeroed when `beta` is 0. `w_hh` is [`Recurrent::of`] the layer's.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn recurrent_gates<T: Real>(
     s: &Seqs<T>,
     step: usize,

@@ -9,9 +9,9 @@
 //!
 //! Cache, batch-major: input parts `I [b][t][3H]` (= X·W_ihᵀ + b_ih, then r, z, n in place),
 //! recurrent parts `R [b][t][3H]` (= H_{t-1}·W_hhᵀ + b_hh; its n third is kept for backward),
-//! states `Hs [b][t][H]`, then the transposes of `weight_ih` and
-//! `weight_hh`. The input projection of all gates for all rows is one GEMM; each step does one
-//! GEMM for all gates' recurrent part, then one pass over the step's rows.
+//! states `Hs [b][t][H]`, then the transposes of `weight_ih` and `weight_hh`. The input projection
+//! of all gates for all rows is one GEMM; each step does one GEMM for all gates' recurrent part,
+//! then one pass over the step's rows (which adds the biases).
 
 use super::common::{
     Dims, GateTensors, Recurrent, add_bias, add_input_grads, add_recurrent_state_grad,

@@ -12,7 +12,7 @@
 //! their gradients by backward), cells `C [b][t][H]`, states `Hs [b][t][H]`, `tanh(C) [b][t][H]`,
 //! then the transposes of `weight_ih` and `weight_hh`. The input projection of all gates for
 //! all rows is one GEMM; each step adds `H_{t-1}·W_hhᵀ` for all gates in one GEMM, then one pass
-//! over the step's rows applies the gate nonlinearities and the cell update.
+//! over the step's rows adds the biases and applies the gate nonlinearities and the cell update.
 
 use super::common::{
     Dims, GateTensors, Recurrent, add_bias, add_input_grads, add_recurrent_state_grad,
