@@ -620,8 +620,8 @@ pub fn small_kernel_takes(ta: Op, tb: Op, m: usize, n: usize, k: usize) -> bool 
 /// and `cargo bench -- gemm_` measure both). A piece must stay long enough for their inner
 /// loops: along k at least 48; along m at least 32 rows, whatever k (the input projection of 28
 /// pixels and the seed readout's outputs, k = 28 and 50, ran at 1.05–1.4× the whole cut into
-/// pieces of a few hundred rows); along n a multiple of 64, only when k is at least 64. Pieces along k and m are of equal size; along n, the last
-/// takes what is left.
+/// pieces of a few hundred rows); along n a multiple of 64, only when k is at least 64. Pieces
+/// along k and m are of equal size; along n, the last takes what is left.
 pub fn small_pieces(ta: Op, tb: Op, m: usize, n: usize, k: usize) -> Option<(Axis, usize)> {
     if m <= 1 || n == 0 || k == 0 || small_kernel_takes(ta, tb, m, n, k) {
         return None;
@@ -667,16 +667,37 @@ pub fn small_kernels_prefer_stored_transpose(m: usize, n: usize, k: usize) -> bo
 }
 
 /// Whether `C += A·Bᵀ` (A m×k, B stored n×k) runs faster as `A·B'` with `B' = Bᵀ` stored k×n:
-/// when [`cutting`] is on and [`small_kernels_prefer_stored_transpose`]. The recurrent cells
-/// then write the transpose of `weight_hh` once per forward pass and make every step's product
-/// from it.
+/// when [`cutting`] is on and [`small_kernels_prefer_stored_transpose`]. [`weight_operand`]
+/// decides by it.
 pub fn prefers_stored_transpose(m: usize, n: usize, k: usize) -> bool {
     cutting() && small_kernels_prefer_stored_transpose(m, n, k)
 }
 
+/// A weight W (stored n×k and contiguous, as a layer's weight is) as the B of products `A·Wᵀ`
+/// with m rows, `(operand, op, leading dimension)`: W as stored (`Op::T`, k) or, when
+/// [`prefers_stored_transpose`], its transpose written into `scratch` (k×n; `Op::N`, n). Written
+/// once, it serves every product of that shape (the recurrent cells: every step of a forward).
+///
+/// # Panics
+/// When `w` is shorter than n·k, or `scratch` is and the transpose is used.
+pub fn weight_operand<'a, T: Copy>(
+    w: &'a [T],
+    m: usize,
+    n: usize,
+    k: usize,
+    scratch: &'a mut [T],
+) -> (&'a [T], Op, usize) {
+    if prefers_stored_transpose(m, n, k) {
+        transpose(w, n, k, scratch);
+        (scratch, Op::N, n)
+    } else {
+        (w, Op::T, k)
+    }
+}
+
 /// `C = alpha · A · Wᵀ + beta · C`: A m×k (leading dimension `lda`), W stored n×k and contiguous
-/// as a layer's weight is, C m×n (leading dimension `ldc`). Made from W as stored or, when
-/// [`prefers_stored_transpose`], from its transpose, written into `scratch` (k×n) first.
+/// as a layer's weight is, C m×n (leading dimension `ldc`), made from [`weight_operand`] (W as
+/// stored or its transpose, written into `scratch`, k×n).
 ///
 /// # Panics
 /// As [`gemm`]; when `scratch` is shorter than k·n and the transpose is used.
@@ -694,26 +715,8 @@ pub fn gemm_xwt<T: Real>(
     ldc: usize,
     scratch: &mut [T],
 ) {
-    if prefers_stored_transpose(m, n, k) {
-        transpose(w, n, k, scratch);
-        gemm(
-            Op::N,
-            Op::N,
-            m,
-            n,
-            k,
-            alpha,
-            a,
-            lda,
-            scratch,
-            n,
-            beta,
-            c,
-            ldc,
-        );
-    } else {
-        gemm(Op::N, Op::T, m, n, k, alpha, a, lda, w, k, beta, c, ldc);
-    }
+    let (b, op, ldb) = weight_operand(w, m, n, k, scratch);
+    gemm(Op::N, op, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 /// `dst` (c×r) = the transpose of `src` (r×c), both contiguous.

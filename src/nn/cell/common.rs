@@ -6,7 +6,7 @@
 //! gates `[b][t][g]`, states `[b][t][h]`, start state `[b][sl]`.
 
 use super::{Input, Seqs};
-use crate::blas::{Op, gemm, gemm_xwt, gemv, transpose};
+use crate::blas::{Op, gemm, gemm_xwt, gemv, transpose, weight_operand};
 use crate::real::Real;
 
 /// Sizes of a layer: `d` inputs, `h` hidden units, `g` gate rows, `sl` numbers of start state per
@@ -83,23 +83,11 @@ pub(crate) struct Recurrent<'a, T> {
 
 impl<'a, T: Real> Recurrent<'a, T> {
     /// `w_hh` as stored, or, when the BLAS multiplies a step's product faster from the transpose
-    /// (`blas::prefers_stored_transpose`: m = the batch, n = g, k = h), its transpose written
-    /// into `wt` (h×g) once for every step of the forward pass.
+    /// (`blas::weight_operand`: m = the batch, n = g, k = h), its transpose written into `wt`
+    /// (h×g) once for every step of the forward pass.
     pub(crate) fn of(s: &Seqs<T>, w_hh: &'a [T], dm: Dims, wt: &'a mut [T]) -> Self {
-        if crate::blas::prefers_stored_transpose(s.b, dm.g, dm.h) {
-            transpose(w_hh, dm.g, dm.h, wt);
-            Recurrent {
-                w: wt,
-                op: Op::N,
-                ld: dm.g,
-            }
-        } else {
-            Recurrent {
-                w: w_hh,
-                op: Op::T,
-                ld: dm.h,
-            }
-        }
+        let (w, op, ld) = weight_operand(w_hh, s.b, dm.g, dm.h, wt);
+        Recurrent { w, op, ld }
     }
 
     /// The operand, how to read it, and its leading dimension, for `gemm`'s B.
