@@ -78,7 +78,7 @@ fn engine(c: &mut Criterion) {
             g.bench_function("forward_batch100", |b| {
                 b.iter(|| black_box(model.forward(black_box(&params), &mut ws, None)))
             });
-            let mut tr = Trainer::<f64>::new(cfg.clone(), cfg.classifier(&train));
+            let mut tr = Trainer::<f64>::new(cfg.clone(), cfg.classifier(&train)).unwrap();
             let mut it = 0;
             g.bench_function("train_step_batch100", |b| {
                 b.iter(|| {
@@ -91,7 +91,7 @@ fn engine(c: &mut Criterion) {
                     dtype: Dtype::F32,
                     ..cfg
                 };
-                let mut tr = Trainer::<f32>::new(cfg.clone(), cfg.classifier(&train));
+                let mut tr = Trainer::<f32>::new(cfg.clone(), cfg.classifier(&train)).unwrap();
                 g.bench_function("train_step_batch100_f32", |b| {
                     b.iter(|| {
                         it += 1;
@@ -117,7 +117,7 @@ fn language_model(c: &mut Criterion) {
         dtype: Dtype::F32,
         ..config(CellKind::Lstm, 256)
     };
-    let mut tr = Trainer::<f32>::new(cfg.clone(), cfg.language_model(corpus.vocab.len()));
+    let mut tr = Trainer::<f32>::new(cfg.clone(), cfg.language_model(corpus.vocab.len())).unwrap();
     let mut g = c.benchmark_group("lm_lstm_2x256");
     g.throughput(Throughput::Elements(64 * 100));
     g.sample_size(10);

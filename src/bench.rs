@@ -12,6 +12,7 @@ use crate::data::SeqSet;
 use crate::model::{Model, ModelConfig, Task};
 use crate::real::Real;
 use crate::reference::{IMAGES_PER_ITER, Reference};
+use crate::train::threads::ThreadsError;
 use crate::train::{Data, TrainConfig, Trainer};
 use std::time::Instant;
 
@@ -56,13 +57,16 @@ pub fn gemm_peak<T: Real>(n: usize, threads: usize, reps: usize) -> f64 {
 /// `warmup` untimed ones, the workloads' segments interleaved, each with products cut as its
 /// `cutting` says; the median segment of each. Every run must be of `T`'s dtype. Cutting is back
 /// to [`Cutting::Auto`] afterwards.
+///
+/// # Errors
+/// When the operating system refuses to start the worker threads.
 pub fn throughputs<T: Real>(
     data: Data,
     runs: &[(TrainConfig, ModelConfig, Cutting)],
     warmup: usize,
     segments: usize,
     iters: usize,
-) -> Vec<f64> {
+) -> Result<Vec<f64>, ThreadsError> {
     let mut trainers: Vec<Trainer<T>> = runs
         .iter()
         .map(|(c, m, _)| {
@@ -70,7 +74,7 @@ pub fn throughputs<T: Real>(
             c.iters = warmup + segments * iters;
             Trainer::new(c, *m)
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     for (tr, run) in trainers.iter_mut().zip(runs) {
         blas::set_cutting(run.2);
         tr.in_pool(|tr| {
@@ -93,7 +97,7 @@ pub fn throughputs<T: Real>(
         }
     }
     blas::set_cutting(Cutting::Auto);
-    rates.into_iter().map(median).collect()
+    Ok(rates.into_iter().map(median).collect())
 }
 
 /// Exact FLOPs of one trained prediction (forward + backward) of `model` at batch size `batch`

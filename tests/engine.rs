@@ -15,7 +15,7 @@ use common::{Lcg, config, synthetic_split};
 /// A classifier trainer for `cfg` on `data`.
 fn trainer<T: Real>(cfg: TrainConfig, data: &SeqSet) -> Trainer<T> {
     let model = cfg.classifier(data);
-    Trainer::new(cfg, model)
+    Trainer::new(cfg, model).unwrap()
 }
 
 /// Trains `cfg` (in `T`, which must be its dtype) on a small synthetic task; the final weights.

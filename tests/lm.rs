@@ -34,7 +34,7 @@ fn train(cfg: TrainConfig, text: &str) -> (Trainer<f64>, blasrnn::train::Evaluat
     let (train, val) = ids.split_at(ids.len() * 9 / 10);
     let iters = cfg.iters;
     let model = cfg.language_model(vocab.len());
-    let mut tr = Trainer::<f64>::new(cfg, model);
+    let mut tr = Trainer::<f64>::new(cfg, model).unwrap();
     for it in 0..iters {
         tr.step(Data::Text(train), it);
     }

@@ -145,7 +145,7 @@ fn count_in_steps<T: Real>(
     data: Data,
     done: &mut Vec<Trainer<T>>,
 ) -> usize {
-    let mut tr = Trainer::<T>::new(TrainConfig { iters: 200, ..cfg }, model);
+    let mut tr = Trainer::<T>::new(TrainConfig { iters: 200, ..cfg }, model).unwrap();
     let n = tr.in_pool(|tr| {
         tr.step(data, 0);
         COUNT.store(0, Ordering::Relaxed);

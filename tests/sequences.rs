@@ -312,7 +312,7 @@ fn variable_length_training_is_bit_identical_per_seed_and_threads() {
                 ..common::config(CellKind::Lstm, Readout::Mean, threads, 2)
             };
             let m = cfg.classifier(&data.train);
-            let mut tr = Trainer::<f64>::new(cfg, m);
+            let mut tr = Trainer::<f64>::new(cfg, m).unwrap();
             for it in 0..25 {
                 tr.step(Data::Labelled(&data.train), it);
             }

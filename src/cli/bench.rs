@@ -199,7 +199,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
             }
             let seg_iters = (a.engine_samples as usize / config.batch / 5).max(1);
             let runs = cut_and_uncut(runs, a.uncut);
-            let r = throughputs::<f64>(data, &runs, 20, 5, seg_iters);
+            let r = throughputs::<f64>(data, &runs, 20, 5, seg_iters)?;
             let half = runs.len() / if a.uncut { 2 } else { 1 };
             let key = "engine";
             line::<f64>(
@@ -254,8 +254,8 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 };
                 let runs = cut_and_uncut(vec![(config.clone(), model)], a.uncut);
                 let rs = match dtype {
-                    Dtype::F64 => throughputs::<f64>(data, &runs, 5, 5, iters),
-                    Dtype::F32 => throughputs::<f32>(data, &runs, 5, 5, iters),
+                    Dtype::F64 => throughputs::<f64>(data, &runs, 5, 5, iters)?,
+                    Dtype::F32 => throughputs::<f32>(data, &runs, 5, 5, iters)?,
                 };
                 let r = rs[0];
                 let key = match dtype {
@@ -288,7 +288,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         if on(Workload::Lm) {
             let runs = cut_and_uncut(vec![(config.clone(), model)], a.uncut);
             let text = Data::Text(&corpus.train);
-            let rs = throughputs::<f32>(text, &runs, 3, 5, a.lm_iters as usize);
+            let rs = throughputs::<f32>(text, &runs, 3, 5, a.lm_iters as usize)?;
             let r = rs[0];
             let what = "language model: lstm 2×256, 64 streams × 100 chars";
             line::<f32>(

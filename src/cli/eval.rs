@@ -10,6 +10,7 @@ use blasrnn::data::text::Corpus;
 use blasrnn::model::Task;
 use blasrnn::real::Real;
 use blasrnn::report::Console;
+use blasrnn::train::threads::ThreadsError;
 use blasrnn::train::{Data, Evaluation, TrainConfig, Trainer};
 use clap::Args;
 use serde_json::json;
@@ -39,7 +40,7 @@ pub struct EvalArgs {
 
 /// A trainer holding a saved model's parameters, for evaluation with `threads` workers, computing
 /// in `T`.
-pub fn evaluator<T: Real>(ck: &Checkpoint, threads: usize) -> Trainer<T> {
+pub fn evaluator<T: Real>(ck: &Checkpoint, threads: usize) -> Result<Trainer<T>, ThreadsError> {
     let text = ck.config.task == Task::NextToken;
     let base = defaults(if text { Kind::Text } else { Kind::Images });
     let saved = ck.training.as_ref();
@@ -64,9 +65,9 @@ pub fn evaluator<T: Real>(ck: &Checkpoint, threads: usize) -> Trainer<T> {
         dtype: T::DTYPE,
         ..base
     };
-    let mut trainer = Trainer::new(config, ck.config);
+    let mut trainer = Trainer::new(config, ck.config)?;
     blasrnn::real::convert(&ck.params, &mut trainer.params);
-    trainer
+    Ok(trainer)
 }
 
 pub fn run(a: EvalArgs) -> Result<()> {
@@ -91,7 +92,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
                     path.display()
                 );
             }
-            let eval = with_dtype!(ck.dtype, evaluate(&ck, threads, Data::Text(&corpus.val)));
+            let eval = with_dtype!(ck.dtype, evaluate(&ck, threads, Data::Text(&corpus.val)))?;
             banner(&console, threads);
             describe(&console, &a, &ck);
             console.say(format_args!(
@@ -131,7 +132,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
             let mut ck = ck.clone();
             ck.config = super::fit_model(&ck, &test, &a.model, &a.data)?;
             // In the dtype the model was trained in, so that eval repeats training's final figure.
-            let eval = with_dtype!(ck.dtype, evaluate(&ck, threads, Data::Labelled(&test)));
+            let eval = with_dtype!(ck.dtype, evaluate(&ck, threads, Data::Labelled(&test)))?;
             banner(&console, threads);
             describe(&console, &a, &ck);
             say_accuracy(&console, &eval);
@@ -158,8 +159,8 @@ pub fn run(a: EvalArgs) -> Result<()> {
     Ok(())
 }
 
-fn evaluate<T: Real>(ck: &Checkpoint, threads: usize, data: Data) -> Evaluation {
-    evaluator::<T>(ck, threads).in_pool(|tr| tr.evaluate(data))
+fn evaluate<T: Real>(ck: &Checkpoint, threads: usize, data: Data) -> Result<Evaluation> {
+    Ok(evaluator::<T>(ck, threads)?.in_pool(|tr| tr.evaluate(data)))
 }
 
 fn describe(console: &Console, a: &EvalArgs, ck: &Checkpoint) {

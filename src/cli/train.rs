@@ -497,7 +497,7 @@ fn train_in<T: Real>(
     resume: Option<Checkpoint>,
 ) -> Result<ExitCode> {
     let mut console = Console::new(a.json, a.quiet);
-    let mut trainer = Trainer::<T>::new(config.clone(), data.model(&config));
+    let mut trainer = Trainer::<T>::new(config.clone(), data.model(&config))?;
     let first = match &resume {
         Some(ck) => restore(&mut trainer, ck, &a)?,
         None => 0,

@@ -25,18 +25,40 @@ pub const SPIN: Duration = Duration::from_millis(5);
 /// A kept thread's sleep between polls once it has been idle for [`SPIN`].
 pub const NAP: Duration = Duration::from_micros(100);
 
+/// The operating system refused to start a worker thread.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start {threads} worker threads ({reason}); pass a smaller --threads")]
+pub struct ThreadsError {
+    /// The threads asked for.
+    pub threads: usize,
+    /// What the OS said.
+    pub reason: String,
+}
+
 /// A pool of `threads` worker threads, all started (each allocates its queues as it starts: no
-/// step pays for it).
-///
-/// # Panics
-/// When the operating system refuses to start a thread.
-pub fn pool(threads: usize) -> rayon::ThreadPool {
+/// step pays for it), or the error of the first thread the OS refused.
+pub fn pool(threads: usize) -> Result<rayon::ThreadPool, ThreadsError> {
+    pool_spawning(threads, |t| {
+        std::thread::Builder::new().spawn(|| t.run()).map(drop)
+    })
+}
+
+/// [`pool`], its threads started by `spawn` (rayon's default does the same as [`pool`]'s; tests
+/// pass one that fails).
+fn pool_spawning(
+    threads: usize,
+    spawn: impl FnMut(rayon::ThreadBuilder) -> std::io::Result<()>,
+) -> Result<rayon::ThreadPool, ThreadsError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
+        .spawn_handler(spawn)
         .build()
-        .expect("failed to start the worker threads");
+        .map_err(|e| ThreadsError {
+            threads,
+            reason: e.to_string(),
+        })?;
     pool.broadcast(|_| ());
-    pool
+    Ok(pool)
 }
 
 /// Runs `f(worker index, worker)` on every worker: worker 0 on this thread, the others in
@@ -145,7 +167,7 @@ mod tests {
     #[test]
     fn each_visits_every_worker_once() {
         for threads in [1, 2, 3] {
-            let p = (threads > 1).then(|| pool(threads));
+            let p = (threads > 1).then(|| pool(threads).unwrap());
             for n in 1..=5 {
                 let mut seen = vec![(usize::MAX, 0usize); n];
                 each(p.as_ref(), &mut seen, |i, s| *s = (i, s.1 + 1));
@@ -170,7 +192,7 @@ mod tests {
     /// `each` would run both on one).
     #[test]
     fn shards_run_in_parallel_when_kept() {
-        let p = pool(2);
+        let p = pool(2).unwrap();
         let apart = keep_awake(&p, || {
             (0..200)
                 .filter(|_| {
@@ -192,7 +214,7 @@ mod tests {
     /// thread waiting for ever.
     #[test]
     fn panics_reach_the_caller() {
-        let p = pool(2);
+        let p = pool(2).unwrap();
         for bad in 0..3 {
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 keep_awake(&p, || {
@@ -208,6 +230,30 @@ mod tests {
         assert!(r.is_err());
         // The pool still works afterwards.
         let mut w = [0usize; 2];
+        keep_awake(&p, || each(Some(&p), &mut w, |i, x| *x = i + 1));
+        assert_eq!(w, [1, 2]);
+    }
+
+    /// A thread the OS refuses is an error naming the count, not a panic; the threads already
+    /// started end, and a pool can be built afterwards.
+    #[test]
+    fn a_refused_thread_is_an_error() {
+        let mut started = 0;
+        let r = pool_spawning(3, |t| {
+            started += 1;
+            if started == 2 {
+                return Err(std::io::Error::other("no more threads"));
+            }
+            std::thread::Builder::new().spawn(|| t.run()).map(drop)
+        });
+        let e = r.expect_err("the refused thread went unnoticed");
+        assert_eq!(e.threads, 3);
+        let msg = e.to_string();
+        assert!(msg.starts_with("cannot start 3 worker threads ("), "{msg}");
+        assert!(msg.contains("no more threads"), "{msg}");
+        assert!(!msg.contains('\n'), "{msg}");
+        let mut w = [0usize; 2];
+        let p = pool(2).unwrap();
         keep_awake(&p, || each(Some(&p), &mut w, |i, x| *x = i + 1));
         assert_eq!(w, [1, 2]);
     }

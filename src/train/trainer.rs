@@ -17,7 +17,7 @@
 //! bit-identical weights.
 
 use super::TrainConfig;
-use super::threads::each;
+use super::threads::{ThreadsError, each};
 use crate::blas::axpy;
 use crate::data::SeqSet;
 use crate::data::text::Streams;
@@ -124,9 +124,12 @@ impl<T: Real> Trainer<T> {
     /// A trainer for `config` and a model of shape `model` (see [`TrainConfig::classifier`] and
     /// [`TrainConfig::language_model`]), its parameters drawn from the seed.
     ///
+    /// # Errors
+    /// When the operating system refuses to start the worker threads.
+    ///
     /// # Panics
     /// When `config.dtype` is not `T`'s.
-    pub fn new(config: TrainConfig, model: ModelConfig) -> Trainer<T> {
+    pub fn new(config: TrainConfig, model: ModelConfig) -> Result<Trainer<T>, ThreadsError> {
         assert_eq!(
             config.dtype,
             T::DTYPE,
@@ -162,8 +165,11 @@ impl<T: Real> Trainer<T> {
             .collect();
         // Each worker calls BLAS single-threaded; parallelism comes from the shards.
         crate::blas::set_threads(1);
-        let pool = (threads > 1).then(|| std::sync::Arc::new(super::threads::pool(threads)));
-        Trainer {
+        let pool = match threads {
+            1 => None,
+            n => Some(std::sync::Arc::new(super::threads::pool(n)?)),
+        };
+        Ok(Trainer {
             opt: Optimizer::new(config.optimizer, model.num_params()),
             model,
             params,
@@ -173,7 +179,7 @@ impl<T: Real> Trainer<T> {
             pool,
             order: Vec::new(),
             order_epoch: None,
-        }
+        })
     }
 
     /// Runs `f` on one of the trainer's worker threads (on this thread when there is no pool),
