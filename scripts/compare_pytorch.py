@@ -7,13 +7,15 @@ or characters/s for the language model), the ratio blasrnn / PyTorch, and what e
 
     python3 -m venv ../peer-venv && ../peer-venv/bin/pip install numpy torch   # a measuring instrument
     cargo build --release
-    ../peer-venv/bin/python scripts/compare_pytorch.py [--threads 2] [--only lstm,lm] [--full]
+    ../peer-venv/bin/python scripts/compare_pytorch.py [--threads 2] [--only lstm,lm] [--full] [--repeat 5]
 
 PyTorch is not a dependency of blasrnn, its build, tests or CI: this script is how the README's
 ratios were measured. blasrnn runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its
 environment (OpenBLAS then picks its kernels for this CPU, as on a user's machine); PyTorch picks
 its own. `--full` trains the language model for its whole default budget (2000 iterations, several
-minutes a side) and reports validation loss; without it, 150 iterations measure speed.
+minutes a side) and reports validation loss; without it, 150 iterations measure speed. `--repeat N`
+measures each workload N times, the two sides alternating, and reports medians: on a shared machine
+one ratio moves by a fifth or more from run to run.
 """
 import argparse, gzip, json, math, os, struct, subprocess, sys, time
 
@@ -231,47 +233,95 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--only", default="seed,lstm,gru,lm,uea")
     p.add_argument("--full", action="store_true")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="measure each workload this many times, the two sides alternating (which "
+                        "goes first alternates too), and report medians: a single ratio moves by "
+                        "a fifth or more between runs on a shared machine")
     a = p.parse_args()
+    if a.repeat < 1:
+        sys.exit("compare_pytorch.py: --repeat must be at least 1")
     only = a.only.split(",")
     torch.set_num_threads(a.threads)
     th = ["--threads", str(a.threads)]
     rows = []
 
-    def row(name, ours, theirs, unit, our_acc, their_acc):
-        rows.append((name, theirs, ours, ours / theirs, unit, their_acc, our_acc))
-        print(f"{name}: blasrnn {ours:.0f} {unit}, PyTorch {theirs:.0f} ({ours / theirs:.2f}×)", file=sys.stderr)
+    def measure(name, unit, ours, theirs):
+        """`ours()` and `theirs()` each return (throughput, what it reached); runs them
+        `--repeat` times, alternating, and adds the row of medians."""
+        pairs = []
+        for rep in range(a.repeat):
+            sides = [ours, theirs] if rep % 2 == 0 else [theirs, ours]
+            got = {f: f() for f in sides}
+            (o, o_acc), (t, t_acc) = got[ours], got[theirs]
+            pairs.append((o, t))
+            print(f"{name}: blasrnn {o:.0f} {unit}, PyTorch {t:.0f} ({o / t:.2f}×)", file=sys.stderr)
+        rows.append((name, median([t for _, t in pairs]), median([o for o, _ in pairs]),
+                     sorted(o / t for o, t in pairs), unit, t_acc, o_acc))
 
     if "seed" in only:
-        j = blasrnn(["train"] + th)
-        sps, acc = torch_mnist("tanh", 50, 2500, torch.float64, 4e-3)
-        row("seed model (tanh H=50), f64, 2500 iters", j["train_samples_per_sec"], sps, "samples/s",
-            f"{100 * j['test_accuracy']:.2f}%", f"{100 * acc:.2f}%")
+        def ours():
+            j = blasrnn(["train"] + th)
+            return j["train_samples_per_sec"], f"{100 * j['test_accuracy']:.2f}%"
+        def theirs():
+            sps, acc = torch_mnist("tanh", 50, 2500, torch.float64, 4e-3)
+            return sps, f"{100 * acc:.2f}%"
+        measure("seed model (tanh H=50), f64, 2500 iters", "samples/s", ours, theirs)
     for cell in ["lstm", "gru"]:
         if cell in only:
-            j = blasrnn(["train", "--cell", cell, "--hidden", "128", "--iters", "600"] + th)
-            sps, acc = torch_mnist(cell, 128, 600, torch.float32, 4e-3)
-            row(f"{cell} H=128, f32, 600 iters", j["train_samples_per_sec"], sps, "samples/s",
-                f"{100 * j['test_accuracy']:.2f}%", f"{100 * acc:.2f}%")
+            def ours(cell=cell):
+                j = blasrnn(["train", "--cell", cell, "--hidden", "128", "--iters", "600"] + th)
+                return j["train_samples_per_sec"], f"{100 * j['test_accuracy']:.2f}%"
+            def theirs(cell=cell):
+                sps, acc = torch_mnist(cell, 128, 600, torch.float32, 4e-3)
+                return sps, f"{100 * acc:.2f}%"
+            measure(f"{cell} H=128, f32, 600 iters", "samples/s", ours, theirs)
     if "lm" in only:
         iters = 2000 if a.full else 150
-        j = blasrnn(["train", "--text", "data/tinyshakespeare/input.txt", "--iters", str(iters)] + th)
-        tps, vl, cps = torch_lm(iters)
-        row(f"language model lstm 2×256, f32, {iters} iters", j["train_tokens_per_sec"], tps, "chars/s",
-            f"val {j['val_loss']:.3f}", f"val {vl:.3f}")
-        s = blasrnn(["bench", "--only", "sample"] + th)
-        row("sampling, one stream", s["sample_chars_per_sec"], cps, "chars/s", "", "")
+        sampling = []
+        def ours():
+            j = blasrnn(["train", "--text", "data/tinyshakespeare/input.txt", "--iters", str(iters)] + th)
+            return j["train_tokens_per_sec"], f"val {j['val_loss']:.3f}"
+        def theirs():
+            tps, vl, cps = torch_lm(iters)
+            sampling.append(cps)
+            return tps, f"val {vl:.3f}"
+        measure(f"language model lstm 2×256, f32, {iters} iters", "chars/s", ours, theirs)
+        pt_sampling = iter(sampling)
+        def ours():
+            return blasrnn(["bench", "--only", "sample"] + th)["sample_chars_per_sec"], ""
+        def theirs():
+            return next(pt_sampling), ""
+        # PyTorch's sampling speed comes from its language-model runs above.
+        measure("sampling, one stream", "chars/s", ours, theirs)
     if "uea" in only:
         for name in ["JapaneseVowels", "BasicMotions"]:
-            j = blasrnn(["train", "--data", f"data/uea/{name}"] + th)
-            sps, acc = torch_uea(name, "gru", 128, 2, 100)
-            row(f"{name}, gru 2×128, 100 epochs", j["train_samples_per_sec"], sps, "samples/s",
-                f"{100 * j['test_accuracy']:.2f}%", f"{100 * acc:.2f}%")
+            def ours(name=name):
+                j = blasrnn(["train", "--data", f"data/uea/{name}"] + th)
+                return j["train_samples_per_sec"], f"{100 * j['test_accuracy']:.2f}%"
+            def theirs(name=name):
+                sps, acc = torch_uea(name, "gru", 128, 2, 100)
+                return sps, f"{100 * acc:.2f}%"
+            measure(f"{name}, gru 2×128, 100 epochs", "samples/s", ours, theirs)
 
-    print(f"\nPyTorch {torch.__version__}, {a.threads} threads; blasrnn {blasrnn_version()}\n")
-    print("| workload | PyTorch | blasrnn | blasrnn / PyTorch | unit | PyTorch reached | blasrnn reached |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for name, theirs, ours, ratio, unit, their_acc, our_acc in rows:
-        print(f"| {name} | {theirs:,.0f} | {ours:,.0f} | {ratio:.2f}× | {unit} | {their_acc} | {our_acc} |")
+    print(f"\nPyTorch {torch.__version__}, {a.threads} threads; blasrnn {blasrnn_version()}")
+    if a.repeat > 1:
+        print(f"Medians of {a.repeat} alternating runs a side; the ratio is the median of the runs' "
+              "ratios, listed smallest first in the last column.")
+    print("\n| workload | PyTorch | blasrnn | blasrnn / PyTorch | unit | PyTorch reached | blasrnn reached |"
+          + (" each run's ratio |" if a.repeat > 1 else ""))
+    print("| --- | --- | --- | --- | --- | --- | --- |" + (" --- |" if a.repeat > 1 else ""))
+    for name, theirs, ours, ratios, unit, their_acc, our_acc in rows:
+        line = (f"| {name} | {theirs:,.0f} | {ours:,.0f} | {median(ratios):.2f}× | {unit} | "
+                f"{their_acc} | {our_acc} |")
+        if a.repeat > 1:
+            line += " " + ", ".join(f"{r:.2f}" for r in ratios) + " |"
+        print(line)
+
+
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else 0.5 * (xs[n // 2 - 1] + xs[n // 2])
 
 
 def blasrnn_version():
