@@ -43,8 +43,8 @@ pub fn pool(threads: usize) -> Result<rayon::ThreadPool, ThreadsError> {
     })
 }
 
-/// [`pool`], its threads started by `spawn` (rayon's default does the same as [`pool`]'s; tests
-/// pass one that fails).
+/// [`pool`], each thread started by `spawn` ([`pool`]'s starts a plain `std` thread, as rayon's
+/// default does; a test passes one that fails).
 fn pool_spawning(
     threads: usize,
     spawn: impl FnMut(rayon::ThreadBuilder) -> std::io::Result<()>,
@@ -234,8 +234,8 @@ mod tests {
         assert_eq!(w, [1, 2]);
     }
 
-    /// A thread the OS refuses is an error naming the count, not a panic; the threads already
-    /// started end, and a pool can be built afterwards.
+    /// A thread the OS refuses is a one-line error naming the count and the OS's reason, not a
+    /// panic, and a pool can be built afterwards.
     #[test]
     fn a_refused_thread_is_an_error() {
         let mut started = 0;
