@@ -39,7 +39,7 @@ pub struct EvalArgs {
 }
 
 /// A trainer holding a saved model's parameters, for evaluation with `threads` workers, computing
-/// in `T`.
+/// in `T`; an error when the operating system refuses to start the threads.
 pub fn evaluator<T: Real>(ck: &Checkpoint, threads: usize) -> Result<Trainer<T>, ThreadsError> {
     let text = ck.config.task == Task::NextToken;
     let base = defaults(if text { Kind::Text } else { Kind::Images });
