@@ -8,7 +8,7 @@ use blasrnn::blas::{self, Cutting, Op};
 use blasrnn::data::SeqSet;
 use blasrnn::data::mnist::Mnist;
 use blasrnn::data::text::Corpus;
-use blasrnn::model::{Init, Model};
+use blasrnn::network::{Init, Network};
 use blasrnn::nn::cell::CellKind;
 use blasrnn::nn::head::Readout;
 use blasrnn::optim::{OptimizerKind, Schedule};
@@ -70,7 +70,7 @@ fn engine(c: &mut Criterion) {
             let mut g = c.benchmark_group(format!("{}_h{h}", cell.name()));
             g.throughput(Throughput::Elements(BATCH as u64));
             let cfg = config(cell, h);
-            let model = Model::<f64>::new(cfg.classifier(&train));
+            let model = Network::<f64>::new(cfg.classifier(&train));
             let params = model.init(Init::Seed, &mut StdRng::seed_from_u64(1));
             let mut ws = model.workspace(BATCH, train.steps, false);
             let mut idx: Vec<usize> = (0..BATCH).collect();

@@ -4,15 +4,14 @@
 //!
 //! Each throughput is the median of several equal segments (timings here are noisy), the
 //! workloads' segments interleaved so that a drift of the machine hits them alike; the GEMM rate
-//! is the median of several n³ products. FLOPs are exact: [`Model::flops`] counts every product
+//! is the median of several n³ products. FLOPs are exact: [`Network::flops`] counts every product
 //! the engine asks BLAS for (a test checks it against the BLAS wrapper's own counter).
 
 use crate::blas::{self, Cutting, Op};
 use crate::data::SeqSet;
-use crate::model::{Model, ModelConfig, Task};
+use crate::network::{Network, NetworkConfig, Task};
 use crate::real::Real;
 use crate::reference::{IMAGES_PER_ITER, Reference};
-use crate::train::threads::ThreadsError;
 use crate::train::{Data, TrainConfig, Trainer};
 use std::time::Instant;
 
@@ -62,11 +61,11 @@ pub fn gemm_peak<T: Real>(n: usize, threads: usize, reps: usize) -> f64 {
 /// When the operating system refuses to start the worker threads.
 pub fn throughputs<T: Real>(
     data: Data,
-    runs: &[(TrainConfig, ModelConfig, Cutting)],
+    runs: &[(TrainConfig, NetworkConfig, Cutting)],
     warmup: usize,
     segments: usize,
     iters: usize,
-) -> Result<Vec<f64>, ThreadsError> {
+) -> crate::Result<Vec<f64>> {
     let mut trainers: Vec<Trainer<T>> = runs
         .iter()
         .map(|(c, m, _)| {
@@ -103,7 +102,7 @@ pub fn throughputs<T: Real>(
 /// Exact FLOPs of one trained prediction (forward + backward) of `model` at batch size `batch`
 /// (sequences of `t` steps; a language model's predictions are its characters, its state
 /// carried).
-pub fn flops_per_prediction<T: Real>(model: &Model<T>, batch: usize, t: usize) -> f64 {
+pub fn flops_per_prediction<T: Real>(model: &Network<T>, batch: usize, t: usize) -> f64 {
     let lm = model.config.task == Task::NextToken;
     let (f, b) = model.flops(batch, t, lm);
     let predictions = if lm { batch * t } else { batch };

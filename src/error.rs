@@ -1,13 +1,15 @@
-//! The one error type of everything that reads or writes a user's file: it names the file and
-//! says what is wrong, once (the OS error is part of the message, not a chained cause that a
-//! report would print a second time).
+//! The crate's one error type. Every variant says what is wrong once, on one line: a file's
+//! errors name the file (the OS error is part of the message, not a chained cause that a report
+//! would print a second time); a setting's name the setting in backticks (`` `lr` ``), which a
+//! command line may turn into its flag.
 
+use crate::real::Dtype;
 use std::path::{Path, PathBuf};
 
-/// What went wrong with a file; every variant names it.
+/// What went wrong.
 #[derive(Debug, thiserror::Error)]
-pub enum FileError {
-    /// The file could not be opened, read or written.
+pub enum Error {
+    /// A file could not be opened, read or written.
     #[error("{}: {error}", path.display())]
     Io {
         /// The file.
@@ -15,7 +17,7 @@ pub enum FileError {
         /// What the OS said.
         error: std::io::Error,
     },
-    /// The file's contents are not what they must be (or the file is missing from a directory).
+    /// A file's contents are not what they must be (or the file is missing from a directory).
     #[error("{}: {problem}", path.display())]
     Format {
         /// The file (or the directory searched).
@@ -23,12 +25,50 @@ pub enum FileError {
         /// What is wrong, in words.
         problem: String,
     },
+    /// Data or an input that does not fit the model (numbers a step, lengths, classes).
+    #[error("{0}")]
+    Shape(String),
+    /// A model or configuration of one number type used where the other is needed.
+    #[error("the model computes in {found}, but {expected} was asked for")]
+    Dtype {
+        /// The number type asked for.
+        expected: Dtype,
+        /// The number type the model or configuration has.
+        found: Dtype,
+    },
+    /// Something the model's task does not do (sampling from a classifier, …).
+    #[error("{0}")]
+    Task(String),
+    /// A setting out of its range or at odds with the data; names settings in backticks.
+    #[error("{0}")]
+    Config(String),
+    /// The operating system refused to start the worker threads.
+    #[error("cannot start {threads} worker threads ({reason})")]
+    Threads {
+        /// The threads asked for.
+        threads: usize,
+        /// What the OS said.
+        reason: String,
+    },
+    /// A training step's loss or gradient norm was not finite.
+    #[error("training diverged at iteration {iteration} (loss {loss}, gradient norm {grad_norm})")]
+    Diverged {
+        /// The iteration, counted from 1.
+        iteration: usize,
+        /// Its loss.
+        loss: f64,
+        /// Its gradient norm.
+        grad_norm: f64,
+    },
 }
 
-impl FileError {
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
     /// A format error about `path`.
     pub fn format(path: &Path, problem: impl Into<String>) -> Self {
-        FileError::Format {
+        Error::Format {
             path: path.to_path_buf(),
             problem: problem.into(),
         }
@@ -36,14 +76,29 @@ impl FileError {
 
     /// An I/O error about `path`.
     pub fn io(path: &Path, error: std::io::Error) -> Self {
-        FileError::Io {
+        Error::Io {
             path: path.to_path_buf(),
             error,
         }
     }
 
     /// A closure turning an I/O error into one about `path` (for `map_err`).
-    pub fn io_at(path: &Path) -> impl Fn(std::io::Error) -> FileError + Copy + '_ {
-        move |error| FileError::io(path, error)
+    pub fn io_at(path: &Path) -> impl Fn(std::io::Error) -> Error + Copy + '_ {
+        move |error| Error::io(path, error)
+    }
+
+    /// A setting's error (its message names settings in backticks).
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        Error::Config(message.into())
+    }
+
+    /// A shape error.
+    pub(crate) fn shape(message: impl Into<String>) -> Self {
+        Error::Shape(message.into())
+    }
+
+    /// A task error.
+    pub(crate) fn task(message: impl Into<String>) -> Self {
+        Error::Task(message.into())
     }
 }

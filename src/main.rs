@@ -1,5 +1,6 @@
 //! The `blasrnn` command line: arguments in, the library's work out. Each command has its own
-//! module under `cli/`.
+//! module under `cli/`; what only a command line needs (flags, the progress bar, plots, Ctrl-C)
+//! lives there, and the library knows nothing of it.
 
 mod cli;
 
@@ -52,7 +53,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("blasrnn: error: {e:#}");
+            eprintln!("blasrnn: error: {}", cli::say_error(&e));
             ExitCode::FAILURE
         }
     }

@@ -1,463 +1,342 @@
-//! A model: the input (dense rows, or one-hot tokens), the cell stack, and a head, over one flat
-//! parameter buffer.
-//!
-//! Buffer layout: the stack's tensors (layer 0 first), then the head's (the seed readout's output
-//! layer, then the classifier; or the next-token layer), each a named view ([`Model::layout`]).
-//! Gradients and optimizer state use the same layout. Every per-batch buffer lives in a
-//! [`Workspace`] sized once for the largest batch and the longest sequence.
+//! [`Model`]: a trained network with its parameters and what it reads (the normalisation and
+//! class names of a classifier, the vocabulary of a language model), in the number type it was
+//! trained in. What every command and library caller does with a trained model — save, load,
+//! evaluate, classify, sample, stream — starts here.
 
-use crate::nn::cell::{CellKind, Input, Seqs};
-use crate::nn::head::{Classifier, Head, HeadBuffers, HeadInput, NextToken, Readout};
-use crate::nn::params::{Layout, ParamSpec, Role};
-use crate::nn::stack::{Dropout, Stack, StackBuffers};
-use crate::real::Real;
-use rand::Rng;
-use rand_distr::{Distribution, Normal, Uniform};
+use crate::checkpoint::{self, Checkpoint, DataInfo, Snapshot};
+use crate::data::text::Vocab;
+use crate::data::{Data, SeqSet};
+use crate::error::{Error, Result};
+use crate::network::{Network, NetworkConfig, Task};
+use crate::real::{ByDtype, Dtype, Real, by_dtype};
+use crate::sample::{SampleOptions, Sampler, TextSampler};
+use crate::stream::Stream;
+use crate::train::eval::{Evaluation, Worker, eval_streams, evaluate_set, evaluate_text};
+use crate::train::{TrainConfig, threads};
+use std::path::Path;
 
-/// What the model predicts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Task {
-    /// One class per sequence of `steps` steps at most (exactly, for the seed readout).
-    Classify {
-        /// Which numbers feed the classifier.
-        readout: Readout,
-        /// Steps of the longest sequence, T (28 for MNIST).
-        steps: usize,
-        /// Outputs per step of the seed readout, O (the seed uses O = D).
-        outputs: usize,
-        /// Classes, K.
-        classes: usize,
-    },
-    /// The next token at every step: a language model over a vocabulary of `input` symbols,
-    /// read one-hot.
-    NextToken,
+/// A network and its parameters, in one number type.
+pub(crate) struct Net<T: Real> {
+    pub net: Network<T>,
+    pub params: Vec<T>,
 }
 
-impl Task {
-    /// `classify` or `lm`, as the checkpoint's metadata says it.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Task::Classify { .. } => "classify",
-            Task::NextToken => "lm",
-        }
+impl<T: Real> Net<T> {
+    /// A network of shape `config` holding `params` (rounded to `T`).
+    fn of(config: NetworkConfig, params: &[f64]) -> Net<T> {
+        let net = Network::new(config);
+        let mut p = vec![T::ZERO; net.num_params()];
+        crate::real::convert(params, &mut p);
+        Net { net, params: p }
     }
 }
 
-/// The shape of a model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ModelConfig {
-    /// Which recurrent cell.
-    pub cell: CellKind,
-    /// Inputs per step, D (28 for MNIST rows), or the vocabulary size of a language model.
-    pub input: usize,
-    /// Hidden units per layer, H.
-    pub hidden: usize,
-    /// Stacked layers, L.
-    pub layers: usize,
-    /// What it predicts.
-    pub task: Task,
+/// A trained model. Load one with [`Model::load`], or get one from [`crate::fit`].
+///
+/// ```no_run
+/// # fn main() -> blasrnn::Result<()> {
+/// let model = blasrnn::Model::load(std::path::Path::new("vowels.safetensors"))?;
+/// let data = blasrnn::data::load(std::path::Path::new("data/uea/JapaneseVowels"))?;
+/// let blasrnn::data::Dataset::Labelled(sets) = &data else { unreachable!() };
+/// for p in model.classify(&sets.test)?.iter().take(3) {
+///     println!("{} ({:.2})", p.name, p.probabilities[p.class]);
+/// }
+/// # Ok(()) }
+/// ```
+pub struct Model {
+    net: ByDtype<Net<f32>, Net<f64>>,
+    info: DataInfo,
+    iteration: usize,
+    training: Option<TrainConfig>,
 }
 
-/// How the parameters start.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Init {
-    /// PyTorch's defaults: every tensor uniform in ±1/√fan_in of its layer.
-    Uniform,
-    /// The seed's: weights normal(0, 0.1) truncated at 2σ, cell and output biases 0.1, the
-    /// classifier zero.
-    Seed,
+/// A classifier's answer for one sequence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    /// The most likely class.
+    pub class: usize,
+    /// Its name.
+    pub name: String,
+    /// Every class's probability, in the model's class order.
+    pub probabilities: Vec<f64>,
 }
 
-impl Init {
-    /// The lower-case name used on the command line and in files.
-    pub fn name(self) -> &'static str {
-        match self {
-            Init::Uniform => "uniform",
-            Init::Seed => "seed",
-        }
-    }
-}
-
-/// A recurrent network: input, stack and head, and where each parameter sits in the flat buffer;
-/// its parameters, gradients and activations are of type `T` (`f64` or `f32`).
-pub struct Model<T: Real = f64> {
-    /// The shape it was built with.
-    pub config: ModelConfig,
-    stack: Stack<T>,
-    head: Head,
-    layout: Layout,
-}
-
-/// Every buffer one batch needs, allocated once for up to `capacity` sequences of up to
-/// `max_steps` steps.
-pub struct Workspace<T: Real = f64> {
-    /// Largest batch this workspace holds.
-    pub capacity: usize,
-    /// Longest sequence it holds.
-    pub max_steps: usize,
-    /// Dense inputs `[b][t][D]` of the current batch (classification).
-    pub x: Vec<T>,
-    /// Token ids `[b][t]` (language model).
-    pub tokens: Vec<u32>,
-    /// Targets: one class per sequence `[b]`, or the next token of every step `[b][t]`.
-    pub targets: Vec<u32>,
-    /// Steps of each sequence `[b]`, longest first (see [`Workspace::begin`]).
-    pub lens: Vec<usize>,
-    /// Parameter gradients, laid out like the parameters (accumulated by `backward`).
-    pub grad: Vec<T>,
-    b: usize,
-    t: usize,
-    active: Vec<usize>,
-    carried: bool,
-    stack: StackBuffers<T>,
-    head: HeadBuffers<T>,
-    ones: Vec<T>,
-}
-
-impl<T: Real> Workspace<T> {
-    /// Declares the batch now in the buffers: `b` sequences of up to `t` steps laid out
-    /// `[b][t][·]`, whose lengths are `lens[..b]`, longest first, each in 1..=t.
+impl Model {
+    /// Reads a model saved by [`Model::save`] or `blasrnn train --save`: the number type and the
+    /// task come from the file.
     ///
-    /// # Panics
-    /// When the batch does not fit or the lengths are not as described (a loader's bug).
-    pub fn begin(&mut self, b: usize, t: usize) {
-        assert!(
-            (1..=self.capacity).contains(&b) && (1..=self.max_steps).contains(&t),
-            "batch of {b} × {t} outside the workspace's {} × {}",
-            self.capacity,
-            self.max_steps
-        );
-        let lens = &self.lens[..b];
-        assert!(
-            lens.windows(2).all(|w| w[0] >= w[1]) && lens[0] <= t && lens[b - 1] >= 1,
-            "sequence lengths must be sorted longest first, within 1..={t}: {lens:?}"
-        );
-        (self.b, self.t) = (b, t);
-        for (step, n) in self.active[..t].iter_mut().enumerate() {
-            *n = lens.partition_point(|&l| l > step);
-        }
+    /// # Errors
+    /// When the file cannot be read or is not a model: the error names the file and every
+    /// problem.
+    pub fn load(path: &Path) -> Result<Model> {
+        Ok(Model::from_checkpoint(&checkpoint::load(path)?))
     }
 
-    /// Declares a batch of `b` sequences all `t` steps long (see [`Workspace::begin`]).
-    pub fn begin_full(&mut self, b: usize, t: usize) {
-        self.lens[..b.min(self.capacity)].fill(t);
-        self.begin(b, t);
-    }
-
-    /// Probabilities of the last `forward`: `[b][K]`, or `[b·t][V]` for a language model.
-    pub fn probs(&self, rows: usize, k: usize) -> &[T] {
-        self.head.probs(rows, k)
-    }
-
-    /// Whether the next batch starts from the carried state (else from zeros).
-    pub fn carried(&self) -> bool {
-        self.carried
-    }
-}
-
-impl<T: Real> Model<T> {
-    /// Builds the model described by `config`.
-    pub fn new(config: ModelConfig) -> Model<T> {
-        let one_hot = config.task == Task::NextToken;
-        let stack = Stack::new(
-            config.cell,
-            config.input,
-            one_hot,
-            config.hidden,
-            config.layers,
-        );
-        let head = match config.task {
-            Task::Classify {
-                readout,
-                steps,
-                outputs,
-                classes,
-            } => Head::Classify(Classifier {
-                readout,
-                h: config.hidden,
-                t: steps,
-                o: outputs,
-                k: classes,
-            }),
-            Task::NextToken => Head::NextToken(NextToken {
-                h: config.hidden,
-                v: config.input,
-            }),
+    /// The model a checkpoint holds, in the dtype it was saved in.
+    pub fn from_checkpoint(ck: &Checkpoint) -> Model {
+        let net = match ck.dtype {
+            Dtype::F32 => ByDtype::F32(Net::of(ck.config, &ck.params)),
+            Dtype::F64 => ByDtype::F64(Net::of(ck.config, &ck.params)),
         };
-        let mut specs = stack.params().to_vec();
-        specs.extend(head.params());
         Model {
-            config,
-            stack,
-            head,
-            layout: Layout::new(specs),
+            net,
+            info: ck.data.clone(),
+            iteration: ck.iteration,
+            training: ck.training.clone(),
         }
     }
 
-    /// Where each named tensor sits in the flat buffer.
-    pub fn layout(&self) -> &Layout {
-        &self.layout
-    }
-
-    /// The named parameter tensors, in buffer order.
-    pub fn specs(&self) -> &[ParamSpec] {
-        self.layout.specs()
-    }
-
-    /// Total number of parameters.
-    pub fn num_params(&self) -> usize {
-        self.layout.len()
-    }
-
-    /// The slice of `params` (or of a gradient) holding the tensor called `name`.
-    pub fn view<'a>(&self, params: &'a [T], name: &str) -> Option<&'a [T]> {
-        Some(&params[self.layout.range(name)?])
-    }
-
-    /// The head.
-    pub fn head(&self) -> &Head {
-        &self.head
-    }
-
-    /// The cell stack.
-    pub fn stack(&self) -> &Stack<T> {
-        &self.stack
-    }
-
-    /// Exact floating-point operations of (`forward`, `backward`) on `b` sequences of `t` steps
-    /// (starting from a carried state when `carried`): every product, row sum and scaling the
-    /// stack and the head ask BLAS for (2mnk a product). Elementwise work (nonlinearities,
-    /// softmax, one-hot gathers, the optimizer) is not counted.
-    pub fn flops(&self, b: usize, t: usize, carried: bool) -> (u64, u64) {
-        let active = vec![b; t];
-        let ones = [T::ONE];
-        let s = Seqs {
-            x: Input::Tokens(&[]),
-            b,
-            t,
-            active: &active,
-            start: &[],
-            carried,
-            ones: &ones,
-        };
-        let (sf, sb) = self.stack.flops(&s);
-        let (hf, hb) = self.head.flops(&s);
-        (sf + hf, sb + hb)
-    }
-
-    /// Sets the LSTM forget gate's bias of every layer (nothing for other cells).
-    pub fn set_forget_bias(&self, params: &mut [T], value: f64) {
-        let n = self.stack.num_params();
-        self.stack.set_forget_bias(&mut params[..n], value);
-    }
-
-    /// Fresh parameters drawn with `init` (drawn in `f64`, then rounded to `T`: the same seed
-    /// starts an `f32` model at the rounded weights of the `f64` one).
-    pub fn init(&self, init: Init, rng: &mut impl Rng) -> Vec<T> {
-        let mut p = vec![0.0; self.num_params()];
-        let normal = Normal::new(0.0, 0.1).expect("valid normal");
-        for (spec, range) in self.layout.iter() {
-            let dst = &mut p[range];
-            match init {
-                Init::Uniform => {
-                    let a = 1.0 / (spec.fan_in as f64).sqrt();
-                    let u = Uniform::new_inclusive(-a, a).expect("valid bound");
-                    dst.iter_mut().for_each(|v| *v = u.sample(rng));
-                }
-                Init::Seed => match spec.role {
-                    Role::Weight => dst.iter_mut().for_each(|v| {
-                        // normal(0, 0.1) redrawn until within 2σ, as the original.
-                        *v = loop {
-                            let z: f64 = normal.sample(rng);
-                            if z.abs() <= 0.2 {
-                                break z;
-                            }
-                        }
-                    }),
-                    Role::Bias => dst.fill(0.1),
-                    Role::ClassifierWeight | Role::ClassifierBias => dst.fill(0.0),
-                },
-            }
-        }
-        p.into_iter().map(T::from_f64).collect()
-    }
-
-    /// Buffers for batches of up to `capacity` sequences of up to `max_steps` steps, with room for
-    /// dropout masks when `dropout`.
-    pub fn workspace(&self, capacity: usize, max_steps: usize, dropout: bool) -> Workspace<T> {
-        let (b, t, c) = (capacity, max_steps, &self.config);
-        let (dense, tokens, targets) = match c.task {
-            Task::Classify { .. } => (b * t * c.input, 0, b),
-            Task::NextToken => (0, b * t, b * t),
-        };
-        Workspace {
-            capacity,
-            max_steps,
-            x: vec![T::ZERO; dense],
-            tokens: vec![0; tokens],
-            targets: vec![0; targets],
-            lens: vec![t; b],
-            grad: vec![T::ZERO; self.num_params()],
-            b: 0,
-            t: 0,
-            active: vec![b; t],
-            carried: false,
-            stack: self.stack.buffers(b, t, dropout),
-            head: self.head.buffers(b, t),
-            ones: vec![T::ONE; b * t],
-        }
-    }
-
-    /// The current batch of `ws` as the stack sees it, and the buffers the passes write.
-    fn parts<'a>(&self, ws: &'a mut Workspace<T>) -> Parts<'a, T> {
-        let Workspace {
-            x,
-            tokens,
-            targets,
-            grad,
-            b,
-            t,
-            active,
-            carried,
-            stack,
-            head,
-            ones,
-            ..
-        } = ws;
-        let (b, t) = (*b, *t);
-        assert!(b > 0, "a pass before Workspace::begin");
-        let x = match self.config.task {
-            Task::Classify { .. } => Input::Dense(&x[..b * t * self.config.input]),
-            Task::NextToken => Input::Tokens(&tokens[..b * t]),
-        };
-        Parts {
-            s: Seqs {
-                x,
-                b,
-                t,
-                active: &active[..t],
-                start: &[],
-                carried: *carried,
-                ones,
-            },
-            targets,
-            grad,
-            stack,
-            head,
-        }
-    }
-
-    /// Forward over the batch declared in `ws` (with dropout between layers when given). Returns
-    /// the summed cross-entropy and how many predictions were right (of `b` sequences, or of
-    /// `b·t` next tokens); the probabilities are left in the workspace.
-    pub fn forward(
-        &self,
+    /// A model of a trainer's network and parameters (copied).
+    pub(crate) fn of<T: Real>(
+        net: &Network<T>,
         params: &[T],
-        ws: &mut Workspace<T>,
-        dropout: Option<Dropout>,
-    ) -> (f64, usize) {
-        let (pc, ph) = params.split_at(self.stack.num_params());
-        let Parts {
-            s,
-            targets,
-            stack,
-            head,
-            ..
-        } = self.parts(ws);
-        self.stack.forward(pc, &s, stack, dropout);
-        let st = self.stack.top_states(stack, s.b, s.t);
-        let x = HeadInput {
-            p: ph,
-            s: &s,
-            st,
-            targets,
+        info: DataInfo,
+        iteration: usize,
+        training: &TrainConfig,
+    ) -> Model {
+        let wide: Vec<f64> = params.iter().map(|p| p.to_f64()).collect();
+        let net = match T::DTYPE {
+            Dtype::F32 => ByDtype::F32(Net::of(net.config, &wide)),
+            Dtype::F64 => ByDtype::F64(Net::of(net.config, &wide)),
         };
-        self.head.forward(&x, head)
-    }
-
-    /// Backward after `forward` on the same batch: accumulates the gradient of
-    /// `scale × summed cross-entropy` into `ws.grad`.
-    pub fn backward(&self, params: &[T], ws: &mut Workspace<T>, scale: f64) {
-        let n = self.stack.num_params();
-        let (pc, ph) = params.split_at(n);
-        let Parts {
-            s,
-            targets,
-            grad,
-            stack,
-            head,
-        } = self.parts(ws);
-        let (gc, gh) = grad.split_at_mut(n);
-        {
-            let (st, g_top) = self.stack.top_states_and_grad(stack, s.b, s.t);
-            let x = HeadInput {
-                p: ph,
-                s: &s,
-                st,
-                targets,
-            };
-            self.head.backward(&x, scale, head, gh, g_top);
+        Model {
+            net,
+            info,
+            iteration,
+            training: Some(training.clone()),
         }
-        self.stack.backward(pc, &s, stack, gc);
     }
 
-    /// The next-token logits `[b·t][V]` of a language model over the batch in `ws` (no softmax,
-    /// no loss): what sampling draws from.
+    /// Saves the model (PyTorch's names, safetensors, in its dtype), atomically.
     ///
-    /// # Panics
-    /// When the model is a classifier.
-    pub fn next_token_logits<'a>(&self, params: &[T], ws: &'a mut Workspace<T>) -> &'a [T] {
-        let Head::NextToken(head) = self.head else {
-            panic!("next-token logits of a classifier")
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        by_dtype!(&self.net, n => checkpoint::save(
+            path,
+            &Snapshot {
+                model: &n.net,
+                params: &n.params,
+                data: &self.info,
+                iteration: self.iteration,
+                training: self.training.as_ref(),
+                optimizer: None,
+                state: None,
+            },
+        ))
+    }
+
+    /// The network's shape.
+    pub fn config(&self) -> &NetworkConfig {
+        by_dtype!(&self.net, n => &n.net.config)
+    }
+
+    /// What it predicts.
+    pub fn task(&self) -> Task {
+        self.config().task
+    }
+
+    /// The number type it computes in.
+    pub fn dtype(&self) -> Dtype {
+        match self.net {
+            ByDtype::F32(_) => Dtype::F32,
+            ByDtype::F64(_) => Dtype::F64,
+        }
+    }
+
+    /// What it reads: a classifier's normalisation and class names, or a vocabulary.
+    pub fn info(&self) -> &DataInfo {
+        &self.info
+    }
+
+    /// A classifier's class names, in output order.
+    pub fn classes(&self) -> Option<&[String]> {
+        match &self.info {
+            DataInfo::Classes { names, .. } => Some(names),
+            DataInfo::Text(_) => None,
+        }
+    }
+
+    /// A language model's vocabulary.
+    pub fn vocab(&self) -> Option<&Vocab> {
+        match &self.info {
+            DataInfo::Text(v) => Some(v),
+            DataInfo::Classes { .. } => None,
+        }
+    }
+
+    /// Training iterations done.
+    pub fn iteration(&self) -> usize {
+        self.iteration
+    }
+
+    /// The settings it was trained with, when recorded.
+    pub fn training(&self) -> Option<&TrainConfig> {
+        self.training.as_ref()
+    }
+
+    /// Number of parameters.
+    pub fn num_params(&self) -> usize {
+        by_dtype!(&self.net, n => n.net.num_params())
+    }
+
+    /// The parameters, widened to `f64`, in the flat layout of [`crate::network::Network`].
+    pub fn params(&self) -> Vec<f64> {
+        by_dtype!(&self.net, n => n.params.iter().map(|p| p.to_f64()).collect())
+    }
+
+    /// Loss and accuracy (and a classifier's confusion matrix) on `data` — a labelled set, its
+    /// values normalised as the model's training data were, or a text's tokens — with `threads`
+    /// worker threads, in the model's dtype.
+    ///
+    /// # Errors
+    /// When the data do not fit the model ([`Error::Task`], [`Error::Shape`]), or the threads
+    /// cannot start.
+    pub fn evaluate(&self, data: Data, threads: usize) -> Result<Evaluation> {
+        let seq_len = self.training.as_ref().map_or(100, |t| t.seq_len.max(1));
+        by_dtype!(&self.net, n => evaluate(n, &self.info, data, threads.max(1), seq_len))
+    }
+
+    /// The class of every sequence of `set` (its values normalised as the model's training data
+    /// were), with the probabilities.
+    ///
+    /// # Errors
+    /// When the model is not a classifier, or the set does not fit it.
+    pub fn classify(&self, set: &SeqSet) -> Result<Vec<Prediction>> {
+        self.classify_at(set, 0..set.len())
+    }
+
+    /// [`Model::classify`] of the sequences `indices` of `set` only.
+    ///
+    /// # Errors
+    /// As [`Model::classify`]; [`Error::Shape`] for an index past the set's end.
+    pub fn classify_at(
+        &self,
+        set: &SeqSet,
+        indices: impl IntoIterator<Item = usize>,
+    ) -> Result<Vec<Prediction>> {
+        let DataInfo::Classes { norm, names, .. } = &self.info else {
+            return Err(Error::task(
+                "a language model, which predicts text: sample from it instead",
+            ));
         };
-        let (pc, ph) = params.split_at(self.stack.num_params());
-        let Parts {
-            s, stack, head: hb, ..
-        } = self.parts(ws);
-        self.stack.forward(pc, &s, stack, None);
-        let st = self.stack.top_states(stack, s.b, s.t);
-        head.logits(ph, st, s.rows(), hb);
-        let hb: &'a HeadBuffers<T> = hb;
-        hb.probs(s.rows(), head.v)
+        by_dtype!(&self.net, n => {
+            let fitted = Network::new(n.net.config.fitted(Data::Labelled(set))?);
+            let k = names.len();
+            let mut ws = fitted.workspace(1, set.steps, false);
+            indices
+                .into_iter()
+                .map(|i| {
+                    if i >= set.len() {
+                        return Err(Error::shape(format!(
+                            "sequence {i} of a set of {}",
+                            set.len()
+                        )));
+                    }
+                    set.load_batch_with(&mut [i], norm, &mut ws);
+                    fitted.forward(&n.params, &mut ws, None);
+                    let probabilities: Vec<f64> =
+                        ws.probs(1, k).iter().map(|p| p.to_f64()).collect();
+                    let class = crate::nn::head::argmax(&probabilities);
+                    Ok(Prediction {
+                        class,
+                        name: names[class].clone(),
+                        probabilities,
+                    })
+                })
+                .collect()
+        })
     }
 
-    /// Makes the state after this batch's last step the start of the next batch (text streams:
-    /// the next chunk of each stream). Call after `backward`, or after `forward` when there is
-    /// none.
-    pub fn carry(&self, ws: &mut Workspace<T>) {
-        let Parts { s, stack, .. } = self.parts(ws);
-        self.stack.carry(&s, stack);
-        ws.carried = true;
+    /// A generator of text, primed with [`TextSampler::start`].
+    ///
+    /// # Errors
+    /// [`Error::Task`] for a classifier, [`Error::Config`] for options out of range.
+    pub fn sampler(&self, options: &SampleOptions) -> Result<TextSampler<'_>> {
+        let vocab = self.text_vocab()?;
+        let inner = match &self.net {
+            ByDtype::F32(n) => ByDtype::F32(Sampler::new(&n.net, &n.params, *options, 100)?),
+            ByDtype::F64(n) => ByDtype::F64(Sampler::new(&n.net, &n.params, *options, 100)?),
+        };
+        Ok(TextSampler::new(inner, vocab))
     }
 
-    /// Starts the next batch from zeros.
-    pub fn reset_state(&self, ws: &mut Workspace<T>) {
-        self.stack.reset(&mut ws.stack);
-        ws.carried = false;
+    /// `length` characters drawn after `prime` (a newline when empty); the prime is not repeated
+    /// in the result.
+    ///
+    /// # Errors
+    /// As [`Model::sampler`] and [`TextSampler::start`].
+    pub fn sample(&self, prime: &str, length: usize, options: &SampleOptions) -> Result<String> {
+        let mut s = self.sampler(options)?;
+        s.start(prime)?;
+        Ok((0..length).map(|_| s.next_char()).collect())
     }
 
-    /// Layer `l`'s start state, `[capacity][state_len]` (h, then c for the LSTM).
-    pub fn state<'a>(&self, ws: &'a Workspace<T>, l: usize) -> &'a [T] {
-        self.stack.start(&ws.stack, l)
+    /// A streaming predictor: one time step at a time, the state carried (see [`Stream`]).
+    ///
+    /// # Errors
+    /// As [`Stream::new`].
+    pub fn stream(&self) -> Result<Stream<'_>> {
+        Stream::new(self)
     }
 
-    /// Sets layer `l`'s start state (a saved one) and marks the state as carried.
-    pub fn set_state(&self, ws: &mut Workspace<T>, l: usize, state: &[T]) {
-        self.stack
-            .start_mut(&mut ws.stack, l)
-            .copy_from_slice(state);
-        ws.carried = true;
+    /// The network and parameters in either dtype, for [`Stream`].
+    pub(crate) fn net(&self) -> &ByDtype<Net<f32>, Net<f64>> {
+        &self.net
+    }
+
+    /// The vocabulary of a language model, or the error for a classifier.
+    fn text_vocab(&self) -> Result<&Vocab> {
+        self.vocab().ok_or_else(|| {
+            Error::task(
+                "a classifier, which does not generate text: sampling needs a language model",
+            )
+        })
     }
 }
 
-/// A workspace split into what a pass reads and what it writes.
-struct Parts<'a, T> {
-    s: Seqs<'a, T>,
-    targets: &'a [u32],
-    grad: &'a mut [T],
-    stack: &'a mut StackBuffers<T>,
-    head: &'a mut HeadBuffers<T>,
+/// [`Model::evaluate`], computing in `T`.
+fn evaluate<T: Real>(
+    n: &Net<T>,
+    info: &DataInfo,
+    data: Data,
+    threads: usize,
+    seq_len: usize,
+) -> Result<Evaluation> {
+    let net = Network::<T>::new(n.net.config.fitted(data)?);
+    let pool = match threads {
+        1 => None,
+        t => Some(threads::pool(t)?),
+    };
+    crate::blas::set_threads(1);
+    let mut workers: Vec<Worker<T>> = match data {
+        // Batches of 100 sequences (at least one per worker).
+        Data::Labelled(set) => {
+            let cap = 100usize.max(threads).div_ceil(threads);
+            (0..threads)
+                .map(|_| Worker::new(&net, cap, set.steps, false))
+                .collect()
+        }
+        Data::Text(tokens) => {
+            let cap = eval_streams(tokens.len(), seq_len).div_ceil(threads);
+            (0..threads)
+                .map(|_| Worker::new(&net, cap, seq_len, false))
+                .collect()
+        }
+    };
+    let mut run = || match (data, info) {
+        (Data::Labelled(set), DataInfo::Classes { norm, .. }) => {
+            evaluate_set(&net, &n.params, pool.as_ref(), &mut workers, set, norm)
+        }
+        (Data::Labelled(set), DataInfo::Text(_)) => {
+            evaluate_set(&net, &n.params, pool.as_ref(), &mut workers, set, &set.norm)
+        }
+        (Data::Text(tokens), _) => {
+            evaluate_text(&net, &n.params, pool.as_ref(), &mut workers, tokens)
+        }
+    };
+    Ok(match &pool {
+        Some(p) => threads::keep_awake(p, &mut run),
+        None => run(),
+    })
 }

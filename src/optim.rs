@@ -4,9 +4,7 @@ use crate::blas::{axpy, nrm2, scal};
 use crate::real::Real;
 
 /// Which update rule.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OptimizerKind {
     /// Plain SGD, the seed's: `p −= lr·g`.
@@ -17,21 +15,10 @@ pub enum OptimizerKind {
     Adam,
 }
 
-impl OptimizerKind {
-    /// The lower-case name used on the command line and in files.
-    pub fn name(self) -> &'static str {
-        match self {
-            OptimizerKind::Sgd => "sgd",
-            OptimizerKind::Momentum => "momentum",
-            OptimizerKind::Adam => "adam",
-        }
-    }
-}
+crate::choice::choice!(OptimizerKind { Sgd => "sgd", Momentum => "momentum", Adam => "adam" });
 
 /// How the learning rate changes over the run.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Schedule {
     /// The same rate throughout.
@@ -40,15 +27,9 @@ pub enum Schedule {
     Cosine,
 }
 
-impl Schedule {
-    /// The lower-case name used on the command line and in files.
-    pub fn name(self) -> &'static str {
-        match self {
-            Schedule::Constant => "constant",
-            Schedule::Cosine => "cosine",
-        }
-    }
+crate::choice::choice!(Schedule { Constant => "constant", Cosine => "cosine" });
 
+impl Schedule {
     /// The rate for iteration `iter` (0-based) of `total`, after a linear warm-up over the first
     /// `warmup` iterations.
     pub fn rate(self, base: f64, iter: usize, total: usize, warmup: usize) -> f64 {

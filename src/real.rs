@@ -1,4 +1,4 @@
-//! The engine's number type: `f64` (the default) or `f32`, chosen per run with `--dtype`.
+//! The engine's number type: `f64` (the default) or `f32`, chosen per run (`TrainConfig::dtype`).
 //!
 //! Everything the engine computes — parameters, activations, gradients, optimizer state — is of
 //! one type `T: Real`; CBLAS's `d…` routines serve `f64` and its `s…` routines `f32`. Quantities
@@ -10,9 +10,7 @@ use std::fmt::{Debug, Display};
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
 /// Which number type a run computes in.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Dtype {
     /// 32-bit floats (`float32`).
@@ -21,15 +19,7 @@ pub enum Dtype {
     F64,
 }
 
-impl Dtype {
-    /// The lower-case name used on the command line and in files.
-    pub fn name(self) -> &'static str {
-        match self {
-            Dtype::F32 => "f32",
-            Dtype::F64 => "f64",
-        }
-    }
-}
+crate::choice::choice!(Dtype { F32 => "f32", F64 => "f64" });
 
 /// A floating-point type the engine computes in (`f32` or `f64`).
 pub trait Real:
@@ -112,6 +102,26 @@ macro_rules! real {
 
 real!(f32, Dtype::F32, Some);
 real!(f64, Dtype::F64, |_| None);
+
+/// One of two values that differ only in their number type: what computes in `f32`, or what
+/// computes in `f64`. The types that hide the number type from callers ([`crate::Model`],
+/// [`crate::Training`], …) hold one and reach it through [`by_dtype!`].
+pub(crate) enum ByDtype<A, B> {
+    F32(A),
+    F64(B),
+}
+
+/// `by_dtype!(e, x => body)`: `body` with `x` bound to the value inside a [`ByDtype`], whichever
+/// it is (the body is compiled once for each number type).
+macro_rules! by_dtype {
+    ($e:expr, $x:pat => $body:expr) => {
+        match $e {
+            $crate::real::ByDtype::F32($x) => $body,
+            $crate::real::ByDtype::F64($x) => $body,
+        }
+    };
+}
+pub(crate) use by_dtype;
 
 /// `src` converted element by element into `dst` (same length).
 pub fn convert<A: Real, B: Real>(src: &[A], dst: &mut [B]) {

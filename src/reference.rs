@@ -12,7 +12,7 @@ use crate::activation::tanh_in_place;
 use crate::blas::{Op, axpy, gemm, scal};
 use crate::data::SeqSet;
 use crate::data::mnist::CLASSES;
-use crate::model::{Init, Model, ModelConfig, Task};
+use crate::network::{Init, Network, NetworkConfig, Task};
 use crate::nn::cell::CellKind;
 use crate::nn::head::{Readout, softmax_xent};
 use rand::rngs::StdRng;
@@ -24,7 +24,7 @@ pub const IMAGES_PER_ITER: usize = 100;
 /// The original's model and its per-image buffers.
 pub struct Reference {
     /// The parameter layout (a tanh cell with the seed readout).
-    pub model: Model,
+    pub model: Network,
     /// U, W, b, V, c, Θ, β in `model`'s flat layout.
     pub params: Vec<f64>,
     /// Learning rate (0.01 in the original).
@@ -55,7 +55,7 @@ impl Reference {
     /// The original's model with `hidden` units for images of `steps × input` pixels; weights
     /// normal(0, 0.1) truncated at 2σ, b and c 0.1, Θ and β zero, all from `seed`.
     pub fn new(hidden: usize, steps: usize, input: usize, lr: f64, seed: u64) -> Reference {
-        let model = Model::new(ModelConfig {
+        let model = Network::new(NetworkConfig {
             cell: CellKind::Tanh,
             input,
             hidden,

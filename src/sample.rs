@@ -1,30 +1,64 @@
 //! Text generation from a language model: one stream, its state carried from character to
 //! character; the next character drawn from `softmax(logits / temperature)`, optionally among the
 //! `top_k` most likely only, with a seeded generator (the same seed gives the same text).
+//!
+//! [`Sampler`] is generic over the number type and works in tokens; [`TextSampler`] (from
+//! [`crate::Model::sampler`]) works in characters, in the dtype the model was saved in.
 
-use crate::data::text::Vocab;
-use crate::model::{Model, Task, Workspace};
-use crate::real::Real;
+use crate::data::text::{Vocab, show_chars};
+use crate::error::{Error, Result};
+use crate::network::{Network, Task, Workspace};
+use crate::real::{ByDtype, Real, by_dtype};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-/// How the next character is drawn.
+/// How the next character is drawn. `SampleOptions::default()`: temperature 1, every
+/// character, seed 1.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SampleConfig {
+pub struct SampleOptions {
     /// Divides the logits: below 1 sharper, above 1 flatter (must be finite and > 0).
     pub temperature: f64,
-    /// Draw only among the k most likely characters.
+    /// Draw only among the k most likely characters (k ≥ 1).
     pub top_k: Option<usize>,
     /// Seed of the draws.
     pub seed: u64,
 }
 
-/// A language model generating one stream of text.
+impl Default for SampleOptions {
+    fn default() -> Self {
+        SampleOptions {
+            temperature: 1.0,
+            top_k: None,
+            seed: 1,
+        }
+    }
+}
+
+impl SampleOptions {
+    /// Checks the temperature and `top_k`.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the setting out of range.
+    pub fn check(&self) -> Result<()> {
+        if !(self.temperature.is_finite() && self.temperature > 0.0) {
+            return Err(Error::config(format!(
+                "`temperature` must be a positive number, got {}",
+                self.temperature
+            )));
+        }
+        if self.top_k == Some(0) {
+            return Err(Error::config("`top_k` must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// A language model generating one stream of tokens, computing in `T`.
 pub struct Sampler<'a, T: Real> {
-    model: &'a Model<T>,
+    model: &'a Network<T>,
     params: &'a [T],
     ws: Workspace<T>,
-    config: SampleConfig,
+    config: SampleOptions,
     rng: StdRng,
     /// The distribution of the next token (probabilities, in f64).
     next: Vec<f64>,
@@ -36,15 +70,22 @@ impl<'a, T: Real> Sampler<'a, T> {
     /// A sampler for a language model (its parameters `params`), priming in chunks of up to
     /// `chunk` characters.
     ///
-    /// # Panics
-    /// When `model` is not a language model.
-    pub fn new(model: &'a Model<T>, params: &'a [T], config: SampleConfig, chunk: usize) -> Self {
-        assert!(
-            model.config.task == Task::NextToken,
-            "sampling needs a language model"
-        );
+    /// # Errors
+    /// [`Error::Task`] when `model` is a classifier; [`Error::Config`] for options out of range.
+    pub fn new(
+        model: &'a Network<T>,
+        params: &'a [T],
+        config: SampleOptions,
+        chunk: usize,
+    ) -> Result<Self> {
+        if model.config.task != Task::NextToken {
+            return Err(Error::task(
+                "a classifier, which does not generate text: sampling needs a language model",
+            ));
+        }
+        config.check()?;
         let v = model.config.input;
-        Sampler {
+        Ok(Sampler {
             model,
             params,
             ws: model.workspace(1, chunk.max(1), false),
@@ -52,11 +93,14 @@ impl<'a, T: Real> Sampler<'a, T> {
             rng: StdRng::seed_from_u64(config.seed),
             next: vec![0.0; v],
             order: (0..v).collect(),
-        }
+        })
     }
 
     /// Runs `tokens` through the model from its current state (zeros at first), leaving the
     /// state after the last one and the distribution of the token that follows it.
+    ///
+    /// # Panics
+    /// When a token is outside the vocabulary.
     pub fn feed(&mut self, tokens: &[u32]) {
         let v = self.model.config.input;
         for part in tokens.chunks(self.ws.max_steps) {
@@ -96,6 +140,11 @@ impl<'a, T: Real> Sampler<'a, T> {
         self.feed(if prime.is_empty() { &newline } else { prime });
     }
 
+    /// Starts over from the zero state.
+    pub fn reset(&mut self) {
+        self.model.reset_state(&mut self.ws);
+    }
+
     /// The distribution of the next token (after [`Sampler::feed`]).
     pub fn distribution(&self) -> &[f64] {
         &self.next
@@ -117,5 +166,49 @@ impl<'a, T: Real> Sampler<'a, T> {
         }
         self.feed(&[pick as u32]);
         pick as u32
+    }
+}
+
+/// A language model generating one stream of characters, in the dtype it was saved in (see
+/// [`crate::Model::sampler`]).
+pub struct TextSampler<'m> {
+    inner: ByDtype<Sampler<'m, f32>, Sampler<'m, f64>>,
+    vocab: &'m Vocab,
+}
+
+impl<'m> TextSampler<'m> {
+    pub(crate) fn new(
+        inner: ByDtype<Sampler<'m, f32>, Sampler<'m, f64>>,
+        vocab: &'m Vocab,
+    ) -> Self {
+        TextSampler { inner, vocab }
+    }
+
+    /// Runs `prime` through the model (a newline when it is empty), leaving the distribution of
+    /// the character that follows.
+    ///
+    /// # Errors
+    /// [`Error::Config`] listing the characters of `prime` the vocabulary lacks.
+    pub fn start(&mut self, prime: &str) -> Result<()> {
+        let tokens = self.vocab.encode(prime).map_err(|missing| {
+            Error::config(format!(
+                "`prime` holds characters the model's vocabulary lacks: {}",
+                show_chars(&missing)
+            ))
+        })?;
+        let vocab = self.vocab;
+        by_dtype!(&mut self.inner, s => s.start(vocab, &tokens));
+        Ok(())
+    }
+
+    /// The distribution the next character will be drawn from, over the vocabulary's order.
+    pub fn distribution(&self) -> &[f64] {
+        by_dtype!(&self.inner, s => s.distribution())
+    }
+
+    /// Draws the next character and feeds it back.
+    pub fn next_char(&mut self) -> char {
+        let id = by_dtype!(&mut self.inner, s => s.next_token());
+        self.vocab.char(id)
     }
 }

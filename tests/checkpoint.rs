@@ -5,10 +5,10 @@ mod common;
 
 use common::{blasrnn, fails_with, last_json};
 
+use blasrnn::Error as CheckpointError;
 use blasrnn::checkpoint::{self, DataInfo, Snapshot};
 use blasrnn::data::Norm;
-use blasrnn::error::FileError as CheckpointError;
-use blasrnn::model::{Init, Model, ModelConfig, Task};
+use blasrnn::network::{Init, Network, NetworkConfig, Task};
 use blasrnn::nn::cell::CellKind;
 use blasrnn::nn::head::Readout;
 use blasrnn::optim::{Optimizer, OptimizerKind};
@@ -19,12 +19,12 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::HashMap;
 use std::path::Path;
 
-fn model(cell: CellKind, readout: Readout, hidden: usize) -> Model {
+fn model(cell: CellKind, readout: Readout, hidden: usize) -> Network {
     model_of(cell, readout, hidden, 1)
 }
 
-fn model_of<T: Real>(cell: CellKind, readout: Readout, hidden: usize, layers: usize) -> Model<T> {
-    Model::new(ModelConfig {
+fn model_of<T: Real>(cell: CellKind, readout: Readout, hidden: usize, layers: usize) -> Network<T> {
+    Network::new(NetworkConfig {
         cell,
         input: 28,
         hidden,
@@ -50,7 +50,7 @@ fn mnist_info(raw: bool) -> DataInfo {
 /// Saves a classifier of MNIST's shape.
 fn save<T: Real>(
     path: &Path,
-    model: &Model<T>,
+    model: &Network<T>,
     params: &[T],
     raw: bool,
     iteration: usize,
@@ -75,7 +75,7 @@ fn save_then_load_is_bit_exact_for_every_cell_and_readout() {
     let dir = tempfile::tempdir().unwrap();
     for cell in [CellKind::Tanh, CellKind::Lstm, CellKind::Gru] {
         for (readout, layers) in [(Readout::Seq, 1), (Readout::Last, 2), (Readout::Mean, 3)] {
-            let m: Model = model_of(cell, readout, 9, layers);
+            let m: Network = model_of(cell, readout, 9, layers);
             let p = m.init(Init::Uniform, &mut StdRng::seed_from_u64(3));
             let mut opt = Optimizer::new(OptimizerKind::Adam, p.len());
             let mut q = p.clone();
@@ -369,7 +369,7 @@ fn eval_resume_predict_log_and_plot_agree_with_training() {
 #[test]
 fn f32_models_save_as_f32_and_load_back_exactly() {
     let dir = tempfile::tempdir().unwrap();
-    let m: Model<f32> = model_of(CellKind::Lstm, Readout::Seq, 5, 2);
+    let m: Network<f32> = model_of(CellKind::Lstm, Readout::Seq, 5, 2);
     let p = m.init(Init::Uniform, &mut StdRng::seed_from_u64(4));
     let mut opt = Optimizer::<f32>::new(OptimizerKind::Adam, p.len());
     let mut q = p.clone();

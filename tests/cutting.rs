@@ -11,7 +11,7 @@
 mod common;
 
 use blasrnn::blas::{self, Cutting, Op};
-use blasrnn::model::{Model, ModelConfig, Task, Workspace};
+use blasrnn::network::{Network, NetworkConfig, Task, Workspace};
 use blasrnn::nn::cell::CellKind;
 use blasrnn::nn::head::Readout;
 use common::Lcg;
@@ -22,7 +22,7 @@ const D: usize = 28;
 const H: usize = 64;
 
 /// Loss and gradient of `model` on the batch in `ws`, with products cut as `mode` says.
-fn loss_and_grad(model: &Model, ws: &mut Workspace, p: &[f64], mode: Cutting) -> (f64, Vec<f64>) {
+fn loss_and_grad(model: &Network, ws: &mut Workspace, p: &[f64], mode: Cutting) -> (f64, Vec<f64>) {
     blas::set_cutting(mode);
     ws.grad.fill(0.0);
     let loss = model.forward(p, ws, None).0;
@@ -31,7 +31,7 @@ fn loss_and_grad(model: &Model, ws: &mut Workspace, p: &[f64], mode: Cutting) ->
     (loss, ws.grad.clone())
 }
 
-fn same_either_way(what: &str, model: &Model, ws: &mut Workspace) {
+fn same_either_way(what: &str, model: &Network, ws: &mut Workspace) {
     let mut g = Lcg(3);
     let p: Vec<f64> = (0..model.num_params())
         .map(|_| (g.next_f64() * 2.0 - 1.0) * 0.3)
@@ -79,7 +79,7 @@ fn cut_products_and_the_stored_transpose_change_nothing_but_rounding() {
         // transpose, and the cut ones (the backward step's product, dW_hh over all rows).
         for (m, n, k) in [(B, g, H), (B * T, g, D), (B * T, 3, H), (B * T, D, H)] {
             assert!(
-                blas::small_kernels_prefer_stored_transpose(m, n, k),
+                blas::cut::small_kernels_prefer_stored_transpose(m, n, k),
                 "{cell:?} {m}×{n}×{k}"
             );
         }
@@ -90,7 +90,7 @@ fn cut_products_and_the_stored_transpose_change_nothing_but_rounding() {
 
         // A classifier over all steps; one over the last state of sequences of mixed lengths.
         for (readout, mixed) in [(Readout::Seq, false), (Readout::Last, true)] {
-            let model = Model::new(ModelConfig {
+            let model = Network::new(NetworkConfig {
                 cell,
                 input: D,
                 hidden: H,
@@ -111,7 +111,7 @@ fn cut_products_and_the_stored_transpose_change_nothing_but_rounding() {
         }
 
         // A language model from a carried state.
-        let model = Model::new(ModelConfig {
+        let model = Network::new(NetworkConfig {
             cell,
             input: D,
             hidden: H,

@@ -4,7 +4,7 @@
 mod common;
 
 use blasrnn::data::SeqSet;
-use blasrnn::model::{Init, Model, ModelConfig, Task};
+use blasrnn::network::{Init, Network, NetworkConfig, Task};
 use blasrnn::nn::cell::CellKind;
 use blasrnn::nn::head::Readout;
 use blasrnn::optim::OptimizerKind;
@@ -65,7 +65,7 @@ fn thread_counts_agree_to_rounding() {
 fn a_batch_gives_what_each_sequence_gives_alone() {
     for readout in [Readout::Seq, Readout::Last, Readout::Mean] {
         let (b, t, d) = (5, 7, 4);
-        let model = Model::<f64>::new(ModelConfig {
+        let model = Network::<f64>::new(NetworkConfig {
             cell: CellKind::Tanh,
             input: d,
             hidden: 6,
@@ -117,7 +117,7 @@ fn padding_changes_nothing() {
     for cell in [CellKind::Tanh, CellKind::Lstm, CellKind::Gru] {
         for readout in [Readout::Last, Readout::Mean] {
             for layers in [1, 2] {
-                let model = Model::<f64>::new(ModelConfig {
+                let model = Network::<f64>::new(NetworkConfig {
                     cell,
                     input: d,
                     hidden: 5,
@@ -243,7 +243,7 @@ fn flop_formulas_match_what_blas_was_asked_for() {
             ];
             for task in tasks {
                 let (b, t) = (7, 5);
-                let model = Model::<f64>::new(ModelConfig {
+                let model = Network::<f64>::new(NetworkConfig {
                     cell,
                     input: 4,
                     hidden: 6,
@@ -276,8 +276,8 @@ fn flop_formulas_match_what_blas_was_asked_for() {
 }
 
 /// A model of `cell` and `readout` for 4 steps of 5 inputs, in `T`.
-fn small_model<T: Real>(cell: CellKind, readout: Readout) -> Model<T> {
-    Model::new(ModelConfig {
+fn small_model<T: Real>(cell: CellKind, readout: Readout) -> Network<T> {
+    Network::new(NetworkConfig {
         cell,
         input: 5,
         hidden: 7,
@@ -403,8 +403,25 @@ fn f32_training_learns_a_learnable_task() {
 }
 
 #[test]
-#[should_panic(expected = "cannot run a F64 configuration")]
 fn a_trainer_refuses_a_configuration_of_another_dtype() {
     let data = synthetic_split(50, 6, 5, 9);
-    let _ = trainer::<f32>(config(CellKind::Tanh, Readout::Seq, 1, 1), &data);
+    let cfg = config(CellKind::Tanh, Readout::Seq, 1, 1);
+    let model = cfg.classifier(&data);
+    let e = Trainer::<f32>::new(cfg, model)
+        .err()
+        .expect("an f64 configuration ran in f32");
+    assert!(
+        matches!(
+            e,
+            blasrnn::Error::Dtype {
+                expected: Dtype::F32,
+                found: Dtype::F64
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "the model computes in f64, but f32 was asked for"
+    );
 }

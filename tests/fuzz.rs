@@ -13,7 +13,7 @@ mod common;
 use blasrnn::checkpoint::{self, DataInfo, Snapshot};
 use blasrnn::data::Norm;
 use blasrnn::data::text::{Corpus, Vocab};
-use blasrnn::model::{Init, Model, ModelConfig, Task};
+use blasrnn::network::{Init, Network, NetworkConfig, Task};
 use blasrnn::nn::cell::CellKind;
 use blasrnn::nn::head::Readout;
 use blasrnn::optim::{Optimizer, OptimizerKind};
@@ -179,7 +179,7 @@ fn model_file(lm: bool) -> Vec<u8> {
             classes: 4,
         }
     };
-    let model: Model = Model::new(ModelConfig {
+    let model: Network = Network::new(NetworkConfig {
         cell: CellKind::Lstm,
         input: 3,
         hidden: 4,

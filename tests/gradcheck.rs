@@ -4,7 +4,7 @@
 
 mod common;
 
-use blasrnn::model::{Model, ModelConfig, Task, Workspace};
+use blasrnn::network::{Network, NetworkConfig, Task, Workspace};
 use blasrnn::nn::cell::CellKind;
 use blasrnn::nn::head::Readout;
 use blasrnn::nn::stack::Dropout;
@@ -18,7 +18,7 @@ const CELLS: [CellKind; 3] = [CellKind::Tanh, CellKind::Lstm, CellKind::Gru];
 
 /// Compares `model`'s backward pass with fourth-order central differences of `scale ×` the summed
 /// loss, for every parameter, on the batch already in `ws`.
-fn check(what: &str, model: &Model, ws: &mut Workspace, scale: f64, dropout: Option<Dropout>) {
+fn check(what: &str, model: &Network, ws: &mut Workspace, scale: f64, dropout: Option<Dropout>) {
     let mut g = Lcg(42);
     // Weights large enough that every nonlinearity is away from its linear regime.
     let mut p: Vec<f64> = (0..model.num_params())
@@ -67,7 +67,7 @@ fn check(what: &str, model: &Model, ws: &mut Workspace, scale: f64, dropout: Opt
 
 /// A classifier's check on B sequences of lengths `lens` (longest first, at most T).
 fn classifier(cell: CellKind, readout: Readout, layers: usize, lens: [usize; B]) {
-    let model = Model::new(ModelConfig {
+    let model = Network::new(NetworkConfig {
         cell,
         input: D,
         hidden: H,
@@ -86,7 +86,7 @@ fn classifier(cell: CellKind, readout: Readout, layers: usize, lens: [usize; B])
 
 /// A language model's check over a vocabulary of D symbols, from a random carried state.
 fn language_model(cell: CellKind, layers: usize, dropout: Option<f64>) {
-    let model = Model::new(ModelConfig {
+    let model = Network::new(NetworkConfig {
         cell,
         input: D,
         hidden: H,

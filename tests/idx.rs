@@ -1,10 +1,10 @@
 //! The IDX reader and the MNIST loader: known answers from tiny files written here, and every kind
 //! of malformed input, each an error naming the file.
 
+use blasrnn::Error as DataError;
 use blasrnn::data::Norm;
 use blasrnn::data::idx;
 use blasrnn::data::mnist::{Mnist, load_split};
-use blasrnn::error::FileError as DataError;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use std::alloc::{GlobalAlloc, Layout, System};

@@ -6,10 +6,10 @@ mod common;
 
 use blasrnn::checkpoint;
 use blasrnn::data::text::Vocab;
-use blasrnn::model::Model;
+use blasrnn::network::Network;
 use blasrnn::nn::cell::CellKind;
 use blasrnn::nn::head::{Readout, argmax};
-use blasrnn::sample::{SampleConfig, Sampler};
+use blasrnn::sample::{SampleOptions, Sampler};
 use blasrnn::train::{Data, TrainConfig, Trainer};
 use common::{blasrnn, fails_with, last_json, synthetic_text, tensors};
 use std::path::Path;
@@ -115,12 +115,12 @@ fn sampling_is_seeded_and_top_k_1_is_greedy() {
     let vocab = Vocab::of(&text);
     let generate = |seed: u64, top_k: Option<usize>, temperature: f64| -> String {
         let mut out = String::new();
-        let config = SampleConfig {
+        let config = SampleOptions {
             temperature,
             top_k,
             seed,
         };
-        let mut s = Sampler::new(&tr.model, &tr.params, config, 100);
+        let mut s = Sampler::new(&tr.net, &tr.params, config, 100).unwrap();
         s.start(&vocab, &vocab.encode("ab").unwrap());
         for _ in 0..200 {
             out.push(vocab.char(s.next_token()));
@@ -135,27 +135,27 @@ fn sampling_is_seeded_and_top_k_1_is_greedy() {
         "top-k 1 takes the most likely"
     );
     // Greedy: each drawn token is the arg-max of the distribution before it.
-    let config = SampleConfig {
+    let config = SampleOptions {
         temperature: 0.7,
         top_k: Some(1),
         seed: 5,
     };
-    let mut s = Sampler::new(&tr.model, &tr.params, config, 7);
+    let mut s = Sampler::new(&tr.net, &tr.params, config, 7).unwrap();
     s.feed(&vocab.encode("abc").unwrap());
     for _ in 0..50 {
         let want = argmax(s.distribution());
         assert_eq!(s.next_token() as usize, want);
     }
     // Priming in chunks gives the distribution priming in one piece does.
-    let model: &Model = &tr.model;
+    let model: &Network = &tr.net;
     let prime = vocab.encode(&text[..40]).unwrap();
-    let config = SampleConfig {
+    let config = SampleOptions {
         temperature: 1.0,
         top_k: None,
         seed: 1,
     };
-    let mut whole = Sampler::new(model, &tr.params, config, 64);
-    let mut parts = Sampler::new(model, &tr.params, config, 7);
+    let mut whole = Sampler::new(model, &tr.params, config, 64).unwrap();
+    let mut parts = Sampler::new(model, &tr.params, config, 7).unwrap();
     whole.feed(&prime);
     parts.feed(&prime);
     for (a, b) in whole.distribution().iter().zip(parts.distribution()) {

@@ -1,5 +1,5 @@
 //! A training step allocates nothing: buffers are sized once, then reused (one thread, and two
-//! threads with the loop inside `Trainer::in_pool`).
+//! threads with the loop inside `Trainer::in_pool`). Nor does a step of streaming prediction.
 //!
 //! A test with its own `main` (`harness = false`): the counting allocator sees every thread of the
 //! process, and libtest's own threads allocate at moments of their choosing.
@@ -8,7 +8,7 @@ mod common;
 
 use blasrnn::data::SeqSet;
 use blasrnn::data::text::Vocab;
-use blasrnn::model::ModelConfig;
+use blasrnn::network::NetworkConfig;
 use blasrnn::nn::cell::CellKind;
 use blasrnn::nn::head::Readout;
 use blasrnn::optim::OptimizerKind;
@@ -45,7 +45,7 @@ fn main() {
     let mut runs = 0;
     for cell in [CellKind::Tanh, CellKind::Lstm, CellKind::Gru] {
         for dtype in [Dtype::F64, Dtype::F32] {
-            let mut check = |cfg: TrainConfig, model: ModelConfig, data: Data, what: String| {
+            let mut check = |cfg: TrainConfig, model: NetworkConfig, data: Data, what: String| {
                 let cfg = TrainConfig { dtype, ..cfg };
                 let n = match dtype {
                     Dtype::F64 => count_in_steps::<f64>(cfg, model, data, &mut done64),
@@ -111,7 +111,72 @@ fn main() {
             }
         }
     }
+    runs += streams(&images, &ragged, &text);
     println!("no_alloc: {runs} passed, 0 failed");
+}
+
+/// Streaming prediction allocates nothing per step either: a classifier of every readout (both
+/// dtypes) fed 100 frames, a language model 100 characters. Returns how many were checked.
+fn streams(images: &SeqSet, ragged: &SeqSet, text: &str) -> usize {
+    use blasrnn::data::{Dataset, Labelled};
+    let mut checked = 0;
+    for dtype in [Dtype::F64, Dtype::F32] {
+        for (readout, set) in [
+            (Readout::Seq, images),
+            (Readout::Last, ragged),
+            (Readout::Mean, ragged),
+        ] {
+            let data = Dataset::Labelled(Labelled::new(set.clone(), set.clone()).unwrap());
+            let cfg = TrainConfig {
+                iters: 2,
+                layers: 2,
+                dtype,
+                ..common::config(CellKind::Lstm, readout, 1, 1)
+            };
+            let model = blasrnn::fit(&cfg, &data, |_| blasrnn::Control::Continue).unwrap();
+            let mut live = model.stream().unwrap();
+            let frame = vec![0.5; set.dims];
+            live.push(&frame).unwrap();
+            COUNT.store(0, Ordering::Relaxed);
+            COUNTING.store(true, Ordering::Relaxed);
+            for _ in 0..100 {
+                live.push(&frame).unwrap();
+            }
+            COUNTING.store(false, Ordering::Relaxed);
+            let n = COUNT.load(Ordering::Relaxed);
+            assert_eq!(
+                n, 0,
+                "stream {readout:?}/{dtype:?}: {n} allocations in 100 steps"
+            );
+            checked += 1;
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("blasrnn-no-alloc-{}.txt", std::process::id()));
+    std::fs::write(&dir, text).unwrap();
+    let data = blasrnn::data::load_text(&dir, 0.1).unwrap();
+    std::fs::remove_file(&dir).unwrap();
+    let cfg = TrainConfig {
+        iters: 2,
+        layers: 2,
+        batch: 4,
+        seq_len: 20,
+        ..common::config(CellKind::Gru, Readout::Seq, 1, 1)
+    };
+    let model = blasrnn::fit(&cfg, &data, |_| blasrnn::Control::Continue).unwrap();
+    let mut live = model.stream().unwrap();
+    live.push_char('a').unwrap();
+    COUNT.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    for c in text.chars().take(100) {
+        live.push_char(c).unwrap();
+    }
+    COUNTING.store(false, Ordering::Relaxed);
+    let n = COUNT.load(Ordering::Relaxed);
+    assert_eq!(
+        n, 0,
+        "language-model stream: {n} allocations in 100 characters"
+    );
+    checked + 1
 }
 
 /// `n` float sequences of 1..=`t` steps of 4 numbers, `k` classes.
@@ -136,12 +201,13 @@ fn ragged_set(n: usize, t: usize, k: usize) -> SeqSet {
         d,
         (0..k).map(|c| c.to_string()).collect(),
     )
+    .unwrap()
 }
 
 /// Allocations during 199 training steps of a fresh trainer for `cfg` (kept alive in `done`).
 fn count_in_steps<T: Real>(
     cfg: TrainConfig,
-    model: ModelConfig,
+    model: NetworkConfig,
     data: Data,
     done: &mut Vec<Trainer<T>>,
 ) -> usize {

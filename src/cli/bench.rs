@@ -1,20 +1,20 @@
 //! `blasrnn bench`: every workload's training throughput in one run, against this machine's
 //! large-GEMM rates, the original algorithm and the same work on one thread.
 
-use super::train::{Kind, defaults};
-use super::{banner, default_threads};
+use super::banner;
+use super::console::Console;
 use anyhow::Result;
 use blasrnn::bench::{self, flops_per_prediction, median, throughputs};
 use blasrnn::blas::Cutting;
+use blasrnn::data::Kind;
 use blasrnn::data::mnist::Mnist;
 use blasrnn::data::text::Corpus;
-use blasrnn::model::{Model, ModelConfig};
+use blasrnn::network::{Network, NetworkConfig};
 use blasrnn::nn::cell::CellKind;
 use blasrnn::real::{Dtype, Real};
 use blasrnn::reference::IMAGES_PER_ITER;
-use blasrnn::report::Console;
-use blasrnn::sample::{SampleConfig, Sampler};
-use blasrnn::train::{Data, TrainConfig};
+use blasrnn::sample::{SampleOptions, Sampler};
+use blasrnn::train::{Data, TrainConfig, default_threads};
 use clap::{Args, ValueEnum};
 use serde_json::{Map, Value};
 use std::path::PathBuf;
@@ -75,9 +75,9 @@ pub struct BenchArgs {
 /// `runs` with products cut where the library gains (the default), then, with `uncut`, each of
 /// them again with every product one call.
 fn cut_and_uncut(
-    runs: Vec<(TrainConfig, ModelConfig)>,
+    runs: Vec<(TrainConfig, NetworkConfig)>,
     uncut: bool,
-) -> Vec<(TrainConfig, ModelConfig, Cutting)> {
+) -> Vec<(TrainConfig, NetworkConfig, Cutting)> {
     let mut all: Vec<_> = runs
         .iter()
         .map(|(c, m)| (c.clone(), *m, Cutting::Auto))
@@ -183,7 +183,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         if on(Workload::Seed) {
             let config = TrainConfig {
                 threads,
-                ..defaults(Kind::Images)
+                ..TrainConfig::for_kind(Kind::Images)
             };
             let model = config.classifier(&m.train);
             // With several threads, the same work on one thread too, interleaved in the same run.
@@ -243,7 +243,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 cell,
                 hidden: 128,
                 threads,
-                ..defaults(Kind::Images)
+                ..TrainConfig::for_kind(Kind::Images)
             };
             let model = base.classifier(&m.train);
             let iters = (a.engine_samples as usize / base.batch / 5 / 8).max(1);
@@ -282,7 +282,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         let corpus = Corpus::load(&a.text, 0.1, None)?;
         let config = TrainConfig {
             threads,
-            ..defaults(Kind::Text)
+            ..TrainConfig::for_kind(Kind::Text)
         };
         let model = config.language_model(corpus.vocab.len());
         if on(Workload::Lm) {
@@ -300,7 +300,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
             }
         }
         if on(Workload::Sample) {
-            let r = sampling_rate(model, 2000, 5);
+            let r = sampling_rate(model, 2000, 5)?;
             console.say(format_args!(
                 "sampling (the language model above, one stream, f32): {r:.0} chars/s"
             ));
@@ -338,7 +338,7 @@ fn line<T: Real>(
     key: &str,
     what: &str,
     config: &TrainConfig,
-    model: ModelConfig,
+    model: NetworkConfig,
     rate: f64,
     unit: &str,
 ) {
@@ -347,7 +347,7 @@ fn line<T: Real>(
     } else {
         28
     };
-    let flops = flops_per_prediction(&Model::<T>::new(model), config.batch, t);
+    let flops = flops_per_prediction(&Network::<T>::new(model), config.batch, t);
     let gflops = rate * flops / 1e9;
     let (peak, routine) = rates.peak(config.dtype);
     console.say(format_args!(
@@ -366,18 +366,13 @@ fn line<T: Real>(
 
 /// Characters a second that one stream of a fresh `model` (f32) generates: the median of
 /// `segments` runs of `chars`.
-fn sampling_rate(model: ModelConfig, chars: usize, segments: usize) -> f64 {
-    let m = Model::<f32>::new(model);
+fn sampling_rate(model: NetworkConfig, chars: usize, segments: usize) -> Result<f64> {
+    let m = Network::<f32>::new(model);
     let params = m.init(
-        blasrnn::model::Init::Uniform,
+        blasrnn::network::Init::Uniform,
         &mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(1),
     );
-    let config = SampleConfig {
-        temperature: 1.0,
-        top_k: None,
-        seed: 1,
-    };
-    let mut s = Sampler::new(&m, &params, config, 100);
+    let mut s = Sampler::new(&m, &params, SampleOptions::default(), 100)?;
     s.feed(&[0]);
     let rates = (0..segments)
         .map(|_| {
@@ -388,5 +383,5 @@ fn sampling_rate(model: ModelConfig, chars: usize, segments: usize) -> f64 {
             chars as f64 / start.elapsed().as_secs_f64()
         })
         .collect();
-    median(rates)
+    Ok(median(rates))
 }

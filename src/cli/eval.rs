@@ -1,17 +1,15 @@
 //! `blasrnn eval`: a saved classifier on the test split (accuracy, loss, confusion matrix), or a
 //! saved language model on the validation part of a text (loss in nats and bits per character).
 
-use super::train::{Kind, defaults};
-use super::{banner, default_threads, with_dtype};
+use super::banner;
+use super::console::Console;
 use anyhow::{Result, bail};
-use blasrnn::checkpoint::{Checkpoint, DataInfo};
+use blasrnn::Model;
+use blasrnn::checkpoint::DataInfo;
 use blasrnn::data::Source;
 use blasrnn::data::text::Corpus;
-use blasrnn::model::Task;
-use blasrnn::real::Real;
-use blasrnn::report::Console;
-use blasrnn::train::threads::ThreadsError;
-use blasrnn::train::{Data, Evaluation, TrainConfig, Trainer};
+use blasrnn::network::Task;
+use blasrnn::train::{Data, Evaluation, default_threads};
 use clap::Args;
 use serde_json::json;
 use std::path::PathBuf;
@@ -38,43 +36,11 @@ pub struct EvalArgs {
     json: bool,
 }
 
-/// A trainer holding a saved model's parameters, for evaluation with `threads` workers, computing
-/// in `T`; an error when the operating system refuses to start the threads.
-pub fn evaluator<T: Real>(ck: &Checkpoint, threads: usize) -> Result<Trainer<T>, ThreadsError> {
-    let text = ck.config.task == Task::NextToken;
-    let base = defaults(if text { Kind::Text } else { Kind::Images });
-    let saved = ck.training.as_ref();
-    let config = TrainConfig {
-        cell: ck.config.cell,
-        hidden: ck.config.hidden,
-        layers: ck.config.layers,
-        readout: match ck.config.task {
-            Task::Classify { readout, .. } => readout,
-            Task::NextToken => base.readout,
-        },
-        // Workspaces hold one batch: 100 sequences, or one chunk per worker for text.
-        batch: if text {
-            threads
-        } else {
-            base.batch.max(threads)
-        },
-        seq_len: saved.map_or(base.seq_len, |s| s.seq_len),
-        dropout: 0.0,
-        forget_bias: None,
-        threads,
-        dtype: T::DTYPE,
-        ..base
-    };
-    let mut trainer = Trainer::new(config, ck.config)?;
-    blasrnn::real::convert(&ck.params, &mut trainer.params);
-    Ok(trainer)
-}
-
 pub fn run(a: EvalArgs) -> Result<()> {
-    let ck = blasrnn::checkpoint::load(&a.model)?;
+    let model = Model::load(&a.model)?;
     let threads = a.threads.map_or_else(default_threads, |t| t as usize);
     let console = Console::new(a.json, false);
-    match &ck.data {
+    match model.info() {
         DataInfo::Text(vocab) => {
             let Some(path) = &a.text else {
                 bail!(
@@ -92,9 +58,9 @@ pub fn run(a: EvalArgs) -> Result<()> {
                     path.display()
                 );
             }
-            let eval = with_dtype!(ck.dtype, evaluate(&ck, threads, Data::Text(&corpus.val)))?;
+            let eval = model.evaluate(Data::Text(&corpus.val), threads)?;
             banner(&console, threads);
-            describe(&console, &a, &ck);
+            describe(&console, &a, &model);
             console.say(format_args!(
                 "validation loss {:.4} nats/char = {:.4} bits/char, next-char accuracy {:.2}% ({} characters of {})",
                 eval.loss,
@@ -113,28 +79,27 @@ pub fn run(a: EvalArgs) -> Result<()> {
                         "val_bpc": eval.bits(),
                         "val_accuracy": eval.accuracy,
                         "characters": eval.count,
-                        "dtype": ck.dtype.name(),
+                        "dtype": model.dtype().name(),
                     })
                 );
             }
         }
-        DataInfo::Classes { norm, .. } => {
+        DataInfo::Classes { norm, names, .. } => {
             if a.text.is_some() {
                 bail!(
                     "{}: a classifier; --text evaluates language models",
                     a.model.display()
                 );
             }
-            let DataInfo::Classes { names, .. } = &ck.data else {
-                unreachable!("a classifier")
-            };
             let test = Source::find(&a.data)?.load_test(norm, names)?;
-            let mut ck = ck.clone();
-            ck.config = super::fit_model(&ck, &test, &a.model, &a.data)?;
             // In the dtype the model was trained in, so that eval repeats training's final figure.
-            let eval = with_dtype!(ck.dtype, evaluate(&ck, threads, Data::Labelled(&test)))?;
+            let eval = model
+                .evaluate(Data::Labelled(&test), threads)
+                .map_err(|e| {
+                    anyhow::anyhow!("{}: {e} ({})", a.model.display(), a.data.display())
+                })?;
             banner(&console, threads);
-            describe(&console, &a, &ck);
+            describe(&console, &a, &model);
             say_accuracy(&console, &eval);
             print_confusion(&console, &eval.confusion, &test.classes);
             if a.json {
@@ -147,10 +112,10 @@ pub fn run(a: EvalArgs) -> Result<()> {
                         "test_loss": eval.loss,
                         "confusion": eval.confusion.chunks(test.classes.len()).collect::<Vec<_>>(),
                         "classes": test.classes,
-                        "cell": ck.config.cell.name(),
-                        "hidden": ck.config.hidden,
-                        "layers": ck.config.layers,
-                        "dtype": ck.dtype.name(),
+                        "cell": model.config().cell.name(),
+                        "hidden": model.config().hidden,
+                        "layers": model.config().layers,
+                        "dtype": model.dtype().name(),
                     })
                 );
             }
@@ -159,12 +124,8 @@ pub fn run(a: EvalArgs) -> Result<()> {
     Ok(())
 }
 
-fn evaluate<T: Real>(ck: &Checkpoint, threads: usize, data: Data) -> Result<Evaluation> {
-    Ok(evaluator::<T>(ck, threads)?.in_pool(|tr| tr.evaluate(data)))
-}
-
-fn describe(console: &Console, a: &EvalArgs, ck: &Checkpoint) {
-    let c = &ck.config;
+fn describe(console: &Console, a: &EvalArgs, model: &Model) {
+    let c = model.config();
     let readout = match c.task {
         Task::Classify { readout, .. } => format!(", readout {}", readout.name()),
         Task::NextToken => ", language model".to_string(),
@@ -175,8 +136,8 @@ fn describe(console: &Console, a: &EvalArgs, ck: &Checkpoint) {
         c.cell.name(),
         c.layers,
         c.hidden,
-        ck.dtype.name(),
-        ck.iteration
+        model.dtype().name(),
+        model.iteration()
     ));
 }
 

@@ -1,30 +1,25 @@
-//! The commands, one module each, and what they share.
+//! The commands, one module each, and what they share: the banner, the check of output paths,
+//! choices parsed by their names, and the library's errors said with the command line's flags.
 
 pub mod bench;
+pub mod console;
 pub mod eval;
+pub mod plot;
 pub mod predict;
 pub mod sample;
+pub mod signals;
 pub mod train;
 
 use anyhow::{Result, bail};
-use blasrnn::checkpoint::Checkpoint;
-use blasrnn::report::Console;
+use blasrnn::Choice;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use console::Console;
 use std::path::Path;
 
-/// Calls `$f::<f32>(…)` or `$f::<f64>(…)` after the run's dtype.
-macro_rules! with_dtype {
-    ($dtype:expr, $f:ident ( $($arg:expr),* $(,)? )) => {
-        match $dtype {
-            blasrnn::real::Dtype::F32 => $f::<f32>($($arg),*),
-            blasrnn::real::Dtype::F64 => $f::<f64>($($arg),*),
-        }
-    };
-}
-pub(crate) use with_dtype;
-
-/// Worker threads when `--threads` is not given: every core.
-pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+/// A clap parser of a [`Choice`] by its names (shown in `--help`).
+pub fn choice<C: Choice + Send + Sync>() -> impl TypedValueParser<Value = C> {
+    PossibleValuesParser::new(C::ALL.iter().map(|c| c.name()))
+        .map(|s| C::from_name(&s).expect("one of the names offered"))
 }
 
 /// Peak resident memory of this process in MB, where the OS reports it (Linux: VmHWM).
@@ -45,14 +40,6 @@ pub fn banner(console: &Console, threads: usize) {
             .map(|c| format!(" [{c}]"))
             .unwrap_or_default()
     ));
-}
-
-/// A learning rate must be a positive number.
-pub fn check_lr(lr: f64) -> Result<f64> {
-    if !(lr.is_finite() && lr > 0.0) {
-        bail!("--lr must be a positive number, got {lr}");
-    }
-    Ok(lr)
 }
 
 /// Checks, before any work, that a file can be written at `path` (given as `flag`): it is not a
@@ -82,44 +69,66 @@ pub fn check_output(flag: &str, path: &Path) -> Result<()> {
     }
 }
 
-/// A saved classifier's shape, fitted to read `set` (from `data`): the numbers a step must agree;
-/// the seed readout reads exactly its T steps, the others any length (the workspace grows to the
-/// longest sequence).
-pub fn fit_model(
-    ck: &Checkpoint,
-    set: &blasrnn::data::SeqSet,
-    model: &Path,
-    data: &Path,
-) -> Result<blasrnn::model::ModelConfig> {
-    use blasrnn::model::Task;
-    use blasrnn::nn::head::Readout;
-    let mut config = ck.config;
-    let Task::Classify { readout, steps, .. } = &mut config.task else {
-        bail!("{}: a language model, not a classifier", model.display());
-    };
-    if set.dims != config.input {
-        bail!(
-            "{}: the model reads {} numbers a step, but {} holds {}",
-            model.display(),
-            config.input,
-            data.display(),
-            set.dims
-        );
+/// An error as the command line says it: the library names settings in backticks (`` `lr` ``),
+/// which become the flags that set them (`--lr`); a refused thread says which flag helps.
+pub fn say_error(e: &anyhow::Error) -> String {
+    let text = format!("{e:#}");
+    let ours = e.chain().find_map(|c| c.downcast_ref::<blasrnn::Error>());
+    match ours {
+        Some(blasrnn::Error::Config(_)) => flags(&text),
+        Some(blasrnn::Error::Threads { .. }) => format!("{text}; pass a smaller --threads"),
+        _ => text,
     }
-    let (lo, hi) = set.length_range();
-    if *readout == Readout::Seq && (lo, hi) != (*steps, *steps) {
-        bail!(
-            "{}: the model (seed readout) reads sequences of exactly {} steps, but {} holds {}",
-            model.display(),
-            steps,
-            data.display(),
-            if lo == hi {
-                format!("{hi}")
-            } else {
-                format!("{lo}..{hi}")
+}
+
+/// `text` with every backticked setting name (lower case, digits, `_`) written as its flag.
+fn flags(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('`') {
+        let after = &rest[open + 1..];
+        let close = after.find('`');
+        let name = close.map(|c| &after[..c]);
+        out.push_str(&rest[..open]);
+        match name {
+            Some(n)
+                if !n.is_empty()
+                    && n.starts_with(|c: char| c.is_ascii_lowercase())
+                    && n.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') =>
+            {
+                out.push_str("--");
+                out.push_str(&n.replace('_', "-"));
+                rest = &after[n.len() + 1..];
             }
-        );
+            _ => {
+                out.push('`');
+                rest = after;
+            }
+        }
     }
-    *steps = (*steps).max(set.steps);
-    Ok(config)
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_become_flags() {
+        assert_eq!(
+            flags("`lr` must be positive; `seq_len` 5, `batch` `x y` `"),
+            "--lr must be positive; --seq-len 5, --batch `x y` `"
+        );
+        let e = anyhow::Error::new(blasrnn::Error::Config(
+            "`dropout` acts between stacked layers: it needs `layers` 2 or more".into(),
+        ));
+        assert_eq!(
+            say_error(&e),
+            "--dropout acts between stacked layers: it needs --layers 2 or more"
+        );
+        let e = anyhow::Error::new(blasrnn::Error::format(Path::new("a`b`.txt"), "bad"));
+        assert_eq!(say_error(&e), "a`b`.txt: bad");
+    }
 }

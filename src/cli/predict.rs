@@ -1,14 +1,13 @@
-//! `blasrnn predict`: the classes a saved classifier gives images (PNG or PGM) or test-set images.
+//! `blasrnn predict`: the classes a saved classifier gives images (PNG or PGM), the series of a
+//! `.ts` file, or sequences of a data set's test split.
 
-use super::with_dtype;
+use super::console::Console;
 use anyhow::{Result, bail};
-use blasrnn::checkpoint::{Checkpoint, DataInfo};
+use blasrnn::checkpoint::DataInfo;
 use blasrnn::data::image::read_gray;
 use blasrnn::data::{SeqSet, Source, ts};
-use blasrnn::model::{Model, Task};
-use blasrnn::nn::head::argmax;
-use blasrnn::real::Real;
-use blasrnn::report::Console;
+use blasrnn::network::Task;
+use blasrnn::{Model, Prediction};
 use clap::Args;
 use serde_json::json;
 use std::path::PathBuf;
@@ -33,35 +32,35 @@ pub struct PredictArgs {
     json: bool,
 }
 
+/// What is predicted: a name for it, and where it is (a set and an index in it), with whether
+/// its label is known.
+struct Item {
+    name: String,
+    set: usize,
+    index: usize,
+    labelled: bool,
+}
+
 pub fn run(a: PredictArgs) -> Result<()> {
-    let ck = blasrnn::checkpoint::load(&a.model)?;
-    if let DataInfo::Text(_) = ck.data {
+    let model = Model::load(&a.model)?;
+    let DataInfo::Classes {
+        norm,
+        names,
+        images,
+    } = model.info()
+    else {
         bail!(
             "{}: a language model, which predicts text: use `blasrnn sample --model {}`",
             a.model.display(),
             a.model.display()
         );
-    }
-    with_dtype!(ck.dtype, predict_in(a, ck))
-}
-
-/// The predictions, computing in `T` (the dtype the model was saved in).
-fn predict_in<T: Real>(a: PredictArgs, ck: Checkpoint) -> Result<()> {
-    let Task::Classify { steps, classes, .. } = ck.config.task else {
-        unreachable!("checked: a classifier")
     };
-    let DataInfo::Classes {
-        norm,
-        names,
-        images,
-    } = &ck.data
-    else {
-        unreachable!("checked: a classifier")
+    let Task::Classify { steps, classes, .. } = model.task() else {
+        unreachable!("a classifier's model")
     };
-    let d = ck.config.input;
-    // The sets the inputs come from, and each input: its name, set, index, whether it has a label.
+    let d = model.config().input;
     let mut sets: Vec<SeqSet> = Vec::new();
-    let mut items: Vec<(String, usize, usize, bool)> = Vec::new();
+    let mut items: Vec<Item> = Vec::new();
     for f in &a.files {
         if !images {
             bail!(
@@ -70,9 +69,13 @@ fn predict_in<T: Real>(a: PredictArgs, ck: Checkpoint) -> Result<()> {
                 f.display()
             );
         }
-        let mut one = SeqSet::from_bytes(read_gray(f, steps, d)?, vec![0], steps, d, classes);
-        one.norm = norm.clone();
-        items.push((f.display().to_string(), sets.len(), 0, false));
+        let one = SeqSet::from_bytes(read_gray(f, steps, d)?, vec![0], steps, d, classes)?;
+        items.push(Item {
+            name: f.display().to_string(),
+            set: sets.len(),
+            index: 0,
+            labelled: false,
+        });
         sets.push(one);
     }
     let series_file = a.data.extension().is_some_and(|e| e == "ts") && a.data.is_file();
@@ -88,72 +91,59 @@ fn predict_in<T: Real>(a: PredictArgs, ck: Checkpoint) -> Result<()> {
                 );
             }
             let what = if *images { "image" } else { "sequence" };
-            items.push((format!("test {what} {i}"), sets.len(), i, true));
+            items.push(Item {
+                name: format!("test {what} {i}"),
+                set: sets.len(),
+                index: i,
+                labelled: true,
+            });
         }
         sets.push(test);
     } else if series_file {
         let file = ts::read(&a.data)?;
         let labelled = file.labels.is_some();
-        let mut set = file.into_set(&a.data, names)?;
-        set.norm = norm.clone();
+        let set = file.into_set(&a.data, names)?;
         for i in 0..set.len() {
-            items.push((
-                format!("{} #{i}", a.data.display()),
-                sets.len(),
-                i,
+            items.push(Item {
+                name: format!("{} #{i}", a.data.display()),
+                set: sets.len(),
+                index: i,
                 labelled,
-            ));
+            });
         }
         sets.push(set);
     }
     if items.is_empty() {
         bail!("nothing to predict: give image files, --data FILE.ts, or --test-index N");
     }
-    let mut config = ck.config;
-    for set in &sets {
-        let fitted = super::fit_model(&ck, set, &a.model, &a.data)?;
-        if let (Task::Classify { steps: s, .. }, Task::Classify { steps: f, .. }) =
-            (&mut config.task, fitted.task)
-        {
-            *s = (*s).max(f);
-        }
-    }
-    let Task::Classify {
-        steps: max_steps, ..
-    } = config.task
-    else {
-        unreachable!("a classifier")
-    };
-    let model = Model::<T>::new(config);
-    let mut params = vec![T::ZERO; model.num_params()];
-    blasrnn::real::convert(&ck.params, &mut params);
     let console = Console::new(a.json, false);
-    let mut ws = model.workspace(1, max_steps, false);
     let mut results = Vec::new();
-    for (name, s, i, labelled) in items {
-        let set = &sets[s];
-        set.load_batch(&mut [i], &mut ws);
-        model.forward(&params, &mut ws, None);
-        let probs: Vec<f64> = ws.probs(1, classes).iter().map(|p| p.to_f64()).collect();
-        let k = argmax(&probs);
-        let label = labelled.then(|| set.labels[i]);
-        let shown: Vec<String> = probs.iter().map(|p| format!("{p:.4}")).collect();
+    for item in items {
+        let set = &sets[item.set];
+        let [p]: [Prediction; 1] = model
+            .classify_at(set, [item.index])
+            .map_err(|e| anyhow::anyhow!("{}: {e} ({})", a.model.display(), a.data.display()))?
+            .try_into()
+            .expect("one prediction");
+        let label = item.labelled.then(|| set.labels[item.index]);
+        let shown: Vec<String> = p.probabilities.iter().map(|p| format!("{p:.4}")).collect();
         console.say(format_args!(
-            "{name}: {}{}  p = [{}]",
-            names[k],
+            "{}: {}{}  p = [{}]",
+            item.name,
+            p.name,
             label
                 .map(|l| format!(" (label {})", names[l as usize]))
                 .unwrap_or_default(),
             shown.join(", ")
         ));
         results.push(json!({
-            "input": name,
-            "class": k,
-            "name": names[k],
-            "digit": k,
+            "input": item.name,
+            "class": p.class,
+            "name": p.name,
+            "digit": p.class,
             "label": label,
             "label_name": label.map(|l| names[l as usize].clone()),
-            "probabilities": probs,
+            "probabilities": p.probabilities,
         }));
     }
     if a.json {

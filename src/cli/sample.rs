@@ -1,12 +1,7 @@
 //! `blasrnn sample`: text from a saved language model, streamed to stdout as it is drawn.
 
-use super::with_dtype;
-use anyhow::{Result, bail};
-use blasrnn::checkpoint::{Checkpoint, DataInfo};
-use blasrnn::data::text::show_chars;
-use blasrnn::model::Model;
-use blasrnn::real::Real;
-use blasrnn::sample::{SampleConfig, Sampler};
+use anyhow::Result;
+use blasrnn::{Model, SampleOptions};
 use clap::Args;
 use serde_json::json;
 use std::io::Write;
@@ -39,52 +34,24 @@ pub struct SampleArgs {
 }
 
 pub fn run(a: SampleArgs) -> Result<()> {
-    if !(a.temperature.is_finite() && a.temperature > 0.0) {
-        bail!(
-            "--temperature must be a positive number, got {}",
-            a.temperature
-        );
-    }
-    if a.top_k == Some(0) {
-        bail!("--top-k must be at least 1");
-    }
-    let ck = blasrnn::checkpoint::load(&a.model)?;
-    if let DataInfo::Classes { .. } = ck.data {
-        bail!(
-            "{}: a classifier, which does not generate text: sampling needs a language model (train --text FILE)",
-            a.model.display()
-        );
-    }
-    with_dtype!(ck.dtype, sample_in(a, ck))
-}
-
-fn sample_in<T: Real>(a: SampleArgs, ck: Checkpoint) -> Result<()> {
-    let DataInfo::Text(vocab) = &ck.data else {
-        unreachable!("checked: a language model")
-    };
-    let prime = vocab.encode(&a.prime).map_err(|missing| {
-        anyhow::anyhow!(
-            "--prime holds characters the model's vocabulary lacks: {}",
-            show_chars(&missing)
-        )
-    })?;
-    let model = Model::<T>::new(ck.config);
-    let mut params = vec![T::ZERO; model.num_params()];
-    blasrnn::real::convert(&ck.params, &mut params);
-    let config = SampleConfig {
+    let options = SampleOptions {
         temperature: a.temperature,
         top_k: a.top_k,
         seed: a.seed,
     };
+    options.check()?;
+    let model = Model::load(&a.model)?;
+    let mut sampler = model
+        .sampler(&options)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", a.model.display()))?;
+    sampler.start(&a.prime)?;
+    let first = sampler.distribution().to_vec();
     let mut out = std::io::stdout().lock();
     write!(out, "{}", a.prime)?;
     let mut text = String::with_capacity(a.length);
     let start = Instant::now();
-    let mut sampler = Sampler::new(&model, &params, config, 100);
-    sampler.start(vocab, &prime);
-    let first = sampler.distribution().to_vec();
     for _ in 0..a.length {
-        let c = vocab.char(sampler.next_token());
+        let c = sampler.next_char();
         text.push(c);
         let mut buf = [0u8; 4];
         out.write_all(c.encode_utf8(&mut buf).as_bytes())

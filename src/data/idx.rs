@@ -9,7 +9,7 @@
 //! past what the header promises, so a header claiming four billion images costs only the bytes
 //! that are really there.
 
-use crate::error::FileError as DataError;
+use crate::error::Error as DataError;
 use byteorder::{BigEndian, ReadBytesExt};
 use flate2::read::GzDecoder;
 use std::fs::File;

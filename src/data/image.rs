@@ -2,7 +2,7 @@
 //! a sequence (rows as steps). A file whose header claims a huge picture is refused before its
 //! pixels are allocated.
 
-use crate::error::FileError;
+use crate::error::Error;
 use std::path::Path;
 
 /// The largest width or height accepted, and the most a decoder may allocate.
@@ -11,12 +11,12 @@ const MAX_ALLOC: u64 = 64 << 20;
 
 /// Reads an 8-bit grayscale PNG or PGM of `rows × cols` pixels (white digit on black, as MNIST)
 /// as its bytes, row after row.
-pub fn read_gray(path: &Path, rows: usize, cols: usize) -> Result<Vec<u8>, FileError> {
-    let bad = |problem: String| FileError::format(path, problem);
+pub fn read_gray(path: &Path, rows: usize, cols: usize) -> Result<Vec<u8>, Error> {
+    let bad = |problem: String| Error::format(path, problem);
     let mut reader = ::image::ImageReader::open(path)
-        .map_err(FileError::io_at(path))?
+        .map_err(Error::io_at(path))?
         .with_guessed_format()
-        .map_err(FileError::io_at(path))?;
+        .map_err(Error::io_at(path))?;
     let mut limits = ::image::Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);

@@ -7,7 +7,7 @@
 //! its bytes arrive, never more than the header promises.
 
 use super::SeqSet;
-use crate::error::FileError;
+use crate::error::Error;
 use std::io::Read;
 use std::path::Path;
 
@@ -48,10 +48,10 @@ pub struct Npz {
 
 impl Npz {
     /// Opens an `.npz` file.
-    pub fn open(path: &Path) -> Result<Npz, FileError> {
-        let file = std::fs::File::open(path).map_err(FileError::io_at(path))?;
+    pub fn open(path: &Path) -> Result<Npz, Error> {
+        let file = std::fs::File::open(path).map_err(Error::io_at(path))?;
         let archive = zip::ZipArchive::new(std::io::BufReader::new(file))
-            .map_err(|e| FileError::format(path, format!("not an .npz (zip) archive: {e}")))?;
+            .map_err(|e| Error::format(path, format!("not an .npz (zip) archive: {e}")))?;
         Ok(Npz {
             path: path.to_path_buf(),
             archive,
@@ -67,9 +67,9 @@ impl Npz {
     }
 
     /// Array `name`, or `None` when the archive has none of that name.
-    pub fn array(&mut self, name: &str) -> Result<Option<Array>, FileError> {
+    pub fn array(&mut self, name: &str) -> Result<Option<Array>, Error> {
         let path = self.path.clone();
-        let bad = |problem: String| FileError::format(&path, format!("{name}: {problem}"));
+        let bad = |problem: String| Error::format(&path, format!("{name}: {problem}"));
         let mut entry = match self.archive.by_name(&format!("{name}.npy")) {
             Ok(e) => e,
             Err(zip::result::ZipError::FileNotFound) => return Ok(None),
@@ -318,10 +318,10 @@ pub fn load_split(
     npz: &mut Npz,
     split: &str,
     classes: Option<&[String]>,
-) -> Result<(SeqSet, Option<String>), FileError> {
+) -> Result<(SeqSet, Option<String>), Error> {
     let path = npz.path.clone();
-    let bad = |problem: String| FileError::format(&path, problem);
-    let get = |npz: &mut Npz, name: String| -> Result<Array, FileError> {
+    let bad = |problem: String| Error::format(&path, problem);
+    let get = |npz: &mut Npz, name: String| -> Result<Array, Error> {
         npz.array(&name)?.ok_or_else(|| {
             bad(format!(
                 "no array {name} (it holds {}); a labelled set needs x_{split} (N×T×D), y_{split} (N) \

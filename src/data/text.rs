@@ -7,8 +7,8 @@
 //! Chunk k of every stream (positions k·S .. k·S + S) is one training batch of B × S; a stream's
 //! state is carried from chunk to chunk (truncated BPTT).
 
-use crate::error::FileError;
-use crate::model::Workspace;
+use crate::error::Error;
+use crate::network::Workspace;
 use crate::real::Real;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -108,20 +108,22 @@ pub struct Corpus {
     pub train: Vec<u32>,
     /// The last part's tokens (the last `val_frac` of the characters).
     pub val: Vec<u32>,
+    /// The fraction of the characters held out for validation.
+    pub val_frac: f64,
 }
 
 /// Reads `path` as UTF-8 text; a one-line error names the file and what is wrong.
-pub fn read_text(path: &Path) -> Result<String, FileError> {
+pub fn read_text(path: &Path) -> Result<String, Error> {
     if path.is_dir() {
-        return Err(FileError::format(path, "is a directory, not a text file"));
+        return Err(Error::format(path, "is a directory, not a text file"));
     }
-    let bytes = std::fs::read(path).map_err(FileError::io_at(path))?;
+    let bytes = std::fs::read(path).map_err(Error::io_at(path))?;
     if bytes.is_empty() {
-        return Err(FileError::format(path, "is empty"));
+        return Err(Error::format(path, "is empty"));
     }
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
-        FileError::format(
+        Error::format(
             path,
             format!(
                 "not UTF-8 text: invalid byte 0x{:02x} at byte offset {at}",
@@ -134,14 +136,14 @@ pub fn read_text(path: &Path) -> Result<String, FileError> {
 impl Corpus {
     /// Reads `path`, takes its characters as the vocabulary (or checks them against `vocab`, a
     /// saved model's), and splits off the last `val_frac` as validation text.
-    pub fn load(path: &Path, val_frac: f64, vocab: Option<&Vocab>) -> Result<Corpus, FileError> {
+    pub fn load(path: &Path, val_frac: f64, vocab: Option<&Vocab>) -> Result<Corpus, Error> {
         let text = read_text(path)?;
         let vocab = match vocab {
             Some(v) => v.clone(),
             None => Vocab::of(&text),
         };
         let ids = vocab.encode(&text).map_err(|missing| {
-            FileError::format(
+            Error::format(
                 path,
                 format!(
                     "holds characters the model's vocabulary lacks: {}",
@@ -156,6 +158,7 @@ impl Corpus {
             vocab,
             train: ids[..n].to_vec(),
             val: ids[n..].to_vec(),
+            val_frac,
         })
     }
 }

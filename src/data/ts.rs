@@ -17,7 +17,7 @@
 //! the engine has nothing to fill them with that the user would not rather choose.
 
 use super::SeqSet;
-use crate::error::FileError;
+use crate::error::Error;
 use std::path::Path;
 
 /// The series of a `.ts` file, before they become a [`SeqSet`].
@@ -34,10 +34,9 @@ pub struct TsFile {
 }
 
 /// Reads a `.ts` file.
-pub fn read(path: &Path) -> Result<TsFile, FileError> {
+pub fn read(path: &Path) -> Result<TsFile, Error> {
     let text = super::text::read_text(path)?;
-    let bad =
-        |line: usize, problem: String| FileError::format(path, format!("line {line}: {problem}"));
+    let bad = |line: usize, problem: String| Error::format(path, format!("line {line}: {problem}"));
     let mut dims: Option<usize> = None;
     let mut equal: Option<usize> = None;
     let mut has_labels: Option<bool> = None;
@@ -174,10 +173,10 @@ pub fn read(path: &Path) -> Result<TsFile, FileError> {
         labels.extend(label);
     }
     if !in_data {
-        return Err(FileError::format(path, "no @data section: not a .ts file"));
+        return Err(Error::format(path, "no @data section: not a .ts file"));
     }
     if series.is_empty() {
-        return Err(FileError::format(path, "no series after @data"));
+        return Err(Error::format(path, "no series after @data"));
     }
     Ok(TsFile {
         dims: dims.unwrap_or(1),
@@ -190,7 +189,7 @@ pub fn read(path: &Path) -> Result<TsFile, FileError> {
 impl TsFile {
     /// The series as a labelled set over `classes` (the training set's, in the model's order);
     /// unlabelled files get class 0. Values are padded to the longest series.
-    pub fn into_set(self, path: &Path, classes: &[String]) -> Result<SeqSet, FileError> {
+    pub fn into_set(self, path: &Path, classes: &[String]) -> Result<SeqSet, Error> {
         let ids = match &self.labels {
             Some(labels) => labels
                 .iter()
@@ -200,7 +199,7 @@ impl TsFile {
                         .position(|c| c == l)
                         .map(|k| k as u32)
                         .ok_or_else(|| {
-                            FileError::format(
+                            Error::format(
                                 path,
                                 format!(
                                     "class {l:?} is not one of the model's ({})",

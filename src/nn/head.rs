@@ -15,9 +15,7 @@ use crate::nn::params::{ParamSpec, Role};
 use crate::real::Real;
 
 /// Which numbers feed the softmax classifier.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Readout {
     /// The seed's: an output layer at every step, all T outputs into the classifier (sequences
@@ -29,23 +27,7 @@ pub enum Readout {
     Mean,
 }
 
-impl Readout {
-    /// The lower-case name used on the command line and in files.
-    pub fn name(self) -> &'static str {
-        match self {
-            Readout::Seq => "seq",
-            Readout::Last => "last",
-            Readout::Mean => "mean",
-        }
-    }
-
-    /// The readout called `name`.
-    pub fn from_name(name: &str) -> Option<Readout> {
-        [Readout::Seq, Readout::Last, Readout::Mean]
-            .into_iter()
-            .find(|r| r.name() == name)
-    }
-}
+crate::choice::choice!(Readout { Seq => "seq", Last => "last", Mean => "mean" });
 
 /// The sequence classifier: H hidden units, T steps, O outputs per step (seed readout), K classes.
 #[derive(Debug, Clone, Copy)]
@@ -178,6 +160,24 @@ impl Classifier {
         let (v, c) = vc_part.split_at_mut(vc.min(self.o * self.h));
         let (theta, beta) = rest.split_at_mut(self.k * self.features());
         (v, c, theta, &mut beta[..self.k])
+    }
+
+    /// The seed readout's outputs of one state `h` (H numbers): `out = V·h + c` (O numbers).
+    pub fn step_outputs<T: Real>(&self, p: &[T], h: &[T], out: &mut [T]) {
+        let (v, c, _, _) = self.split(p);
+        out[..self.o].copy_from_slice(c);
+        gemv(Op::N, self.o, self.h, 1.0, v, self.h, h, 1.0, out);
+    }
+
+    /// The class probabilities of one row of features `z` (the readout's F numbers):
+    /// `softmax(Θ·z + β)`, into `out` (K numbers).
+    pub fn row_probs<T: Real>(&self, p: &[T], z: &[T], out: &mut [T]) {
+        let (_, _, theta, beta) = self.split(p);
+        let f = self.features();
+        let out = &mut out[..self.k];
+        out.copy_from_slice(beta);
+        gemv(Op::N, self.k, f, 1.0, theta, f, z, 1.0, out);
+        softmax(out);
     }
 
     fn flops<T>(&self, s: &Seqs<T>) -> (u64, u64) {
@@ -434,6 +434,28 @@ pub fn argmax<T: PartialOrd>(v: &[T]) -> usize {
     (0..v.len()).fold(0, |best, j| if v[j] > v[best] { j } else { best })
 }
 
+/// Turns `row` (logits) into probabilities in place; returns the index of the largest logit and
+/// the sum of `exp(z − max)` it divided by.
+pub fn softmax<T: Real>(row: &mut [T]) -> (usize, T) {
+    let best = argmax(row);
+    (best, softmax_from(row, best))
+}
+
+/// [`softmax`] of a row whose largest logit is at `best`; returns the sum it divided by.
+fn softmax_from<T: Real>(row: &mut [T], best: usize) -> T {
+    let max = row[best];
+    let mut sum = T::ZERO;
+    for v in row.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    let inv = T::ONE / sum;
+    for v in row.iter_mut() {
+        *v *= inv;
+    }
+    sum
+}
+
 /// Turns each row of `logits` (`[rows][k]`) into probabilities in place; returns the summed
 /// cross-entropy against `targets` (summed in `f64`) and the number of rows whose arg-max is the
 /// target.
@@ -441,20 +463,11 @@ pub fn softmax_xent<T: Real>(logits: &mut [T], targets: &[u32], k: usize) -> (f6
     let mut loss = 0.0;
     let mut correct = 0;
     for (row, &y) in logits.chunks_exact_mut(k).zip(targets) {
-        let best = argmax(row);
-        let max = row[best];
         // −log p_y = ln Σ exp(z_j − max) − (z_y − max), finite even when p_y underflows.
-        let zy = row[y as usize] - max;
-        let mut sum = T::ZERO;
-        for v in row.iter_mut() {
-            *v = (*v - max).exp();
-            sum += *v;
-        }
+        let best = argmax(row);
+        let zy = row[y as usize] - row[best];
+        let sum = softmax_from(row, best);
         loss += (sum.ln() - zy).to_f64();
-        let inv = T::ONE / sum;
-        for v in row.iter_mut() {
-            *v *= inv;
-        }
         correct += usize::from(best == y as usize);
     }
     (loss, correct)

@@ -1,39 +1,100 @@
-//! The training loop every task shares: steps from the first iteration to the last, a report row
-//! (and a progress line) every `log_every` iterations, an evaluation every `eval_every`, a
-//! checkpoint every `save_every`, and a clean stop — at the end, when a signal asks for it (after
-//! the step in progress), or at the first non-finite loss or gradient (before anything diverged
-//! is saved).
+//! The training loop every task shares: steps from the first iteration to the last, an
+//! [`Event`] for the caller after every step, a [`Report`] every `log_every` iterations (with an
+//! evaluation every `eval_every`), a checkpoint every `save_every`, and a clean stop — at the
+//! end, when the caller's callback returns [`Control::Stop`] (after the step in progress), or at
+//! the first non-finite loss or gradient (before anything diverged is saved).
 
-use super::trainer::{Data, Evaluation, Trainer};
-use crate::error::FileError;
+use super::trainer::{StepStats, Trainer};
+use crate::data::Data;
+use crate::error::Result;
 use crate::real::Real;
-use crate::report::{Console, Row};
+use crate::report::Report;
+use std::path::Path;
 use std::time::Instant;
 
-/// What a run does besides stepping.
-#[derive(Debug, Clone)]
-pub struct RunPlan {
-    /// The iteration to start at: 0, or where a resumed run left off.
-    pub first: usize,
-    /// Stop after this many iterations of the schedule (at most its length).
-    pub last: usize,
-    /// A report row and progress line every this many iterations (0 = only at the end).
+/// What a run does besides stepping. `RunOptions::default()`: a report every 100 iterations, no
+/// evaluation or checkpoint during the run, to the end of the schedule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOptions {
+    /// A report every this many iterations (0 = only at the end).
     pub log_every: usize,
-    /// Evaluate every this many iterations (0 = never during the run).
+    /// Evaluate on the held-out data every this many iterations (0 = never during the run).
     pub eval_every: usize,
-    /// Checkpoint every this many iterations (0 = never during the run).
+    /// Checkpoint every this many iterations to `save_to` (0 = never during the run).
     pub save_every: usize,
-    /// What a prediction is, for progress lines: "samples" or "chars".
-    pub unit: &'static str,
+    /// Where checkpoints during the run are written (atomically), when `save_every` > 0.
+    pub save_to: Option<std::path::PathBuf>,
+    /// Stop after this iteration of the schedule (at most its length; the schedule keeps its
+    /// length, so a resumed run continues it exactly).
+    pub stop_at: Option<usize>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            log_every: 100,
+            eval_every: 0,
+            save_every: 0,
+            save_to: None,
+            stop_at: None,
+        }
+    }
+}
+
+/// What the loop tells its caller.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// Iteration `iteration` (counted from 1) was trained.
+    Step {
+        /// Iterations done.
+        iteration: usize,
+        /// Its statistics.
+        stats: &'a StepStats,
+    },
+    /// A report interval ended (every `log_every` iterations, at an evaluation, at the end).
+    Report(&'a Report),
+    /// A checkpoint was written after `iteration` iterations.
+    Saved {
+        /// Iterations done.
+        iteration: usize,
+        /// Where.
+        path: &'a Path,
+    },
+}
+
+impl std::fmt::Display for Event<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Event::Step { iteration, stats } => write!(
+                f,
+                "iter {iteration}  loss {:.4}  |g| {:.3}",
+                stats.loss, stats.grad_norm
+            ),
+            Event::Report(r) => write!(f, "{r}"),
+            Event::Saved { iteration, path } => {
+                write!(f, "saved {} (iteration {iteration})", path.display())
+            }
+        }
+    }
+}
+
+/// What the caller's callback answers to each [`Event`]: [`Control::Stop`] to any of them ends
+/// the run after the step in progress (an answer to a report can stop early on an evaluation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Go on.
+    Continue,
+    /// Stop after this step (its report is made first; nothing is lost).
+    Stop,
 }
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ending {
-    /// It ran to [`RunPlan::last`].
+    /// It ran to its last iteration.
     Finished,
-    /// A signal (its number) asked it to stop; the step in progress was finished.
-    Interrupted(i32),
+    /// The callback asked it to stop; the step in progress was finished.
+    Stopped,
     /// The loss or the gradient norm of this iteration (1-based) was not finite; the update of
     /// that step was applied, so the parameters must not be saved.
     Diverged {
@@ -49,10 +110,12 @@ pub enum Ending {
 /// What a run did.
 #[derive(Debug, Clone)]
 pub struct Outcome {
-    /// One row per report interval.
-    pub rows: Vec<Row>,
+    /// One report per interval.
+    pub reports: Vec<Report>,
     /// Seconds spent in training steps (evaluation and saving excluded).
     pub train_seconds: f64,
+    /// The iteration it started at.
+    pub first: usize,
     /// Iterations done (counted from the first of the schedule).
     pub done: usize,
     /// Samples (or characters) trained on in this run.
@@ -63,31 +126,47 @@ pub struct Outcome {
     pub saved_at: Option<usize>,
 }
 
-/// Writes a checkpoint of a trainer after some iterations.
-pub type SaveFn<'a, T> = dyn Fn(&Trainer<T>, usize) -> Result<(), FileError> + Sync + 'a;
+impl Outcome {
+    /// Samples (or characters) a second over the run's training steps.
+    pub fn rate(&self) -> f64 {
+        self.samples as f64 / self.train_seconds
+    }
+}
 
-/// Runs `plan` on `trainer`: training on `train`, evaluating on `eval`, checkpointing through
-/// `save(trainer, iterations done)`. The loop runs on one of the trainer's worker threads, so no
-/// step allocates.
-pub fn run<T: Real>(
+/// Writes a checkpoint of a trainer after some iterations to a path.
+pub(crate) type SaveFn<'a, T> = dyn Fn(&Trainer<T>, usize, &Path) -> Result<()> + Sync + 'a;
+
+/// Runs `trainer` from iteration `first` as `opts` says: training on `train`, evaluating on
+/// `eval`, checkpointing through `save(trainer, iterations done, path)`, telling `on` of every
+/// step, report and checkpoint. The loop runs on one of the trainer's worker threads, so no step
+/// allocates.
+pub(crate) fn run<T: Real>(
     trainer: &mut Trainer<T>,
-    train: Data,
-    eval: Data,
-    plan: &RunPlan,
-    console: &Console,
+    (train, eval): (Data, Data),
+    first: usize,
+    opts: &RunOptions,
     save: &SaveFn<T>,
-) -> Result<Outcome, FileError> {
+    on: &mut (dyn FnMut(&Event) -> Control + Send),
+) -> Result<Outcome> {
+    let unit = match train {
+        Data::Labelled(_) => "samples",
+        Data::Text(_) => "chars",
+    };
+    let last = opts
+        .stop_at
+        .map_or(trainer.config.iters, |s| s.min(trainer.config.iters));
     trainer.in_pool(|trainer| {
         let mut out = Outcome {
-            rows: Vec::new(),
+            reports: Vec::new(),
             train_seconds: 0.0,
-            done: plan.first,
+            first,
+            done: first,
             samples: 0,
             ending: Ending::Finished,
             saved_at: None,
         };
         let (mut loss, mut correct, mut count, mut secs) = (0.0, 0, 0, 0.0);
-        for it in plan.first..plan.last {
+        for it in first..last {
             let start = Instant::now();
             let st = trainer.step(train, it);
             let dt = start.elapsed().as_secs_f64();
@@ -108,47 +187,46 @@ pub fn run<T: Real>(
                 correct + st.correct,
                 count + st.count,
             );
+            let mut stop = on(&Event::Step {
+                iteration: done,
+                stats: &st,
+            }) == Control::Stop;
             let every = |n: usize| n > 0 && done % n == 0;
-            let stop = crate::signals::pending();
-            let evaluate = every(plan.eval_every);
-            let mut msg = None;
-            if every(plan.log_every) || evaluate || done == plan.last || stop.is_some() {
-                let e: Option<Evaluation> = evaluate.then(|| trainer.evaluate(eval));
-                let row = Row {
+            let evaluate = every(opts.eval_every);
+            if every(opts.log_every) || evaluate || done == last || stop {
+                let e = evaluate.then(|| trainer.evaluate(eval));
+                let report = Report {
                     iteration: done,
+                    last,
                     samples: done * st.count,
                     loss: loss / count as f64,
                     batch_accuracy: correct as f64 / count as f64,
                     eval_loss: e.as_ref().map(|e| e.loss),
                     eval_accuracy: e.as_ref().map(|e| e.accuracy),
                     elapsed_seconds: out.train_seconds,
+                    grad_norm: st.grad_norm,
+                    lr: st.lr,
+                    rate: count as f64 / secs,
+                    unit,
                 };
-                let text = format!(
-                    "loss {:.4}  acc {:.4}{}",
-                    row.loss,
-                    row.batch_accuracy,
-                    e.map(|e| format!("  eval loss {:.4}  eval acc {:.4}", e.loss, e.accuracy))
-                        .unwrap_or_default()
-                );
-                console.progress_line(format_args!(
-                    "iter {done:>6}/{}  {text}  |g| {:.3}  lr {:.2e}  {:.0} {}/s",
-                    plan.last,
-                    st.grad_norm,
-                    st.lr,
-                    count as f64 / secs,
-                    plan.unit
-                ));
-                out.rows.push(row);
+                stop |= on(&Event::Report(&report)) == Control::Stop;
+                out.reports.push(report);
                 (loss, correct, count, secs) = (0.0, 0, 0, 0.0);
-                msg = Some(text);
             }
-            console.tick(msg.as_deref());
-            if every(plan.save_every) && done < plan.last && stop.is_none() {
-                save(trainer, done)?;
+            if let Some(path) = opts.save_to.as_deref()
+                && every(opts.save_every)
+                && done < last
+                && !stop
+            {
+                save(trainer, done, path)?;
                 out.saved_at = Some(done);
+                stop |= on(&Event::Saved {
+                    iteration: done,
+                    path,
+                }) == Control::Stop;
             }
-            if let Some(sig) = stop {
-                out.ending = Ending::Interrupted(sig);
+            if stop {
+                out.ending = Ending::Stopped;
                 break;
             }
         }

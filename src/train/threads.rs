@@ -15,6 +15,7 @@
 //! Neither changes which thread computes which shard's numbers, nor the order they are summed in:
 //! results stay bit-identical for a seed and a thread count.
 
+use crate::error::Error;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -25,19 +26,9 @@ pub const SPIN: Duration = Duration::from_millis(5);
 /// A kept thread's sleep between polls once it has been idle for [`SPIN`].
 pub const NAP: Duration = Duration::from_micros(100);
 
-/// The operating system refused to start a worker thread.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot start {threads} worker threads ({reason}); pass a smaller --threads")]
-pub struct ThreadsError {
-    /// The threads asked for.
-    pub threads: usize,
-    /// What the OS said.
-    pub reason: String,
-}
-
 /// A pool of `threads` worker threads, all started (each allocates its queues as it starts: no
-/// step pays for it), or the error of the first thread the OS refused.
-pub fn pool(threads: usize) -> Result<rayon::ThreadPool, ThreadsError> {
+/// step pays for it), or [`Error::Threads`] for the first thread the OS refused.
+pub fn pool(threads: usize) -> Result<rayon::ThreadPool, Error> {
     pool_spawning(threads, |t| {
         std::thread::Builder::new().spawn(|| t.run()).map(drop)
     })
@@ -48,12 +39,12 @@ pub fn pool(threads: usize) -> Result<rayon::ThreadPool, ThreadsError> {
 fn pool_spawning(
     threads: usize,
     spawn: impl FnMut(rayon::ThreadBuilder) -> std::io::Result<()>,
-) -> Result<rayon::ThreadPool, ThreadsError> {
+) -> Result<rayon::ThreadPool, Error> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .spawn_handler(spawn)
         .build()
-        .map_err(|e| ThreadsError {
+        .map_err(|e| Error::Threads {
             threads,
             reason: e.to_string(),
         })?;
@@ -247,7 +238,7 @@ mod tests {
             std::thread::Builder::new().spawn(|| t.run()).map(drop)
         });
         let e = r.expect_err("the refused thread went unnoticed");
-        assert_eq!(e.threads, 3);
+        assert!(matches!(e, Error::Threads { threads: 3, .. }), "{e:?}");
         let msg = e.to_string();
         assert!(msg.starts_with("cannot start 3 worker threads ("), "{msg}");
         assert!(msg.contains("no more threads"), "{msg}");

@@ -17,31 +17,19 @@
 //! bit-identical weights.
 
 use super::TrainConfig;
-use super::threads::{ThreadsError, each};
+use super::eval::{Evaluation, Worker, eval_streams, evaluate_set, evaluate_text, shard};
+use super::threads::each;
 use crate::blas::axpy;
-use crate::data::SeqSet;
+use crate::data::Data;
 use crate::data::text::Streams;
-use crate::model::{Model, ModelConfig, Task, Workspace};
-use crate::nn::head::argmax;
+use crate::error::{Error, Result};
+use crate::network::{Network, NetworkConfig, Task};
 use crate::nn::stack::Dropout;
 use crate::optim::{Optimizer, clip_global_norm};
 use crate::real::Real;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-
-/// What a trainer trains on or evaluates.
-#[derive(Clone, Copy)]
-pub enum Data<'a> {
-    /// A labelled set of sequences: batches from a fresh shuffle every epoch.
-    Labelled(&'a SeqSet),
-    /// A token sequence: B streams, chunk after chunk, the state carried.
-    Text(&'a [u32]),
-}
-
-/// Streams a text is evaluated in (each carries its state from its first position to its last),
-/// as many as PyTorch's peer script uses.
-pub const EVAL_STREAMS: usize = 16;
 
 /// Statistics of one training step (before the update).
 #[derive(Debug, Clone, Copy)]
@@ -58,57 +46,22 @@ pub struct StepStats {
     pub lr: f64,
 }
 
-/// Result of evaluating a model on a whole data set.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Evaluation {
-    /// Mean cross-entropy per prediction (nats; per character for text).
-    pub loss: f64,
-    /// Fraction of correct predictions (0..1).
-    pub accuracy: f64,
-    /// Predictions made.
-    pub count: usize,
-    /// `confusion[label · K + predicted]` counts (classification; empty for text).
-    pub confusion: Vec<usize>,
-}
-
-impl Evaluation {
-    /// Bits per character (or per prediction): the loss in base 2.
-    pub fn bits(&self) -> f64 {
-        self.loss / std::f64::consts::LN_2
-    }
-}
-
-struct Worker<T: Real> {
-    ws: Workspace<T>,
-    /// Indices of this worker's shard (reordered by the loader).
-    idx: Vec<usize>,
-    loss: f64,
-    correct: usize,
-    count: usize,
-    confusion: Vec<usize>,
-}
-
-/// A model, its parameters, optimizer and all the buffers training needs, computing in `T`.
+/// A network, its parameters, optimizer and all the buffers training needs, computing in `T`.
 pub struct Trainer<T: Real = f64> {
-    /// The model being trained.
-    pub model: Model<T>,
-    /// Its parameters (flat; see `Model::layout`).
+    /// The network being trained.
+    pub net: Network<T>,
+    /// Its parameters (flat; see `Network::layout`).
     pub params: Vec<T>,
     /// The run's configuration.
     pub config: TrainConfig,
     opt: Optimizer<T>,
     workers: Vec<Worker<T>>,
-    /// Workspaces of text evaluation (which must not touch the training streams' state).
-    eval: Vec<Workspace<T>>,
+    /// Workers of text evaluation (which must not touch the training streams' state).
+    eval: Vec<Worker<T>>,
     pool: Option<std::sync::Arc<rayon::ThreadPool>>,
     /// The current epoch's order of a labelled set, and which epoch it is.
     order: Vec<usize>,
     order_epoch: Option<usize>,
-}
-
-/// Half-open range of the batch that worker `i` of `n` takes.
-fn shard(b: usize, n: usize, i: usize) -> std::ops::Range<usize> {
-    (b * i / n)..(b * (i + 1) / n)
 }
 
 /// A 64-bit mix of two numbers (SplitMix64's finaliser): seeds of per-epoch and per-iteration
@@ -121,47 +74,33 @@ fn mix(a: u64, b: u64) -> u64 {
 }
 
 impl<T: Real> Trainer<T> {
-    /// A trainer for `config` and a model of shape `model` (see [`TrainConfig::classifier`] and
-    /// [`TrainConfig::language_model`]), its parameters drawn from the seed.
+    /// A trainer for `config` and a network of shape `model` (see [`TrainConfig::network`]), its
+    /// parameters drawn from the seed.
     ///
     /// # Errors
-    /// When the operating system refuses to start the worker threads.
-    ///
-    /// # Panics
-    /// When `config.dtype` is not `T`'s.
-    pub fn new(config: TrainConfig, model: ModelConfig) -> Result<Trainer<T>, ThreadsError> {
-        assert_eq!(
-            config.dtype,
-            T::DTYPE,
-            "a Trainer<{:?}> cannot run a {:?} configuration",
-            T::DTYPE,
-            config.dtype
-        );
-        let model = Model::new(model);
+    /// When `config.dtype` is not `T`'s, or the operating system refuses to start the worker
+    /// threads.
+    pub fn new(config: TrainConfig, model: NetworkConfig) -> Result<Trainer<T>> {
+        if config.dtype != T::DTYPE {
+            return Err(Error::Dtype {
+                expected: T::DTYPE,
+                found: config.dtype,
+            });
+        }
+        let net = Network::new(model);
         let mut rng = StdRng::seed_from_u64(config.seed);
-        let mut params = model.init(config.init, &mut rng);
+        let mut params = net.init(config.init, &mut rng);
         if let Some(v) = config.forget_bias {
-            model.set_forget_bias(&mut params, v);
+            net.set_forget_bias(&mut params, v);
         }
         let threads = config.threads.max(1);
         let cap = config.batch.div_ceil(threads);
-        let steps = match model.config.task {
+        let steps = match net.config.task {
             Task::Classify { steps, .. } => steps,
             Task::NextToken => config.seq_len,
         };
-        let confusion = match model.config.task {
-            Task::Classify { classes, .. } => classes * classes,
-            Task::NextToken => 0,
-        };
         let workers = (0..threads)
-            .map(|_| Worker {
-                ws: model.workspace(cap, steps, config.dropout > 0.0),
-                idx: Vec::with_capacity(cap),
-                loss: 0.0,
-                correct: 0,
-                count: 0,
-                confusion: vec![0; confusion],
-            })
+            .map(|_| Worker::new(&net, cap, steps, config.dropout > 0.0))
             .collect();
         // Each worker calls BLAS single-threaded; parallelism comes from the shards.
         crate::blas::set_threads(1);
@@ -170,8 +109,8 @@ impl<T: Real> Trainer<T> {
             n => Some(std::sync::Arc::new(super::threads::pool(n)?)),
         };
         Ok(Trainer {
-            opt: Optimizer::new(config.optimizer, model.num_params()),
-            model,
+            opt: Optimizer::new(config.optimizer, net.num_params()),
+            net,
             params,
             config,
             workers,
@@ -218,6 +157,9 @@ impl<T: Real> Trainer<T> {
     }
 
     /// One training step, iteration `iter` of the run (0-based), on `data`. Allocation-free.
+    ///
+    /// # Panics
+    /// When `data` is not what the network reads ([`Trainer::fits`] says so without panicking).
     pub fn step(&mut self, data: Data, iter: usize) -> StepStats {
         let b = self.config.batch;
         let per_epoch = self.iters_per_epoch(data).max(1);
@@ -230,7 +172,7 @@ impl<T: Real> Trainer<T> {
         if let Data::Labelled(set) = data {
             self.ensure_order(set.len(), iter / per_epoch);
         }
-        let model = &self.model;
+        let model = &self.net;
         let params = &self.params;
         let count = match data {
             Data::Labelled(set) => {
@@ -305,101 +247,30 @@ impl<T: Real> Trainer<T> {
     }
 
     /// Loss and accuracy of the current parameters on the whole of `data` (and the confusion
-    /// matrix of a labelled set). Text is read in [`EVAL_STREAMS`] streams, each carrying its
-    /// state from its first character to its last, in chunks of the training length.
+    /// matrix of a labelled set); panics as [`Trainer::step`] does. Text is read in [`super::eval::EVAL_STREAMS`] streams, each
+    /// carrying its state from its first character to its last, in chunks of the training length.
     pub fn evaluate(&mut self, data: Data) -> Evaluation {
+        let pool = self.pool.as_deref();
         match data {
-            Data::Labelled(set) => self.evaluate_set(set),
-            Data::Text(tokens) => self.evaluate_text(tokens),
-        }
-    }
-
-    fn evaluate_set(&mut self, set: &SeqSet) -> Evaluation {
-        let n = self.workers.len();
-        let k = self.model.head().outputs();
-        let chunk = self.workers[0].ws.capacity * n;
-        let (model, params) = (&self.model, &self.params);
-        for w in &mut self.workers {
-            w.confusion.fill(0);
-            (w.loss, w.correct, w.count) = (0.0, 0, 0);
-        }
-        let mut start = 0;
-        while start < set.len() {
-            let end = (start + chunk).min(set.len());
-            let b = end - start;
-            each(self.pool.as_deref(), &mut self.workers, |i, w| {
-                let r = shard(b, n, i);
-                if r.is_empty() {
-                    return;
+            Data::Labelled(set) => evaluate_set(
+                &self.net,
+                &self.params,
+                pool,
+                &mut self.workers,
+                set,
+                &set.norm,
+            ),
+            Data::Text(tokens) => {
+                if self.eval.is_empty() {
+                    let n = self.workers.len();
+                    let s = self.config.seq_len;
+                    let cap = eval_streams(tokens.len(), s).div_ceil(n);
+                    self.eval = (0..n)
+                        .map(|_| Worker::new(&self.net, cap, s, false))
+                        .collect();
                 }
-                w.idx.clear();
-                w.idx.extend(r.start + start..r.end + start);
-                set.load_batch(&mut w.idx, &mut w.ws);
-                let (loss, correct) = model.forward(params, &mut w.ws, None);
-                (w.loss, w.correct, w.count) =
-                    (w.loss + loss, w.correct + correct, w.count + r.len());
-                for (row, &label) in w.ws.probs(r.len(), k).chunks_exact(k).zip(&w.ws.targets) {
-                    w.confusion[label as usize * k + argmax(row)] += 1;
-                }
-            });
-            start = end;
-        }
-        let mut confusion = vec![0; k * k];
-        for w in &self.workers {
-            for (c, wc) in confusion.iter_mut().zip(&w.confusion) {
-                *c += wc;
+                evaluate_text(&self.net, &self.params, pool, &mut self.eval, tokens)
             }
-        }
-        self.summary(confusion)
-    }
-
-    fn evaluate_text(&mut self, tokens: &[u32]) -> Evaluation {
-        let n = self.workers.len();
-        let s = self.config.seq_len;
-        let e = EVAL_STREAMS.min(tokens.len().saturating_sub(1) / s).max(1);
-        let streams = Streams::new(tokens, e);
-        if self.eval.is_empty() {
-            let cap = e.div_ceil(n);
-            self.eval = (0..n)
-                .map(|_| self.model.workspace(cap, s, false))
-                .collect();
-        }
-        let (model, params) = (&self.model, &self.params);
-        for w in &mut self.workers {
-            (w.loss, w.correct, w.count) = (0.0, 0, 0);
-        }
-        let mut pairs: Vec<(&mut Worker<T>, &mut Workspace<T>)> =
-            self.workers.iter_mut().zip(self.eval.iter_mut()).collect();
-        each(self.pool.as_deref(), &mut pairs, |i, (w, ws)| {
-            let r = shard(e, n, i);
-            if r.is_empty() {
-                return;
-            }
-            model.reset_state(ws);
-            let mut at = 0;
-            while at < streams.positions() {
-                let len = s.min(streams.positions() - at);
-                streams.load_chunk(r.clone(), at, len, ws);
-                let (loss, correct) = model.forward(params, ws, None);
-                model.carry(ws);
-                (w.loss, w.correct, w.count) =
-                    (w.loss + loss, w.correct + correct, w.count + r.len() * len);
-                at += len;
-            }
-        });
-        self.summary(Vec::new())
-    }
-
-    /// The workers' sums as an evaluation.
-    fn summary(&self, confusion: Vec<usize>) -> Evaluation {
-        let loss: f64 = self.workers.iter().map(|w| w.loss).sum();
-        let correct: usize = self.workers.iter().map(|w| w.correct).sum();
-        let count: usize = self.workers.iter().map(|w| w.count).sum();
-        Evaluation {
-            loss: loss / count.max(1) as f64,
-            accuracy: correct as f64 / count.max(1) as f64,
-            count,
-            confusion,
         }
     }
 
@@ -417,13 +288,13 @@ impl<T: Real> Trainer<T> {
     /// (gathered from the workers in stream order).
     pub fn stream_state(&self) -> Vec<Vec<T>> {
         let (b, n) = (self.config.batch, self.workers.len());
-        let sl = self.model.stack().state_len();
-        (0..self.model.stack().depth())
+        let sl = self.net.stack().state_len();
+        (0..self.net.stack().depth())
             .map(|l| {
                 let mut out = Vec::with_capacity(b * sl);
                 for (i, w) in self.workers.iter().enumerate() {
                     let r = shard(b, n, i);
-                    out.extend_from_slice(&self.model.state(&w.ws, l)[..r.len() * sl]);
+                    out.extend_from_slice(&self.net.state(&w.ws, l)[..r.len() * sl]);
                 }
                 out
             })
@@ -432,24 +303,34 @@ impl<T: Real> Trainer<T> {
 
     /// Restores the streams' carried state saved by [`Trainer::stream_state`] (values as `f64`).
     ///
-    /// # Panics
-    /// When the shapes differ.
-    pub fn set_stream_state(&mut self, state: &[Vec<f64>]) {
+    /// # Errors
+    /// [`Error::Shape`] when there is not one state per layer of `batch` streams.
+    pub fn set_stream_state(&mut self, state: &[Vec<f64>]) -> Result<()> {
         let (b, n) = (self.config.batch, self.workers.len());
-        let sl = self.model.stack().state_len();
-        assert_eq!(
-            state.len(),
-            self.model.stack().depth(),
-            "one state per layer"
-        );
+        let sl = self.net.stack().state_len();
+        if state.len() != self.net.stack().depth() || state.iter().any(|s| s.len() != b * sl) {
+            return Err(Error::shape(format!(
+                "the streams' state is not {} layers of `batch` {b} streams",
+                self.net.stack().depth()
+            )));
+        }
         for (i, w) in self.workers.iter_mut().enumerate() {
             let r = shard(b, n, i);
             for (l, s) in state.iter().enumerate() {
-                assert_eq!(s.len(), b * sl, "state of layer {l}");
-                let mut buf = self.model.state(&w.ws, l).to_vec();
+                let mut buf = self.net.state(&w.ws, l).to_vec();
                 crate::real::convert(&s[r.start * sl..r.end * sl], &mut buf[..r.len() * sl]);
-                self.model.set_state(&mut w.ws, l, &buf);
+                self.net.set_state(&mut w.ws, l, &buf);
             }
         }
+        Ok(())
+    }
+
+    /// Whether `data` is what this trainer's network reads: a labelled set of its numbers a step
+    /// and classes (and, for the seed readout, its length), or a text of its vocabulary.
+    ///
+    /// # Errors
+    /// [`Error::Task`] or [`Error::Shape`] saying what does not fit.
+    pub fn fits(&self, data: Data) -> Result<()> {
+        self.net.fits(data)
     }
 }

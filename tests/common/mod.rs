@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use blasrnn::data::SeqSet;
-use blasrnn::model::{Init, Model, Workspace};
+use blasrnn::network::{Init, Network, Workspace};
 use blasrnn::nn::cell::CellKind;
 use blasrnn::nn::head::Readout;
 use blasrnn::optim::{OptimizerKind, Schedule};
@@ -34,7 +34,7 @@ impl Lcg {
 /// A classifier's workspace of `lens.len()` sequences of up to `t` steps (lengths `lens`,
 /// longest first), filled as the gradient checks fill it: inputs uniform in [−1, 1), targets
 /// `(7i + 3) mod 10`; begun.
-pub fn classifier_batch(model: &Model, t: usize, lens: &[usize]) -> Workspace {
+pub fn classifier_batch(model: &Network, t: usize, lens: &[usize]) -> Workspace {
     let b = lens.len();
     let mut ws = model.workspace(b, t, false);
     let mut g = Lcg(7);
@@ -53,7 +53,7 @@ pub fn classifier_batch(model: &Model, t: usize, lens: &[usize]) -> Workspace {
 /// for dropout masks when `dropout`), begun from a random carried state in [−0.8, 0.8) in every
 /// layer.
 pub fn carried_lm_batch(
-    model: &Model,
+    model: &Network,
     b: usize,
     t: usize,
     vocab: usize,
@@ -95,7 +95,7 @@ pub fn synthetic_split(n: usize, rows: usize, cols: usize, seed: u64) -> SeqSet 
         }
         labels.push(label as u32);
     }
-    let mut set = SeqSet::from_bytes(images, labels, rows, cols, 10);
+    let mut set = SeqSet::from_bytes(images, labels, rows, cols, 10).unwrap();
     set.norm = blasrnn::data::Norm::scaled(cols, 1.0 / 255.0);
     set
 }
@@ -144,6 +144,7 @@ pub fn synthetic_text(n: usize, seed: u64) -> String {
 }
 
 /// Runs the `blasrnn` binary from the repository's root.
+#[cfg(feature = "cli")]
 pub fn blasrnn(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_blasrnn"))
         .args(args)

@@ -29,9 +29,7 @@ use crate::nn::params::ParamSpec;
 use crate::real::Real;
 
 /// Which recurrent cell a model uses.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CellKind {
     /// The seed's plain tanh RNN: `s_t = tanh(U x_t + W s_{t-1} + b)`.
@@ -42,23 +40,7 @@ pub enum CellKind {
     Gru,
 }
 
-impl CellKind {
-    /// The lower-case name used on the command line and in files.
-    pub fn name(self) -> &'static str {
-        match self {
-            CellKind::Tanh => "tanh",
-            CellKind::Lstm => "lstm",
-            CellKind::Gru => "gru",
-        }
-    }
-
-    /// The kind called `name` (as [`CellKind::name`] spells it).
-    pub fn from_name(name: &str) -> Option<CellKind> {
-        [CellKind::Tanh, CellKind::Lstm, CellKind::Gru]
-            .into_iter()
-            .find(|k| k.name() == name)
-    }
-}
+crate::choice::choice!(CellKind { Tanh => "tanh", Lstm => "lstm", Gru => "gru" });
 
 /// What a layer reads.
 #[derive(Clone, Copy)]

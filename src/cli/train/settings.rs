@@ -1,0 +1,143 @@
+//! From flags to a [`TrainConfig`]: each setting from the command line, else (on `--resume`) the
+//! saved run's, else the library's default for the kind of data. What only a command line can
+//! get wrong — a flag for the other task, a flag that contradicts the model being resumed — is
+//! refused here; the library checks the values themselves.
+
+use super::TrainArgs;
+use anyhow::{Result, bail};
+use blasrnn::TrainConfig;
+use blasrnn::checkpoint::{Checkpoint, DataInfo};
+use blasrnn::data::{Dataset, Kind};
+use blasrnn::network::Task;
+use blasrnn::train::{SEQUENCE_EPOCHS, default_dtype, default_lr};
+use clap::ArgMatches;
+use clap::parser::ValueSource;
+
+/// Whether `id` was given on the command line.
+pub fn given(m: &ArgMatches, id: &str) -> bool {
+    m.value_source(id) == Some(ValueSource::CommandLine)
+}
+
+/// On `--resume`, the saved model fixes the task, cell, sizes, readout, pixels and dtype: flags
+/// that contradict it are refused; the others take the file's values.
+pub fn resume_into(a: &mut TrainArgs, m: &ArgMatches, ck: &Checkpoint) -> Result<()> {
+    let c = &ck.config;
+    let path = ck.path.display().to_string();
+    let clash = |flag: &str, file: String, asked: String| {
+        anyhow::anyhow!(
+            "--resume {path}: the saved model has {flag} {file}, but {flag} {asked} was given"
+        )
+    };
+    match (&ck.data, &a.text) {
+        (DataInfo::Text(_), None) => {
+            bail!(
+                "--resume {path}: the saved model is a language model; give the text it trains on with --text FILE"
+            )
+        }
+        (DataInfo::Classes { .. }, Some(_)) => {
+            bail!("--resume {path}: the saved model is a classifier; --text trains language models")
+        }
+        _ => {}
+    }
+    if let Some(cell) = a.cell.filter(|&k| k != c.cell) {
+        return Err(clash("--cell", c.cell.name().into(), cell.name().into()));
+    }
+    if let Some(h) = a.hidden.filter(|&h| h as usize != c.hidden) {
+        return Err(clash("--hidden", c.hidden.to_string(), h.to_string()));
+    }
+    if let Some(l) = a.layers.filter(|&l| l as usize != c.layers) {
+        return Err(clash("--layers", c.layers.to_string(), l.to_string()));
+    }
+    if let Task::Classify { readout, .. } = c.task {
+        if let Some(r) = a.readout.filter(|&r| r != readout) {
+            return Err(clash("--readout", readout.name().into(), r.name().into()));
+        }
+        a.readout = Some(readout);
+    }
+    if let DataInfo::Classes {
+        norm, images: true, ..
+    } = &ck.data
+    {
+        let raw = norm.scale.first() == Some(&1.0);
+        if given(m, "raw_pixels") && a.raw_pixels != raw {
+            return Err(clash(
+                "--raw-pixels",
+                raw.to_string(),
+                a.raw_pixels.to_string(),
+            ));
+        }
+        a.raw_pixels = raw;
+    }
+    if let Some(d) = a.dtype.filter(|&d| d != ck.dtype) {
+        return Err(clash("--dtype", ck.dtype.name().into(), d.name().into()));
+    }
+    (a.cell, a.hidden, a.layers, a.dtype) = (
+        Some(c.cell),
+        Some(c.hidden as u32),
+        Some(c.layers as u32),
+        Some(ck.dtype),
+    );
+    Ok(())
+}
+
+/// The run's configuration: each setting from the command line, else (on `--resume`) the saved
+/// run's, else the default for the kind of data.
+pub fn resolve(a: &TrainArgs, data: &Dataset, resume: Option<&Checkpoint>) -> Result<TrainConfig> {
+    let kind = data.kind();
+    let text = kind == Kind::Text;
+    if !text && a.seq_len.is_some() {
+        bail!("--seq-len applies to language models (--text) only");
+    }
+    if text && a.readout.is_some() {
+        bail!("--readout applies to classifiers only; a language model predicts at every step");
+    }
+    let saved = resume.and_then(|c| c.training.as_ref());
+    let base = TrainConfig::for_kind(kind);
+    macro_rules! pick {
+        ($arg:expr, $field:ident) => {
+            $arg.or(saved.map(|s| s.$field)).unwrap_or(base.$field)
+        };
+    }
+    let cell = pick!(a.cell, cell);
+    let optimizer = pick!(a.optimizer, optimizer);
+    let lr =
+        a.lr.or(saved.filter(|s| s.optimizer == optimizer).map(|s| s.lr))
+            .unwrap_or(default_lr(optimizer, kind));
+    let clip = match a.clip {
+        // 0 turns clipping off; the library checks the rest.
+        Some(0.0) => None,
+        Some(c) => Some(c),
+        None => saved.map_or(base.clip, |s| s.clip),
+    };
+    let batch = pick!(a.batch.map(|b| b as usize), batch);
+    let mut config = TrainConfig {
+        cell,
+        hidden: pick!(a.hidden.map(|h| h as usize), hidden),
+        layers: pick!(a.layers.map(|l| l as usize), layers),
+        readout: pick!(a.readout, readout),
+        iters: base.iters,
+        batch,
+        seq_len: pick!(a.seq_len.map(|s| s as usize), seq_len),
+        optimizer,
+        lr,
+        lr_schedule: pick!(a.lr_schedule, lr_schedule),
+        warmup: pick!(a.warmup.map(|w| w as usize), warmup),
+        clip,
+        init: pick!(a.init, init),
+        forget_bias: a.forget_bias.or(saved.and_then(|s| s.forget_bias)),
+        dropout: pick!(a.dropout, dropout),
+        seed: pick!(a.seed, seed),
+        threads: pick!(a.threads.map(|t| t as usize), threads).min(batch),
+        dtype: a.dtype.unwrap_or(default_dtype(cell, kind)),
+    };
+    config.iters = match (a.epochs, a.iters) {
+        (Some(e), _) => e as usize * config.iters_per_epoch(data),
+        (None, Some(i)) => i as usize,
+        // Sequence sets come in every size: a number of passes, not of batches.
+        (None, None) if kind == Kind::Sequences && saved.is_none() => {
+            SEQUENCE_EPOCHS * config.iters_per_epoch(data)
+        }
+        (None, None) => pick!(None::<usize>, iters),
+    };
+    Ok(config)
+}

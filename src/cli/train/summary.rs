@@ -1,0 +1,196 @@
+//! What `train` says: the model and run lines before training, the result after it, and the
+//! `--json` summary (every setting, the results, the run's figures).
+
+use super::{Loaded, TrainArgs};
+use crate::cli::console::Console;
+use crate::cli::eval::say_accuracy;
+use crate::cli::peak_rss_mb;
+use blasrnn::data::Dataset;
+use blasrnn::train::{Evaluation, Outcome, TrainConfig, Training};
+use serde::Serialize;
+
+/// The model and run lines every training prints first.
+pub fn describe(console: &Console, c: &TrainConfig, data: &Loaded, params: usize, first: usize) {
+    let shape = format!(
+        "{} cell, {} layer{} of H={}",
+        c.cell.name(),
+        c.layers,
+        if c.layers == 1 { "" } else { "s" },
+        c.hidden
+    );
+    let resuming = if first > 0 {
+        format!(", resuming at {first}")
+    } else {
+        String::new()
+    };
+    let schedule = format!(
+        "{} lr {} ({}, warm-up {}), clip {}, init {}, seed {}",
+        c.optimizer.name(),
+        c.lr,
+        c.lr_schedule.name(),
+        c.warmup,
+        c.clip.map_or("off".to_string(), |c| c.to_string()),
+        c.init.name(),
+        c.seed
+    );
+    match &data.data {
+        Dataset::Labelled(sets) => {
+            let (train, test) = (&sets.train, &sets.test);
+            let (lo, hi) = train.length_range();
+            let steps = if lo == hi {
+                format!("{hi}")
+            } else {
+                format!("{lo}..{hi}")
+            };
+            console.say(format_args!(
+                "model: {shape}, readout {}, {params} parameters ({}); data: {}: {} train / {} test sequences of {steps} steps × {}, {} classes",
+                c.readout.name(),
+                c.dtype.name(),
+                data.path.display(),
+                train.len(),
+                test.len(),
+                train.dims,
+                train.classes.len()
+            ));
+            let inputs = match sets.images {
+                true if train.norm.scale[0] == 1.0 => "pixels 0..255",
+                true => "pixels 0..1",
+                false => "inputs standardised per dimension",
+            };
+            console.say(format_args!(
+                "training: {} iterations × batch {} ({:.2} epochs){resuming}, {schedule}, {inputs}",
+                c.iters,
+                c.batch,
+                (c.iters * c.batch) as f64 / train.len() as f64,
+            ));
+            for note in &sets.notes {
+                console.say(format_args!("note: {note}"));
+            }
+        }
+        Dataset::Text(t) => {
+            console.say(format_args!(
+                "model: language model, {shape}, vocabulary {}, {params} parameters ({}); data: {}: {} train / {} validation characters",
+                t.vocab.len(),
+                c.dtype.name(),
+                t.path.display(),
+                t.train.len(),
+                t.val.len()
+            ));
+            console.say(format_args!(
+                "training: {} iterations × {} streams × {} characters ({:.2} epochs){resuming}, {schedule}, dropout {}",
+                c.iters,
+                c.batch,
+                c.seq_len,
+                (c.iters * c.batch * c.seq_len) as f64 / t.train.len() as f64,
+                c.dropout
+            ));
+        }
+    }
+}
+
+/// The held-out result and the training rate.
+pub fn say_result(console: &Console, text: bool, eval: &Evaluation, outcome: &Outcome) {
+    if text {
+        console.say(format_args!(
+            "validation loss {:.4} nats/char = {:.4} bits/char, next-char accuracy {:.2}% ({} characters)",
+            eval.loss,
+            eval.bits(),
+            100.0 * eval.accuracy,
+            eval.count
+        ));
+    } else {
+        say_accuracy(console, eval);
+    }
+    let unit = if text { "chars" } else { "samples" };
+    console.say(format_args!(
+        "trained {} {unit} in {:.2} s: {:.0} {unit}/s",
+        outcome.samples,
+        outcome.train_seconds,
+        outcome.rate()
+    ));
+}
+
+/// The `--json` summary: every setting, then what the run reached and how fast.
+#[derive(Serialize)]
+pub struct Summary<'a> {
+    #[serde(flatten)]
+    config: &'a TrainConfig,
+    algo: &'static str,
+    task: &'static str,
+    #[serde(flatten)]
+    result: Reached,
+    train_loss: Option<f64>,
+    train_seconds: f64,
+    start_iteration: usize,
+    iterations_done: usize,
+    stopped: Option<String>,
+    backend: &'static str,
+    parameters: usize,
+    peak_rss_mb: Option<f64>,
+}
+
+/// What the run reached on the held-out data, by task.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Reached {
+    Text {
+        val_loss: f64,
+        val_bpc: f64,
+        val_accuracy: f64,
+        train_tokens: usize,
+        train_tokens_per_sec: f64,
+        vocab: usize,
+    },
+    Classes {
+        test_accuracy: f64,
+        test_loss: f64,
+        train_samples: usize,
+        train_samples_per_sec: f64,
+        raw_pixels: bool,
+    },
+}
+
+impl<'a> Summary<'a> {
+    /// The summary of a finished (or stopped) run.
+    pub fn new(
+        config: &'a TrainConfig,
+        run: &Training,
+        data: &Loaded,
+        eval: &Evaluation,
+        outcome: &Outcome,
+        a: &TrainArgs,
+        stopped: Option<String>,
+    ) -> Summary<'a> {
+        let result = match &data.data {
+            Dataset::Text(c) => Reached::Text {
+                val_loss: eval.loss,
+                val_bpc: eval.bits(),
+                val_accuracy: eval.accuracy,
+                train_tokens: outcome.samples,
+                train_tokens_per_sec: outcome.rate(),
+                vocab: c.vocab.len(),
+            },
+            Dataset::Labelled(_) => Reached::Classes {
+                test_accuracy: eval.accuracy,
+                test_loss: eval.loss,
+                train_samples: outcome.samples,
+                train_samples_per_sec: outcome.rate(),
+                raw_pixels: a.raw_pixels,
+            },
+        };
+        Summary {
+            config,
+            algo: "engine",
+            task: run.network_config().task.name(),
+            result,
+            train_loss: outcome.reports.last().map(|r| r.loss),
+            train_seconds: outcome.train_seconds,
+            start_iteration: outcome.first,
+            iterations_done: outcome.done,
+            stopped,
+            backend: blasrnn::blas::backend(),
+            parameters: run.num_params(),
+            peak_rss_mb: peak_rss_mb(),
+        }
+    }
+}

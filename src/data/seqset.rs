@@ -1,0 +1,380 @@
+//! [`SeqSet`]: N labelled sequences of up to T steps of D numbers, stored once (MNIST's pixels as
+//! bytes), normalised as a batch is written.
+
+use super::Norm;
+use crate::error::{Error, Result};
+use crate::network::Workspace;
+use crate::real::Real;
+use std::path::Path;
+
+/// Stored values of a sequence set: bytes (MNIST's pixels, 1/8 of the memory) or floats.
+#[derive(Debug, Clone)]
+enum Values {
+    Bytes(Vec<u8>),
+    Floats(Vec<f64>),
+}
+
+/// A labelled set of sequences: N sequences of up to T steps of D numbers, each of one class.
+/// Values are stored `[N][T][D]` (zeros past each sequence's end) and normalised by [`Norm`] as
+/// a batch is written.
+#[derive(Debug, Clone)]
+pub struct SeqSet {
+    /// Steps of the longest sequence, T.
+    pub steps: usize,
+    /// Numbers per step, D.
+    pub dims: usize,
+    /// Class of each sequence (an index into `classes`).
+    pub labels: Vec<u32>,
+    /// Names of the classes.
+    pub classes: Vec<String>,
+    /// How stored values become inputs.
+    pub norm: Norm,
+    values: Values,
+    /// Steps of each sequence; `None` when all have `steps`.
+    lens: Option<Vec<u32>>,
+}
+
+impl SeqSet {
+    /// A set of equal-length byte sequences (`[N][steps][dims]` bytes), classes named `0..k`.
+    ///
+    /// # Errors
+    /// When the bytes are not `labels.len() · steps · dims`, or a label is not below `classes`.
+    pub fn from_bytes(
+        bytes: Vec<u8>,
+        labels: Vec<u32>,
+        steps: usize,
+        dims: usize,
+        classes: usize,
+    ) -> Result<SeqSet> {
+        if bytes.len() != labels.len() * steps * dims {
+            return Err(Error::shape(format!(
+                "{} bytes for {} sequences of {steps} × {dims}",
+                bytes.len(),
+                labels.len()
+            )));
+        }
+        check_labels(&labels, classes)?;
+        Ok(SeqSet {
+            steps,
+            dims,
+            labels,
+            classes: (0..classes).map(|k| k.to_string()).collect(),
+            norm: Norm::scaled(dims, 1.0),
+            values: Values::Bytes(bytes),
+            lens: None,
+        })
+    }
+
+    /// A set from a caller's arrays: `x` holds `n` sequences of up to `t` steps of `d` numbers,
+    /// `[n][t][d]` in C order (what NumPy's `x.ravel()` gives); `lens` each sequence's steps, in
+    /// `1..=t` (`None`: every sequence has `t`); `labels` each sequence's class in `0..K`, the
+    /// classes then named `0`…`K−1` for K = the largest label + 1 (`None`: sequences to
+    /// predict, with no class). Values past a sequence's length are ignored.
+    ///
+    /// ```
+    /// # fn main() -> blasrnn::Result<()> {
+    /// // Two sequences of up to 3 steps of 2 numbers; the second is 2 steps long.
+    /// let x = [0.1f32, 0.2, 0.3, 0.4, 0.5, 0.6, 1.0, 1.1, 1.2, 1.3, 0.0, 0.0];
+    /// let set = blasrnn::SeqSet::from_arrays(&x, [2, 3, 2], Some(&[3, 2]), Some(&[0, 1]))?;
+    /// assert_eq!((set.len(), set.steps, set.dims, set.classes.len()), (2, 3, 2, 2));
+    /// assert_eq!(set.len_of(1), 2);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// When `x` does not hold `n·t·d` numbers, a length is out of range, a value within a
+    /// sequence is not finite, or there is not one label per sequence.
+    pub fn from_arrays<V: Copy + Into<f64>>(
+        x: &[V],
+        [n, t, d]: [usize; 3],
+        lens: Option<&[usize]>,
+        labels: Option<&[usize]>,
+    ) -> Result<SeqSet> {
+        if n == 0 || t == 0 || d == 0 {
+            return Err(Error::shape(format!(
+                "a set of {n} sequences of {t} steps of {d} numbers is empty"
+            )));
+        }
+        let want = n
+            .checked_mul(t)
+            .and_then(|v| v.checked_mul(d))
+            .ok_or_else(|| Error::shape(format!("[{n}, {t}, {d}] is too large")))?;
+        if x.len() != want {
+            return Err(Error::shape(format!(
+                "x holds {} numbers, but {n} sequences of {t} steps of {d} need {want}",
+                x.len()
+            )));
+        }
+        let lens: Vec<u32> = match lens {
+            None => vec![t as u32; n],
+            Some(l) if l.len() != n => {
+                return Err(Error::shape(format!(
+                    "{} lengths for {n} sequences",
+                    l.len()
+                )));
+            }
+            Some(l) => match l.iter().position(|&v| v == 0 || v > t) {
+                Some(i) => {
+                    return Err(Error::shape(format!(
+                        "sequence {i} has length {}, outside 1..={t}",
+                        l[i]
+                    )));
+                }
+                None => l.iter().map(|&v| v as u32).collect(),
+            },
+        };
+        let mut values = vec![0.0f64; want];
+        for (i, &len) in lens.iter().enumerate() {
+            let at = i * t * d;
+            for (k, (v, &src)) in values[at..at + len as usize * d]
+                .iter_mut()
+                .zip(&x[at..])
+                .enumerate()
+            {
+                *v = src.into();
+                if !v.is_finite() {
+                    return Err(Error::shape(format!(
+                        "sequence {i} holds {v} at step {} (within its length {len})",
+                        k / d
+                    )));
+                }
+            }
+        }
+        let (labels, classes) = match labels {
+            None => (vec![0; n], Vec::new()),
+            Some(y) if y.len() != n => {
+                return Err(Error::shape(format!(
+                    "{} labels for {n} sequences",
+                    y.len()
+                )));
+            }
+            Some(y) => {
+                let k = y.iter().copied().max().unwrap_or(0) + 1;
+                if k > u32::MAX as usize {
+                    return Err(Error::shape(format!("label {} is too large", k - 1)));
+                }
+                (
+                    y.iter().map(|&c| c as u32).collect(),
+                    (0..k).map(|c| c.to_string()).collect(),
+                )
+            }
+        };
+        SeqSet::from_floats(values, lens, labels, t, d, classes)
+    }
+
+    /// A set of float sequences of lengths `lens` (each in 1..=steps), stored `[N][steps][dims]`
+    /// with zeros past each end, of classes `classes` (none for sequences without labels).
+    ///
+    /// # Errors
+    /// When the counts do not agree, or a length or a label is out of range.
+    pub fn from_floats(
+        values: Vec<f64>,
+        lens: Vec<u32>,
+        labels: Vec<u32>,
+        steps: usize,
+        dims: usize,
+        classes: Vec<String>,
+    ) -> Result<SeqSet> {
+        let n = labels.len();
+        if values.len() != n * steps * dims || lens.len() != n {
+            return Err(Error::shape(format!(
+                "{} values and {} lengths for {n} sequences of {steps} × {dims}",
+                values.len(),
+                lens.len()
+            )));
+        }
+        if let Some(i) = lens.iter().position(|&l| l == 0 || l as usize > steps) {
+            return Err(Error::shape(format!(
+                "sequence {i} has length {}, outside 1..={steps}",
+                lens[i]
+            )));
+        }
+        if !classes.is_empty() {
+            check_labels(&labels, classes.len())?;
+        }
+        let equal = lens.iter().all(|&l| l as usize == steps);
+        Ok(SeqSet {
+            steps,
+            dims,
+            labels,
+            classes,
+            norm: Norm::scaled(dims, 1.0),
+            values: Values::Floats(values),
+            lens: (!equal).then_some(lens),
+        })
+    }
+
+    /// Number of sequences.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether the set holds no sequence.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Steps of sequence `i`.
+    pub fn len_of(&self, i: usize) -> usize {
+        self.lens.as_ref().map_or(self.steps, |l| l[i] as usize)
+    }
+
+    /// The shortest and the longest sequence's steps.
+    pub fn length_range(&self) -> (usize, usize) {
+        match &self.lens {
+            None => (self.steps, self.steps),
+            Some(l) => (
+                l.iter().copied().min().unwrap_or(0) as usize,
+                l.iter().copied().max().unwrap_or(0) as usize,
+            ),
+        }
+    }
+
+    /// The normalisation that standardises this set: per dimension, the mean and (population)
+    /// standard deviation over every step of every sequence, padding left out. A dimension that
+    /// never varies is only shifted.
+    pub fn standardisation(&self) -> Norm {
+        let d = self.dims;
+        let (mut sum, mut sq, mut n) = (vec![0.0f64; d], vec![0.0f64; d], 0usize);
+        let mut raw = vec![0.0f64; self.steps * d];
+        let plain = Norm::scaled(d, 1.0);
+        for i in 0..self.len() {
+            let len = self.len_of(i);
+            self.widen_with(i, &plain, &mut raw);
+            for step in raw[..len * d].chunks_exact(d) {
+                for k in 0..d {
+                    sum[k] += step[k];
+                }
+            }
+            n += len;
+        }
+        let mean: Vec<f64> = sum.iter().map(|s| s / n.max(1) as f64).collect();
+        for i in 0..self.len() {
+            let len = self.len_of(i);
+            self.widen_with(i, &plain, &mut raw);
+            for step in raw[..len * d].chunks_exact(d) {
+                for k in 0..d {
+                    sq[k] += (step[k] - mean[k]).powi(2);
+                }
+            }
+        }
+        let scale = sq
+            .iter()
+            .map(|s| {
+                let sd = (s / n.max(1) as f64).sqrt();
+                if sd > 1e-12 { 1.0 / sd } else { 1.0 }
+            })
+            .collect();
+        Norm { shift: mean, scale }
+    }
+
+    /// The stored bytes of sequence `i` (`[steps][dims]`), for byte sets (MNIST).
+    pub fn bytes(&self, i: usize) -> Option<&[u8]> {
+        let n = self.steps * self.dims;
+        match &self.values {
+            Values::Bytes(b) => Some(&b[i * n..(i + 1) * n]),
+            Values::Floats(_) => None,
+        }
+    }
+
+    /// Writes sequence `i`, normalised, into `out` (`len_of(i) × dims` numbers).
+    pub fn widen<T: Real>(&self, i: usize, out: &mut [T]) {
+        self.widen_with(i, &self.norm, out);
+    }
+
+    /// Writes sequence `i` normalised by `norm` into `out`.
+    fn widen_with<T: Real>(&self, i: usize, norm: &Norm, out: &mut [T]) {
+        let (n, d) = (self.len_of(i) * self.dims, self.dims);
+        let at = i * self.steps * d;
+        let out = &mut out[..n];
+        match &self.values {
+            Values::Bytes(b) => normalise(&b[at..at + n], norm, out, f64::from),
+            Values::Floats(f) => normalise(&f[at..at + n], norm, out, |v| v),
+        }
+    }
+
+    /// Writes the sequences `idx` (reordered here: longest first, then by index) into `ws` as one
+    /// batch of `[b][t][D]` rows, `t` the longest's length, padding zeros; their classes and
+    /// lengths too. Allocation-free.
+    pub fn load_batch<T: Real>(&self, idx: &mut [usize], ws: &mut Workspace<T>) {
+        self.load_batch_with(idx, &self.norm, ws);
+    }
+
+    /// [`SeqSet::load_batch`], the values normalised by `norm` (a saved model's) instead of the
+    /// set's own.
+    pub(crate) fn load_batch_with<T: Real>(
+        &self,
+        idx: &mut [usize],
+        norm: &Norm,
+        ws: &mut Workspace<T>,
+    ) {
+        idx.sort_unstable_by_key(|&i| (std::cmp::Reverse(self.len_of(i)), i));
+        let b = idx.len();
+        let t = self.len_of(idx[0]);
+        let row = t * self.dims;
+        for (k, &i) in idx.iter().enumerate() {
+            let out = &mut ws.x[k * row..(k + 1) * row];
+            let len = self.len_of(i);
+            self.widen_with(i, norm, out);
+            out[len * self.dims..].fill(T::ZERO);
+            ws.targets[k] = self.labels[i];
+            ws.lens[k] = len;
+        }
+        ws.begin(b, t);
+    }
+}
+
+/// Every label below `classes`.
+fn check_labels(labels: &[u32], classes: usize) -> Result<()> {
+    match labels.iter().position(|&l| l as usize >= classes) {
+        Some(i) => Err(Error::shape(format!(
+            "label {} of sequence {i} is not below the {classes} classes",
+            labels[i]
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `out = (src − shift)·scale`, step by step (rows of D numbers), each value widened by `wide`.
+#[inline]
+fn normalise<S: Copy, T: Real>(src: &[S], norm: &Norm, out: &mut [T], wide: impl Fn(S) -> f64) {
+    let d = norm.shift.len();
+    for (o, s) in out.chunks_exact_mut(d).zip(src.chunks_exact(d)) {
+        for k in 0..d {
+            o[k] = T::from_f64((wide(s[k]) - norm.shift[k]) * norm.scale[k]);
+        }
+    }
+}
+
+/// Pads `series` (each `[len][D]`, `lens` steps) to the longest into a labelled set; refuses
+/// lengths so uneven that the padding would dwarf the data (a bound on what a file can make this
+/// allocate).
+pub(crate) fn pad(
+    path: &Path,
+    series: &[Vec<f64>],
+    lens: &[usize],
+    dims: usize,
+    labels: Vec<u32>,
+    classes: Vec<String>,
+) -> Result<SeqSet> {
+    let t = lens.iter().copied().max().unwrap_or(0);
+    let total: usize = lens.iter().sum::<usize>() * dims;
+    let padded = series.len() * t * dims;
+    if padded > 16 * total + (1 << 20) {
+        return Err(Error::format(
+            path,
+            format!(
+                "lengths too uneven: padding {} sequences to the longest ({t} steps) would take {padded} \
+                 numbers for {total} values",
+                series.len()
+            ),
+        ));
+    }
+    let mut values = vec![0.0f64; padded];
+    for (i, s) in series.iter().enumerate() {
+        values[i * t * dims..i * t * dims + s.len()].copy_from_slice(s);
+    }
+    let lens = lens.iter().map(|&l| l as u32).collect();
+    SeqSet::from_floats(values, lens, labels, t, dims, classes)
+        .map_err(|e| Error::format(path, e.to_string()))
+}

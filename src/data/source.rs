@@ -1,0 +1,226 @@
+//! Where a labelled data set comes from ([`Source`]: recognised from a path and its contents) and
+//! the two splits it gives ([`Labelled`]).
+
+use super::{Norm, SeqSet, idx, mnist, npz, ts};
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// Where a labelled data set comes from, recognised from its path and contents.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// A directory of MNIST IDX files.
+    Images(PathBuf),
+    /// A UCR/UEA pair, `NAME_TRAIN.ts` and `NAME_TEST.ts`.
+    Ts {
+        /// The training file.
+        train: PathBuf,
+        /// The test file.
+        test: PathBuf,
+    },
+    /// A NumPy archive with `x_train`, `y_train`, … .
+    Npz(PathBuf),
+}
+
+/// A labelled data set's two splits.
+#[derive(Debug, Clone)]
+pub struct Labelled {
+    /// Training sequences (normalised by their own statistics, or MNIST's pixel scale).
+    pub train: SeqSet,
+    /// Test sequences, normalised as the training ones.
+    pub test: SeqSet,
+    /// Whether the sequences are 8-bit images read row by row (MNIST).
+    pub images: bool,
+    /// Things worth telling the user about how the data was read.
+    pub notes: Vec<String>,
+}
+
+impl Labelled {
+    /// A data set of a caller's own splits (see [`SeqSet::from_arrays`]): each input dimension
+    /// standardised with the training split's mean and standard deviation.
+    ///
+    /// # Errors
+    /// When the training split has no labels, the splits' numbers a step differ, or a test
+    /// label is not a training class.
+    pub fn new(mut train: SeqSet, mut test: SeqSet) -> Result<Labelled> {
+        if train.classes.is_empty() {
+            return Err(Error::shape("the training split has no labels"));
+        }
+        if test.dims != train.dims {
+            return Err(Error::shape(format!(
+                "the test split has {} numbers a step, the training split {}",
+                test.dims, train.dims
+            )));
+        }
+        let k = train.classes.len();
+        if let Some(i) = test.labels.iter().position(|&l| l as usize >= k) {
+            return Err(Error::shape(format!(
+                "test label {} of sequence {i} is not one of the {k} training classes",
+                test.labels[i]
+            )));
+        }
+        train.norm = train.standardisation();
+        test.norm = train.norm.clone();
+        test.classes = train.classes.clone();
+        Ok(Labelled {
+            train,
+            test,
+            images: false,
+            notes: Vec::new(),
+        })
+    }
+}
+
+impl Source {
+    /// Recognises `path`: a directory holding MNIST's IDX files or one `*_TRAIN.ts`/`*_TEST.ts`
+    /// pair, the common prefix of such a pair, one of its two files, or an `.npz` archive.
+    pub fn find(path: &Path) -> Result<Source, Error> {
+        let pair = |prefix: &str| -> Option<Source> {
+            let train = PathBuf::from(format!("{prefix}_TRAIN.ts"));
+            let test = PathBuf::from(format!("{prefix}_TEST.ts"));
+            (train.is_file() && test.is_file()).then_some(Source::Ts { train, test })
+        };
+        let shown = path.to_string_lossy();
+        if path.is_dir() {
+            let has = |stem: &str| idx::find(path, stem).is_ok();
+            if has("train-images-idx3-ubyte") || has("t10k-images-idx3-ubyte") {
+                return Ok(Source::Images(path.to_path_buf()));
+            }
+            let mut prefixes: Vec<String> = std::fs::read_dir(path)
+                .map_err(Error::io_at(path))?
+                .filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    name.strip_suffix("_TRAIN.ts")
+                        .map(|p| path.join(p).to_string_lossy().into_owned())
+                })
+                .collect();
+            prefixes.sort();
+            return match prefixes.as_slice() {
+                [one] => pair(one).ok_or_else(|| {
+                    Error::format(path, format!("holds {one}_TRAIN.ts but no {one}_TEST.ts"))
+                }),
+                [] => Err(Error::format(
+                    path,
+                    "holds no data set: expected MNIST's IDX files (train-images-idx3-ubyte, …) or a \
+                     UCR/UEA pair NAME_TRAIN.ts + NAME_TEST.ts",
+                )),
+                many => Err(Error::format(
+                    path,
+                    format!(
+                        "holds several .ts pairs ({}): give one as DIR/NAME",
+                        many.iter()
+                            .map(|p| p.rsplit('/').next().unwrap_or(p))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )),
+            };
+        }
+        if let Some(s) = pair(&shown) {
+            return Ok(s);
+        }
+        for suffix in ["_TRAIN.ts", "_TEST.ts"] {
+            if let Some(prefix) = shown.strip_suffix(suffix) {
+                return pair(prefix).ok_or_else(|| {
+                    Error::format(
+                        path,
+                        format!("needs its pair {prefix}_TRAIN.ts and {prefix}_TEST.ts"),
+                    )
+                });
+            }
+        }
+        if path.is_file() {
+            let mut magic = [0u8; 4];
+            let mut f = std::fs::File::open(path).map_err(Error::io_at(path))?;
+            let got = std::io::Read::read(&mut f, &mut magic).map_err(Error::io_at(path))?;
+            if got == 4 && &magic == b"PK\x03\x04" {
+                return Ok(Source::Npz(path.to_path_buf()));
+            }
+            return Err(Error::format(
+                path,
+                "is not a data set blasrnn reads: an .npz archive, a .ts pair (NAME_TRAIN.ts, \
+                 NAME_TEST.ts) or a directory of MNIST IDX files",
+            ));
+        }
+        Err(Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"),
+        ))
+    }
+
+    /// Whether the data are 8-bit images (MNIST).
+    pub fn images(&self) -> bool {
+        matches!(self, Source::Images(_))
+    }
+
+    /// Both splits. MNIST's pixels are scaled by `pixel_scale`; other data are standardised with
+    /// the training set's per-dimension mean and standard deviation.
+    pub fn load(&self, pixel_scale: f64) -> Result<Labelled, Error> {
+        let mut notes = Vec::new();
+        let (mut train, mut test) = match self {
+            Source::Images(dir) => {
+                let m = mnist::Mnist::load(dir)?;
+                (m.train, m.test)
+            }
+            Source::Ts { train, test } => {
+                let tr = ts::read(train)?;
+                let classes = tr.classes.clone();
+                if tr.labels.is_none() {
+                    return Err(Error::format(
+                        train,
+                        "has no class labels (@classLabel false): nothing to learn",
+                    ));
+                }
+                let te = ts::read(test)?;
+                if te.dims != tr.dims {
+                    return Err(Error::format(
+                        test,
+                        format!(
+                            "series of {} dimensions, but the training set's have {}",
+                            te.dims, tr.dims
+                        ),
+                    ));
+                }
+                (tr.into_set(train, &classes)?, te.into_set(test, &classes)?)
+            }
+            Source::Npz(path) => {
+                let mut npz = npz::Npz::open(path)?;
+                let (tr, note) = npz::load_split(&mut npz, "train", None)?;
+                notes.extend(note);
+                let (te, note) = npz::load_split(&mut npz, "test", Some(&tr.classes))?;
+                notes.extend(note);
+                if te.dims != tr.dims {
+                    return Err(Error::format(
+                        path,
+                        format!("x_test has {} numbers a step, x_train {}", te.dims, tr.dims),
+                    ));
+                }
+                (tr, te)
+            }
+        };
+        train.norm = match self {
+            Source::Images(_) => Norm::scaled(train.dims, pixel_scale),
+            _ => train.standardisation(),
+        };
+        test.norm = train.norm.clone();
+        Ok(Labelled {
+            train,
+            test,
+            images: self.images(),
+            notes,
+        })
+    }
+
+    /// The test split only, normalised by `norm` and labelled over `classes` (a saved model's).
+    pub fn load_test(&self, norm: &Norm, classes: &[String]) -> Result<SeqSet, Error> {
+        let mut test = match self {
+            Source::Images(dir) => mnist::load_split(dir, "t10k")?,
+            Source::Ts { test, .. } => ts::read(test)?.into_set(test, classes)?,
+            Source::Npz(path) => {
+                npz::load_split(&mut npz::Npz::open(path)?, "test", Some(classes))?.0
+            }
+        };
+        test.norm = norm.clone();
+        Ok(test)
+    }
+}

@@ -1,0 +1,555 @@
+//! A network: the input (dense rows, or one-hot tokens), the cell stack, and a head, over one
+//! flat parameter buffer; and its per-batch workspace.
+//!
+//! Buffer layout: the stack's tensors (layer 0 first), then the head's (the seed readout's output
+//! layer, then the classifier; or the next-token layer), each a named view ([`Network::layout`]).
+//! Gradients and optimizer state use the same layout. Every per-batch buffer lives in a
+//! [`Workspace`] sized once for the largest batch and the longest sequence.
+
+use crate::data::Data;
+use crate::error::{Error, Result};
+use crate::nn::cell::{CellKind, Input, Seqs};
+use crate::nn::head::{Classifier, Head, HeadBuffers, HeadInput, NextToken, Readout};
+use crate::nn::params::{Layout, ParamSpec, Role};
+use crate::nn::stack::{Dropout, Stack, StackBuffers};
+use crate::real::Real;
+use rand::Rng;
+use rand_distr::{Distribution, Normal, Uniform};
+
+/// What the model predicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    /// One class per sequence of `steps` steps at most (exactly, for the seed readout).
+    Classify {
+        /// Which numbers feed the classifier.
+        readout: Readout,
+        /// Steps of the longest sequence, T (28 for MNIST).
+        steps: usize,
+        /// Outputs per step of the seed readout, O (the seed uses O = D).
+        outputs: usize,
+        /// Classes, K.
+        classes: usize,
+    },
+    /// The next token at every step: a language model over a vocabulary of `input` symbols,
+    /// read one-hot.
+    NextToken,
+}
+
+impl Task {
+    /// `classify` or `lm`, as the checkpoint's metadata says it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Task::Classify { .. } => "classify",
+            Task::NextToken => "lm",
+        }
+    }
+}
+
+/// The shape of a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetworkConfig {
+    /// Which recurrent cell.
+    pub cell: CellKind,
+    /// Inputs per step, D (28 for MNIST rows), or the vocabulary size of a language model.
+    pub input: usize,
+    /// Hidden units per layer, H.
+    pub hidden: usize,
+    /// Stacked layers, L.
+    pub layers: usize,
+    /// What it predicts.
+    pub task: Task,
+}
+
+impl NetworkConfig {
+    /// This shape fitted to read `data`: a labelled set of the same numbers a step whose labels
+    /// are classes of the model (any length; for the seed readout, exactly its steps), with
+    /// `steps` grown to the set's longest sequence; or a text over the vocabulary.
+    ///
+    /// # Errors
+    /// [`Error::Task`] when the data are of the other task, [`Error::Shape`] when they do not
+    /// fit: each message says what the model reads and what the data hold.
+    pub fn fitted(&self, data: Data) -> Result<NetworkConfig> {
+        let mut config = *self;
+        match (&mut config.task, data) {
+            (Task::Classify { .. }, Data::Text(_)) => Err(Error::task(
+                "a classifier reads labelled sequences, not text",
+            )),
+            (Task::NextToken, Data::Labelled(_)) => Err(Error::task(
+                "a language model reads text, not labelled sequences",
+            )),
+            (Task::NextToken, Data::Text(tokens)) => {
+                match tokens.iter().find(|&&t| t as usize >= self.input) {
+                    Some(t) => Err(Error::shape(format!(
+                        "token {t} is outside the vocabulary of {}",
+                        self.input
+                    ))),
+                    None => Ok(config),
+                }
+            }
+            (
+                Task::Classify {
+                    readout,
+                    steps,
+                    classes,
+                    ..
+                },
+                Data::Labelled(set),
+            ) => {
+                if set.dims != self.input {
+                    return Err(Error::shape(format!(
+                        "the model reads {} numbers a step, but the data hold {}",
+                        self.input, set.dims
+                    )));
+                }
+                if let Some(&l) = set.labels.iter().find(|&&l| l as usize >= *classes) {
+                    return Err(Error::shape(format!(
+                        "label {l} is not one of the model's {classes} classes"
+                    )));
+                }
+                let (lo, hi) = set.length_range();
+                if *readout == Readout::Seq && (lo, hi) != (*steps, *steps) {
+                    let held = if lo == hi {
+                        format!("{hi}")
+                    } else {
+                        format!("{lo}..{hi}")
+                    };
+                    return Err(Error::shape(format!(
+                        "the model (seed readout) reads sequences of exactly {steps} steps, but \
+                         the data hold {held}"
+                    )));
+                }
+                *steps = (*steps).max(set.steps);
+                Ok(config)
+            }
+        }
+    }
+}
+
+/// How the parameters start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Init {
+    /// PyTorch's defaults: every tensor uniform in ±1/√fan_in of its layer.
+    Uniform,
+    /// The seed's: weights normal(0, 0.1) truncated at 2σ, cell and output biases 0.1, the
+    /// classifier zero.
+    Seed,
+}
+
+crate::choice::choice!(Init { Uniform => "uniform", Seed => "seed" });
+
+/// A recurrent network: input, stack and head, and where each parameter sits in the flat buffer;
+/// its parameters, gradients and activations are of type `T` (`f64` or `f32`).
+pub struct Network<T: Real = f64> {
+    /// The shape it was built with.
+    pub config: NetworkConfig,
+    stack: Stack<T>,
+    head: Head,
+    layout: Layout,
+}
+
+/// Every buffer one batch needs, allocated once for up to `capacity` sequences of up to
+/// `max_steps` steps.
+pub struct Workspace<T: Real = f64> {
+    /// Largest batch this workspace holds.
+    pub capacity: usize,
+    /// Longest sequence it holds.
+    pub max_steps: usize,
+    /// Dense inputs `[b][t][D]` of the current batch (classification).
+    pub x: Vec<T>,
+    /// Token ids `[b][t]` (language model).
+    pub tokens: Vec<u32>,
+    /// Targets: one class per sequence `[b]`, or the next token of every step `[b][t]`.
+    pub targets: Vec<u32>,
+    /// Steps of each sequence `[b]`, longest first (see [`Workspace::begin`]).
+    pub lens: Vec<usize>,
+    /// Parameter gradients, laid out like the parameters (accumulated by `backward`).
+    pub grad: Vec<T>,
+    b: usize,
+    t: usize,
+    active: Vec<usize>,
+    carried: bool,
+    stack: StackBuffers<T>,
+    head: HeadBuffers<T>,
+    ones: Vec<T>,
+}
+
+impl<T: Real> Workspace<T> {
+    /// Declares the batch now in the buffers: `b` sequences of up to `t` steps laid out
+    /// `[b][t][·]`, whose lengths are `lens[..b]`, longest first, each in 1..=t.
+    ///
+    /// # Panics
+    /// When the batch does not fit or the lengths are not as described (a loader's bug).
+    pub fn begin(&mut self, b: usize, t: usize) {
+        assert!(
+            (1..=self.capacity).contains(&b) && (1..=self.max_steps).contains(&t),
+            "batch of {b} × {t} outside the workspace's {} × {}",
+            self.capacity,
+            self.max_steps
+        );
+        let lens = &self.lens[..b];
+        assert!(
+            lens.windows(2).all(|w| w[0] >= w[1]) && lens[0] <= t && lens[b - 1] >= 1,
+            "sequence lengths must be sorted longest first, within 1..={t}: {lens:?}"
+        );
+        (self.b, self.t) = (b, t);
+        for (step, n) in self.active[..t].iter_mut().enumerate() {
+            *n = lens.partition_point(|&l| l > step);
+        }
+    }
+
+    /// Declares a batch of `b` sequences all `t` steps long (see [`Workspace::begin`]).
+    pub fn begin_full(&mut self, b: usize, t: usize) {
+        self.lens[..b.min(self.capacity)].fill(t);
+        self.begin(b, t);
+    }
+
+    /// Probabilities of the last `forward`: `[b][K]`, or `[b·t][V]` for a language model.
+    pub fn probs(&self, rows: usize, k: usize) -> &[T] {
+        self.head.probs(rows, k)
+    }
+
+    /// Whether the next batch starts from the carried state (else from zeros).
+    pub fn carried(&self) -> bool {
+        self.carried
+    }
+}
+
+impl<T: Real> Network<T> {
+    /// Builds the network described by `config`.
+    pub fn new(config: NetworkConfig) -> Network<T> {
+        let one_hot = config.task == Task::NextToken;
+        let stack = Stack::new(
+            config.cell,
+            config.input,
+            one_hot,
+            config.hidden,
+            config.layers,
+        );
+        let head = match config.task {
+            Task::Classify {
+                readout,
+                steps,
+                outputs,
+                classes,
+            } => Head::Classify(Classifier {
+                readout,
+                h: config.hidden,
+                t: steps,
+                o: outputs,
+                k: classes,
+            }),
+            Task::NextToken => Head::NextToken(NextToken {
+                h: config.hidden,
+                v: config.input,
+            }),
+        };
+        let mut specs = stack.params().to_vec();
+        specs.extend(head.params());
+        Network {
+            config,
+            stack,
+            head,
+            layout: Layout::new(specs),
+        }
+    }
+
+    /// Where each named tensor sits in the flat buffer.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The named parameter tensors, in buffer order.
+    pub fn specs(&self) -> &[ParamSpec] {
+        self.layout.specs()
+    }
+
+    /// Total number of parameters.
+    pub fn num_params(&self) -> usize {
+        self.layout.len()
+    }
+
+    /// The slice of `params` (or of a gradient) holding the tensor called `name`.
+    pub fn view<'a>(&self, params: &'a [T], name: &str) -> Option<&'a [T]> {
+        Some(&params[self.layout.range(name)?])
+    }
+
+    /// The head.
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+
+    /// The cell stack.
+    pub fn stack(&self) -> &Stack<T> {
+        &self.stack
+    }
+
+    /// Exact floating-point operations of (`forward`, `backward`) on `b` sequences of `t` steps
+    /// (starting from a carried state when `carried`): every product, row sum and scaling the
+    /// stack and the head ask BLAS for (2mnk a product). Elementwise work (nonlinearities,
+    /// softmax, one-hot gathers, the optimizer) is not counted.
+    pub fn flops(&self, b: usize, t: usize, carried: bool) -> (u64, u64) {
+        let active = vec![b; t];
+        let ones = [T::ONE];
+        let s = Seqs {
+            x: Input::Tokens(&[]),
+            b,
+            t,
+            active: &active,
+            start: &[],
+            carried,
+            ones: &ones,
+        };
+        let (sf, sb) = self.stack.flops(&s);
+        let (hf, hb) = self.head.flops(&s);
+        (sf + hf, sb + hb)
+    }
+
+    /// Sets the LSTM forget gate's bias of every layer (nothing for other cells).
+    pub fn set_forget_bias(&self, params: &mut [T], value: f64) {
+        let n = self.stack.num_params();
+        self.stack.set_forget_bias(&mut params[..n], value);
+    }
+
+    /// Fresh parameters drawn with `init` (drawn in `f64`, then rounded to `T`: the same seed
+    /// starts an `f32` model at the rounded weights of the `f64` one).
+    pub fn init(&self, init: Init, rng: &mut impl Rng) -> Vec<T> {
+        let mut p = vec![0.0; self.num_params()];
+        let normal = Normal::new(0.0, 0.1).expect("valid normal");
+        for (spec, range) in self.layout.iter() {
+            let dst = &mut p[range];
+            match init {
+                Init::Uniform => {
+                    let a = 1.0 / (spec.fan_in as f64).sqrt();
+                    let u = Uniform::new_inclusive(-a, a).expect("valid bound");
+                    dst.iter_mut().for_each(|v| *v = u.sample(rng));
+                }
+                Init::Seed => match spec.role {
+                    Role::Weight => dst.iter_mut().for_each(|v| {
+                        // normal(0, 0.1) redrawn until within 2σ, as the original.
+                        *v = loop {
+                            let z: f64 = normal.sample(rng);
+                            if z.abs() <= 0.2 {
+                                break z;
+                            }
+                        }
+                    }),
+                    Role::Bias => dst.fill(0.1),
+                    Role::ClassifierWeight | Role::ClassifierBias => dst.fill(0.0),
+                },
+            }
+        }
+        p.into_iter().map(T::from_f64).collect()
+    }
+
+    /// Buffers for batches of up to `capacity` sequences of up to `max_steps` steps, with room for
+    /// dropout masks when `dropout`.
+    pub fn workspace(&self, capacity: usize, max_steps: usize, dropout: bool) -> Workspace<T> {
+        let (b, t, c) = (capacity, max_steps, &self.config);
+        let (dense, tokens, targets) = match c.task {
+            Task::Classify { .. } => (b * t * c.input, 0, b),
+            Task::NextToken => (0, b * t, b * t),
+        };
+        Workspace {
+            capacity,
+            max_steps,
+            x: vec![T::ZERO; dense],
+            tokens: vec![0; tokens],
+            targets: vec![0; targets],
+            lens: vec![t; b],
+            grad: vec![T::ZERO; self.num_params()],
+            b: 0,
+            t: 0,
+            active: vec![b; t],
+            carried: false,
+            stack: self.stack.buffers(b, t, dropout),
+            head: self.head.buffers(b, t),
+            ones: vec![T::ONE; b * t],
+        }
+    }
+
+    /// The current batch of `ws` as the stack sees it, and the buffers the passes write.
+    fn parts<'a>(&self, ws: &'a mut Workspace<T>) -> Parts<'a, T> {
+        let Workspace {
+            x,
+            tokens,
+            targets,
+            grad,
+            b,
+            t,
+            active,
+            carried,
+            stack,
+            head,
+            ones,
+            ..
+        } = ws;
+        let (b, t) = (*b, *t);
+        assert!(b > 0, "a pass before Workspace::begin");
+        let x = match self.config.task {
+            Task::Classify { .. } => Input::Dense(&x[..b * t * self.config.input]),
+            Task::NextToken => Input::Tokens(&tokens[..b * t]),
+        };
+        Parts {
+            s: Seqs {
+                x,
+                b,
+                t,
+                active: &active[..t],
+                start: &[],
+                carried: *carried,
+                ones,
+            },
+            targets,
+            grad,
+            stack,
+            head,
+        }
+    }
+
+    /// Forward over the batch declared in `ws` (with dropout between layers when given). Returns
+    /// the summed cross-entropy and how many predictions were right (of `b` sequences, or of
+    /// `b·t` next tokens); the probabilities are left in the workspace.
+    pub fn forward(
+        &self,
+        params: &[T],
+        ws: &mut Workspace<T>,
+        dropout: Option<Dropout>,
+    ) -> (f64, usize) {
+        let (pc, ph) = params.split_at(self.stack.num_params());
+        let Parts {
+            s,
+            targets,
+            stack,
+            head,
+            ..
+        } = self.parts(ws);
+        self.stack.forward(pc, &s, stack, dropout);
+        let st = self.stack.top_states(stack, s.b, s.t);
+        let x = HeadInput {
+            p: ph,
+            s: &s,
+            st,
+            targets,
+        };
+        self.head.forward(&x, head)
+    }
+
+    /// Backward after `forward` on the same batch: accumulates the gradient of
+    /// `scale × summed cross-entropy` into `ws.grad`.
+    pub fn backward(&self, params: &[T], ws: &mut Workspace<T>, scale: f64) {
+        let n = self.stack.num_params();
+        let (pc, ph) = params.split_at(n);
+        let Parts {
+            s,
+            targets,
+            grad,
+            stack,
+            head,
+        } = self.parts(ws);
+        let (gc, gh) = grad.split_at_mut(n);
+        {
+            let (st, g_top) = self.stack.top_states_and_grad(stack, s.b, s.t);
+            let x = HeadInput {
+                p: ph,
+                s: &s,
+                st,
+                targets,
+            };
+            self.head.backward(&x, scale, head, gh, g_top);
+        }
+        self.stack.backward(pc, &s, stack, gc);
+    }
+
+    /// The next-token logits `[b·t][V]` of a language model over the batch in `ws` (no softmax,
+    /// no loss): what sampling draws from.
+    ///
+    /// # Panics
+    /// When the model is a classifier.
+    pub fn next_token_logits<'a>(&self, params: &[T], ws: &'a mut Workspace<T>) -> &'a [T] {
+        let Head::NextToken(head) = self.head else {
+            panic!("next-token logits of a classifier")
+        };
+        let (pc, ph) = params.split_at(self.stack.num_params());
+        let Parts {
+            s, stack, head: hb, ..
+        } = self.parts(ws);
+        self.stack.forward(pc, &s, stack, None);
+        let st = self.stack.top_states(stack, s.b, s.t);
+        head.logits(ph, st, s.rows(), hb);
+        let hb: &'a HeadBuffers<T> = hb;
+        hb.probs(s.rows(), head.v)
+    }
+
+    /// Runs the stack alone over the batch in `ws` (no head, no dropout): the top layer's states
+    /// `[b][t][H]`, for a caller that reads them one step at a time (streaming prediction).
+    pub fn stack_states<'a>(&self, params: &[T], ws: &'a mut Workspace<T>) -> &'a [T] {
+        let pc = &params[..self.stack.num_params()];
+        let Parts { s, stack, .. } = self.parts(ws);
+        self.stack.forward(pc, &s, stack, None);
+        let stack: &'a StackBuffers<T> = stack;
+        self.stack.top_states(stack, s.b, s.t)
+    }
+
+    /// The head's slice of `params`.
+    pub fn head_params<'a>(&self, params: &'a [T]) -> &'a [T] {
+        &params[self.stack.num_params()..]
+    }
+
+    /// Whether `data` is what this network reads with the workspaces it builds: see
+    /// [`NetworkConfig::fitted`]; sequences longer than its `steps` do not fit either.
+    ///
+    /// # Errors
+    /// [`Error::Task`] or [`Error::Shape`] saying what does not fit.
+    pub fn fits(&self, data: Data) -> Result<()> {
+        let fitted = self.config.fitted(data)?;
+        if fitted != self.config {
+            let (Task::Classify { steps: want, .. }, Task::Classify { steps: has, .. }) =
+                (fitted.task, self.config.task)
+            else {
+                unreachable!("fitting changes a classifier's steps only")
+            };
+            return Err(Error::shape(format!(
+                "sequences of up to {want} steps, longer than the {has} this network was built for"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Makes the state after this batch's last step the start of the next batch (text streams:
+    /// the next chunk of each stream). Call after `backward`, or after `forward` when there is
+    /// none.
+    pub fn carry(&self, ws: &mut Workspace<T>) {
+        let Parts { s, stack, .. } = self.parts(ws);
+        self.stack.carry(&s, stack);
+        ws.carried = true;
+    }
+
+    /// Starts the next batch from zeros.
+    pub fn reset_state(&self, ws: &mut Workspace<T>) {
+        self.stack.reset(&mut ws.stack);
+        ws.carried = false;
+    }
+
+    /// Layer `l`'s start state, `[capacity][state_len]` (h, then c for the LSTM).
+    pub fn state<'a>(&self, ws: &'a Workspace<T>, l: usize) -> &'a [T] {
+        self.stack.start(&ws.stack, l)
+    }
+
+    /// Sets layer `l`'s start state (a saved one) and marks the state as carried.
+    pub fn set_state(&self, ws: &mut Workspace<T>, l: usize, state: &[T]) {
+        self.stack
+            .start_mut(&mut ws.stack, l)
+            .copy_from_slice(state);
+        ws.carried = true;
+    }
+}
+
+/// A workspace split into what a pass reads and what it writes.
+struct Parts<'a, T> {
+    s: Seqs<'a, T>,
+    targets: &'a [u32],
+    grad: &'a mut [T],
+    stack: &'a mut StackBuffers<T>,
+    head: &'a mut HeadBuffers<T>,
+}

@@ -1,0 +1,271 @@
+//! [`Training`]: a run of a [`TrainConfig`] over a [`Dataset`], in the configuration's number
+//! type — started fresh or resumed from a checkpoint, run (and run on) with a callback, evaluated,
+//! saved with everything resuming needs, and turned into a [`Model`]. [`fit`] is all of it in one
+//! call.
+
+use super::TrainConfig;
+use super::eval::Evaluation;
+use super::run::{Control, Ending, Event, Outcome, RunOptions, run};
+use super::trainer::Trainer;
+use crate::checkpoint::{self, Checkpoint, DataInfo, Snapshot};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::network::NetworkConfig;
+use crate::real::{ByDtype, Dtype, Real, by_dtype};
+use std::path::Path;
+
+/// A training run over `data`, in the configuration's number type.
+///
+/// ```
+/// # fn main() -> blasrnn::Result<()> {
+/// use blasrnn::{Control, Event, RunOptions, Training};
+/// # let x: Vec<f32> = (0..40 * 5).map(|i| ((i * 7919) % 23) as f32 / 23.0).collect();
+/// # let y: Vec<usize> = (0..40).map(|i| i % 2).collect();
+/// # let train = blasrnn::SeqSet::from_arrays(&x, [40, 5, 1], None, Some(&y))?;
+/// # let test = train.clone();
+/// let data = blasrnn::Dataset::Labelled(blasrnn::data::Labelled::new(train, test)?);
+/// let mut cfg = blasrnn::TrainConfig::for_data(&data);
+/// (cfg.hidden, cfg.iters, cfg.batch, cfg.threads) = (8, 30, 10, 1);
+/// let mut run = Training::new(&cfg, &data)?;
+/// let options = RunOptions { log_every: 10, ..RunOptions::default() };
+/// let outcome = run.run(&options, |event| match event {
+///     Event::Report(r) if r.loss < 0.01 => Control::Stop,
+///     _ => Control::Continue,
+/// })?;
+/// assert_eq!(outcome.reports.len(), 3);
+/// let accuracy = run.evaluate().accuracy;
+/// # let _ = accuracy;
+/// # Ok(()) }
+/// ```
+pub struct Training<'d> {
+    trainer: ByDtype<Trainer<f32>, Trainer<f64>>,
+    data: &'d Dataset,
+    info: DataInfo,
+    /// Iterations done.
+    done: usize,
+}
+
+impl<'d> Training<'d> {
+    /// A fresh run of `config` on `data`: the configuration checked against the data, the
+    /// parameters drawn from its seed, the worker threads started.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a setting out of range or at odds with the data;
+    /// [`Error::Threads`] when the worker threads cannot start.
+    pub fn new(config: &TrainConfig, data: &'d Dataset) -> Result<Training<'d>> {
+        config.check(data)?;
+        let net = config.network(data);
+        let trainer = match config.dtype {
+            Dtype::F32 => ByDtype::F32(Trainer::new(config.clone(), net)?),
+            Dtype::F64 => ByDtype::F64(Trainer::new(config.clone(), net)?),
+        };
+        Ok(Training {
+            trainer,
+            data,
+            info: DataInfo::of(data),
+            done: 0,
+        })
+    }
+
+    /// The run a checkpoint (saved by [`Training::save`]) left off, continued with `config`
+    /// (whose model must be the saved one) on `data` (read as the saved run read it): its
+    /// parameters, the optimizer's state when it was saved by the same kind of optimizer, the
+    /// text streams' state, its iteration. With the saved settings and thread count it ends with
+    /// the very weights of the uninterrupted run.
+    ///
+    /// # Errors
+    /// As [`Training::new`]; [`Error::Format`] naming the file when it holds another model,
+    /// data of other classes or normalisation, or a state of other sizes; [`Error::Config`] when
+    /// it has done `iters` iterations already.
+    pub fn resume(
+        config: &TrainConfig,
+        data: &'d Dataset,
+        ck: &Checkpoint,
+    ) -> Result<Training<'d>> {
+        let mut t = Training::new(config, data)?;
+        let bad = |problem: String| Error::format(&ck.path, problem);
+        if ck.config != t.network_config() {
+            return Err(bad(format!(
+                "the saved model is {:?}, this run builds {:?}",
+                ck.config,
+                t.network_config()
+            )));
+        }
+        if ck.data != t.info {
+            return Err(bad(
+                "the saved model read other data (other classes, normalisation or vocabulary)"
+                    .into(),
+            ));
+        }
+        if ck.iteration >= config.iters {
+            return Err(Error::config(format!(
+                "{}: the saved run has done {} iterations already; a larger `iters` continues it",
+                ck.path.display(),
+                ck.iteration
+            )));
+        }
+        by_dtype!(&mut t.trainer, tr => restore(tr, ck))?;
+        t.done = ck.iteration;
+        Ok(t)
+    }
+
+    /// Trains from where the run is to the end of its schedule (or `options.stop_at`), telling
+    /// `on` of every step, report and checkpoint; `on` answers [`Control::Stop`] to end the run
+    /// after the step in progress. A later call continues where this one stopped.
+    ///
+    /// # Errors
+    /// When a checkpoint cannot be written. A diverging run is not an error here: see
+    /// [`Outcome::ending`].
+    pub fn run(
+        &mut self,
+        options: &RunOptions,
+        mut on: impl FnMut(&Event) -> Control + Send,
+    ) -> Result<Outcome> {
+        let (info, data, first) = (&self.info, self.data, self.done);
+        let outcome = by_dtype!(&mut self.trainer, tr => {
+            let save = |tr: &_, it, path: &Path| save(tr, info, it, path);
+            run(tr, (data.train(), data.eval()), first, options, &save, &mut on)?
+        });
+        self.done = outcome.done;
+        Ok(outcome)
+    }
+
+    /// Iterations done.
+    pub fn iteration(&self) -> usize {
+        self.done
+    }
+
+    /// The run's configuration.
+    pub fn config(&self) -> &TrainConfig {
+        by_dtype!(&self.trainer, tr => &tr.config)
+    }
+
+    /// The network it trains.
+    pub fn network_config(&self) -> NetworkConfig {
+        by_dtype!(&self.trainer, tr => tr.net.config)
+    }
+
+    /// Number of parameters.
+    pub fn num_params(&self) -> usize {
+        by_dtype!(&self.trainer, tr => tr.net.num_params())
+    }
+
+    /// Loss and accuracy (and the confusion matrix) of the current parameters on the held-out
+    /// data: the test split, or the validation text.
+    pub fn evaluate(&mut self) -> Evaluation {
+        let eval = self.data.eval();
+        by_dtype!(&mut self.trainer, tr => tr.in_pool(|tr| tr.evaluate(eval)))
+    }
+
+    /// Saves the run (the model, the optimizer's state, the text streams' state and the
+    /// iteration), atomically: [`Training::resume`] continues it exactly.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        by_dtype!(&self.trainer, tr => save(tr, &self.info, self.done, path))
+    }
+
+    /// The model as trained so far.
+    pub fn model(&self) -> Model {
+        let info = self.info.clone();
+        by_dtype!(&self.trainer, tr => Model::of(&tr.net, &tr.params, info, self.done, &tr.config))
+    }
+}
+
+/// Trains `config` on `data` to the end of its schedule, telling `on` of every step and of a
+/// report every 100 iterations (see [`Training::run`]), and returns the model.
+///
+/// ```
+/// # fn main() -> blasrnn::Result<()> {
+/// // Sequences whose class is the sign of their sum, 40 to train and 20 to test.
+/// let (n, t) = (60, 6);
+/// let x: Vec<f64> = (0..n * t).map(|i| ((i * 37 % 11) as f64 - 5.0) / 5.0).collect();
+/// let y: Vec<usize> = x.chunks(t).map(|s| usize::from(s.iter().sum::<f64>() > 0.0)).collect();
+/// let train = blasrnn::SeqSet::from_arrays(&x[..40 * t], [40, t, 1], None, Some(&y[..40]))?;
+/// let test = blasrnn::SeqSet::from_arrays(&x[40 * t..], [20, t, 1], None, Some(&y[40..]))?;
+/// let data = blasrnn::Dataset::Labelled(blasrnn::data::Labelled::new(train, test)?);
+///
+/// let mut cfg = blasrnn::TrainConfig::for_data(&data);
+/// (cfg.hidden, cfg.layers, cfg.batch, cfg.threads) = (16, 1, 8, 1);
+/// cfg.set_epochs(30, &data);
+/// let model = blasrnn::fit(&cfg, &data, |_| blasrnn::Control::Continue)?;
+/// let blasrnn::Dataset::Labelled(sets) = &data else { unreachable!() };
+/// let accuracy = model.evaluate(blasrnn::data::Data::Labelled(&sets.test), 1)?.accuracy;
+/// assert!(accuracy > 0.6, "{accuracy}");
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// As [`Training::new`]; [`Error::Diverged`] when a loss or gradient norm is not finite.
+pub fn fit(
+    config: &TrainConfig,
+    data: &Dataset,
+    on: impl FnMut(&Event) -> Control + Send,
+) -> Result<Model> {
+    let mut t = Training::new(config, data)?;
+    let outcome = t.run(&RunOptions::default(), on)?;
+    if let Ending::Diverged {
+        iteration,
+        loss,
+        grad_norm,
+    } = outcome.ending
+    {
+        return Err(Error::Diverged {
+            iteration,
+            loss,
+            grad_norm,
+        });
+    }
+    Ok(t.model())
+}
+
+/// Writes `tr`'s run after `iteration` iterations to `path`.
+fn save<T: Real>(tr: &Trainer<T>, info: &DataInfo, iteration: usize, path: &Path) -> Result<()> {
+    let text = matches!(info, DataInfo::Text(_));
+    let state = text.then(|| tr.stream_state());
+    checkpoint::save(
+        path,
+        &Snapshot {
+            model: &tr.net,
+            params: &tr.params,
+            data: info,
+            iteration,
+            training: Some(&tr.config),
+            optimizer: Some(tr.optimizer()),
+            state: state.as_deref(),
+        },
+    )
+}
+
+/// Puts a checkpoint's parameters, optimizer state and streams' state into `tr`.
+fn restore<T: Real>(tr: &mut Trainer<T>, ck: &Checkpoint) -> Result<()> {
+    crate::real::convert(&ck.params, &mut tr.params);
+    if let Some((kind, steps)) = &ck.optimizer
+        && kind == tr.config.optimizer.name()
+    {
+        tr.optimizer_mut()
+            .restore(*steps, |name| {
+                ck.optimizer_state.get(name).map(Vec::as_slice)
+            })
+            .map_err(|name| {
+                Error::format(
+                    &ck.path,
+                    format!("optimizer state `{name}` is missing or of the wrong size"),
+                )
+            })?;
+    }
+    if let Some(state) = &ck.state {
+        tr.set_stream_state(state).map_err(|_| {
+            Error::format(
+                &ck.path,
+                format!(
+                    "the saved streams' state is for another `batch` than {}",
+                    tr.config.batch
+                ),
+            )
+        })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,373 @@
+//! The library as a caller uses it: `fit` on arrays, save, load (dtype and task from the file),
+//! classify, evaluate; a `Training` driven by its callback, stopped, saved, resumed to the very
+//! weights of the uninterrupted run; streaming prediction agreeing with whole-sequence
+//! prediction; and misuse answered by a typed error that names no command-line flag.
+
+mod common;
+
+use blasrnn::data::{Data, Labelled, Norm};
+use blasrnn::stream::Output;
+use blasrnn::{
+    CellKind, Control, Dataset, Dtype, Error, Event, Model, Readout, RunOptions, SampleOptions,
+    SeqSet, TrainConfig, Training,
+};
+use common::{Lcg, synthetic_text};
+
+/// A labelled data set of noisy two-number sequences of 3..=`t` steps whose class (of 3) is
+/// which number drifts up.
+fn drifting(n: usize, t: usize, seed: u64) -> (Vec<f64>, Vec<usize>, Vec<usize>) {
+    let mut g = Lcg(seed);
+    let (mut x, mut lens, mut y) = (vec![0.0; n * t * 2], Vec::new(), Vec::new());
+    for i in 0..n {
+        let class = g.below(3);
+        let len = 3 + g.below(t - 2);
+        for s in 0..len {
+            let up = 0.3 * s as f64;
+            let (a, b) = match class {
+                0 => (up, 0.0),
+                1 => (0.0, up),
+                _ => (-up, -up),
+            };
+            x[(i * t + s) * 2] = a + g.next_f64() - 0.5;
+            x[(i * t + s) * 2 + 1] = b + g.next_f64() - 0.5;
+        }
+        lens.push(len);
+        y.push(class);
+    }
+    (x, lens, y)
+}
+
+fn dataset(t: usize) -> Dataset {
+    let (x, lens, y) = drifting(120, t, 1);
+    let train = SeqSet::from_arrays(&x, [120, t, 2], Some(&lens), Some(&y)).unwrap();
+    let (x, lens, y) = drifting(40, t, 2);
+    let test = SeqSet::from_arrays(&x, [40, t, 2], Some(&lens), Some(&y)).unwrap();
+    Dataset::Labelled(Labelled::new(train, test).unwrap())
+}
+
+fn small(data: &Dataset, cell: CellKind, readout: Readout, dtype: Dtype) -> TrainConfig {
+    let mut cfg = TrainConfig::for_data(data);
+    (cfg.cell, cfg.readout, cfg.dtype) = (cell, readout, dtype);
+    (cfg.hidden, cfg.layers, cfg.batch, cfg.threads, cfg.warmup) = (12, 2, 20, 2, 5);
+    cfg.set_epochs(8, data);
+    cfg
+}
+
+fn test_split(data: &Dataset) -> &SeqSet {
+    let Dataset::Labelled(l) = data else {
+        panic!("labelled")
+    };
+    &l.test
+}
+
+#[test]
+fn fit_save_load_and_classify_in_the_saved_dtype() {
+    let data = dataset(9);
+    let dir = tempfile::tempdir().unwrap();
+    for dtype in [Dtype::F32, Dtype::F64] {
+        let cfg = small(&data, CellKind::Gru, Readout::Last, dtype);
+        let mut reports = 0;
+        let model = blasrnn::fit(&cfg, &data, |e| {
+            reports += usize::from(matches!(e, Event::Report(_)));
+            Control::Continue
+        })
+        .unwrap();
+        assert_eq!(reports, 1, "one report at the end of 48 iterations");
+        assert_eq!((model.dtype(), model.iteration()), (dtype, cfg.iters));
+        let path = dir.path().join(format!("{dtype}.safetensors"));
+        model.save(&path).unwrap();
+        let back = Model::load(&path).unwrap();
+        assert_eq!(back.dtype(), dtype);
+        assert_eq!(back.config(), model.config());
+        assert_eq!(back.training(), Some(&cfg));
+        assert_eq!(back.classes().unwrap(), ["0", "1", "2"]);
+        let test = test_split(&data);
+        let (a, b) = (model.classify(test).unwrap(), back.classify(test).unwrap());
+        assert_eq!(a, b, "the loaded model answers as the saved one");
+        let right = a
+            .iter()
+            .zip(&test.labels)
+            .filter(|(p, l)| p.class == **l as usize)
+            .count();
+        assert!(right >= 32, "{dtype}: {right} of 40");
+        let e = back.evaluate(Data::Labelled(test), 2).unwrap();
+        assert_eq!(e.count, 40);
+        assert_eq!(e.accuracy, right as f64 / 40.0);
+        assert_eq!(e.confusion.iter().sum::<usize>(), 40);
+    }
+}
+
+#[test]
+fn a_stopped_training_resumes_to_the_uninterrupted_weights() {
+    let data = dataset(7);
+    let cfg = small(&data, CellKind::Lstm, Readout::Mean, Dtype::F64);
+    let dir = tempfile::tempdir().unwrap();
+    let whole = {
+        let mut t = Training::new(&cfg, &data).unwrap();
+        t.run(&RunOptions::default(), |_| Control::Continue)
+            .unwrap();
+        t.model().params()
+    };
+    // Stop from the callback after iteration 13; save; resume from the file in a new run.
+    let path = dir.path().join("part.safetensors");
+    {
+        let mut t = Training::new(&cfg, &data).unwrap();
+        let out = t
+            .run(&RunOptions::default(), |e| match e {
+                Event::Step { iteration: 13, .. } => Control::Stop,
+                _ => Control::Continue,
+            })
+            .unwrap();
+        assert_eq!(
+            (out.done, out.ending.clone()),
+            (13, blasrnn::train::Ending::Stopped)
+        );
+        assert_eq!(out.reports.last().unwrap().iteration, 13);
+        t.save(&path).unwrap();
+    }
+    let ck = blasrnn::checkpoint::load(&path).unwrap();
+    let mut t = Training::resume(&cfg, &data, &ck).unwrap();
+    assert_eq!(t.iteration(), 13);
+    let out = t
+        .run(&RunOptions::default(), |_| Control::Continue)
+        .unwrap();
+    assert_eq!((out.first, out.done), (13, cfg.iters));
+    let resumed = t.model().params();
+    assert!(
+        whole
+            .iter()
+            .zip(&resumed)
+            .all(|(a, b)| a.to_bits() == b.to_bits()),
+        "the resumed run's weights differ"
+    );
+    // A run already done, another model, other data: errors that say so.
+    let done = dir.path().join("done.safetensors");
+    t.save(&done).unwrap();
+    let e = Training::resume(&cfg, &data, &blasrnn::checkpoint::load(&done).unwrap())
+        .err()
+        .unwrap();
+    assert!(
+        e.to_string().contains("has done 48 iterations already"),
+        "{e}"
+    );
+    let other = TrainConfig {
+        hidden: 13,
+        ..cfg.clone()
+    };
+    let e = Training::resume(&other, &data, &ck).err().unwrap();
+    assert!(matches!(e, Error::Format { .. }) && e.to_string().contains("the saved model is"));
+}
+
+#[test]
+fn a_stream_answers_every_step_as_the_whole_prefix_would() {
+    let data = dataset(8);
+    for (readout, cell) in [
+        (Readout::Last, CellKind::Lstm),
+        (Readout::Mean, CellKind::Gru),
+        (Readout::Seq, CellKind::Tanh),
+    ] {
+        // The seed readout reads sequences of one length only.
+        let data = if readout == Readout::Seq {
+            let (x, _, y) = drifting(60, 8, 3);
+            let train = SeqSet::from_arrays(&x, [60, 8, 2], None, Some(&y)).unwrap();
+            Dataset::Labelled(Labelled::new(train.clone(), train).unwrap())
+        } else {
+            data.clone()
+        };
+        let cfg = small(&data, cell, readout, Dtype::F64);
+        let model = blasrnn::fit(&cfg, &data, |_| Control::Continue).unwrap();
+        let Dataset::Labelled(sets) = &data else {
+            unreachable!()
+        };
+        let norm: &Norm = &sets.train.norm;
+        let mut live = model.stream().unwrap();
+        for i in 0..3 {
+            let len = sets.test.len_of(i);
+            let raw = raw_sequence(&sets.test, i, norm);
+            let mut answered = 0;
+            for step in 1..=len {
+                let frame = &raw[(step - 1) * 2..step * 2];
+                let out = live.push(frame).unwrap();
+                let Some(Output::Class {
+                    step: s,
+                    probabilities,
+                    ..
+                }) = out
+                else {
+                    assert!(
+                        readout == Readout::Seq && step < 8,
+                        "{readout:?}: no answer"
+                    );
+                    continue;
+                };
+                answered += 1;
+                assert_eq!(s, step);
+                let prefix =
+                    SeqSet::from_arrays(&raw[..step * 2], [1, step, 2], None, None).unwrap();
+                let whole = model.classify(&prefix).unwrap();
+                for (a, b) in probabilities.iter().zip(&whole[0].probabilities) {
+                    assert!((a - b).abs() < 1e-10, "{readout:?} step {step}: {a} vs {b}");
+                }
+            }
+            let want = if readout == Readout::Seq { 1 } else { len };
+            assert_eq!(answered, want, "{readout:?}");
+            live.reset();
+        }
+    }
+}
+
+/// Sequence `i` of `set` as raw values (before normalisation), `[len][D]`.
+fn raw_sequence(set: &SeqSet, i: usize, norm: &Norm) -> Vec<f64> {
+    let d = set.dims;
+    let mut x = vec![0.0f64; set.len_of(i) * d];
+    set.widen(i, &mut x);
+    for step in x.chunks_exact_mut(d) {
+        for ((v, scale), shift) in step.iter_mut().zip(&norm.scale).zip(&norm.shift) {
+            *v = *v / scale + shift;
+        }
+    }
+    x
+}
+
+#[test]
+fn a_language_model_samples_and_streams_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.txt");
+    std::fs::write(&file, synthetic_text(6000, 7)).unwrap();
+    let data = blasrnn::data::load_text(&file, 0.1).unwrap();
+    let mut cfg = TrainConfig::for_data(&data);
+    (cfg.hidden, cfg.layers, cfg.batch, cfg.seq_len, cfg.iters) = (16, 1, 8, 20, 30);
+    cfg.threads = 2;
+    let model = blasrnn::fit(&cfg, &data, |_| Control::Continue).unwrap();
+    let options = SampleOptions {
+        seed: 3,
+        ..SampleOptions::default()
+    };
+    let a = model.sample("ab", 50, &options).unwrap();
+    assert_eq!(a, model.sample("ab", 50, &options).unwrap());
+    assert_eq!(a.chars().count(), 50);
+    // The stream's distribution after "ab" is the sampler's after priming with "ab" (in f32,
+    // the model's dtype: one chunk of two against two of one round differently).
+    let mut s = model.sampler(&options).unwrap();
+    s.start("ab").unwrap();
+    let mut live = model.stream().unwrap();
+    live.push_char('a').unwrap();
+    let Output::NextChar(p) = live.push_char('b').unwrap() else {
+        panic!("a language model's stream answers with the next character's distribution")
+    };
+    for (x, y) in p.iter().zip(s.distribution()) {
+        assert!((x - y).abs() < 1e-6, "{x} vs {y}");
+    }
+    let e = live.push(&[0.0]).err().unwrap();
+    assert!(matches!(e, Error::Task(_)), "{e:?}");
+    assert!(matches!(
+        live.push_char('Z').err().unwrap(),
+        Error::Shape(_)
+    ));
+    let e = model.sample("aZ", 5, &options).err().unwrap();
+    assert!(e.to_string().contains("'Z'"), "{e}");
+    assert!(matches!(
+        model.classify(test_split(&dataset(5))),
+        Err(Error::Task(_))
+    ));
+}
+
+#[test]
+fn misuse_is_a_typed_error_naming_no_flag() {
+    let data = dataset(6);
+    let cfg = small(&data, CellKind::Gru, Readout::Last, Dtype::F32);
+    let model = blasrnn::fit(&cfg, &data, |_| Control::Continue).unwrap();
+    let mut errors = vec![
+        model
+            .sample("a", 3, &SampleOptions::default())
+            .err()
+            .unwrap(),
+        model.evaluate(Data::Text(&[0, 1]), 1).err().unwrap(),
+        model.stream().unwrap().push(&[1.0]).err().unwrap(),
+        model
+            .stream()
+            .unwrap()
+            .push(&[1.0, f64::NAN])
+            .err()
+            .unwrap(),
+        model.stream().unwrap().push_char('a').err().unwrap(),
+        SeqSet::from_arrays(&[1.0f64; 5], [2, 2, 1], None, None)
+            .err()
+            .unwrap(),
+        SeqSet::from_arrays(&[1.0f64; 4], [2, 2, 1], Some(&[2, 3]), None)
+            .err()
+            .unwrap(),
+        SeqSet::from_arrays(&[1.0f64; 4], [2, 2, 1], None, Some(&[0]))
+            .err()
+            .unwrap(),
+        SeqSet::from_arrays(&[f64::INFINITY; 4], [2, 2, 1], None, None)
+            .err()
+            .unwrap(),
+    ];
+    let ones = SeqSet::from_arrays(&[1.0; 12], [2, 2, 3], None, Some(&[0, 1])).unwrap();
+    errors.push(model.classify(&ones).err().unwrap());
+    errors.push(
+        Labelled::new(ones.clone(), test_split(&data).clone())
+            .err()
+            .unwrap(),
+    );
+    for (bad, why) in [
+        (
+            TrainConfig {
+                lr: 0.0,
+                ..cfg.clone()
+            },
+            "`lr` must be a positive number",
+        ),
+        (
+            TrainConfig {
+                batch: 500,
+                ..cfg.clone()
+            },
+            "`batch` 500 is larger",
+        ),
+        (
+            TrainConfig {
+                dropout: 0.5,
+                layers: 1,
+                ..cfg.clone()
+            },
+            "needs `layers` 2",
+        ),
+        (
+            TrainConfig {
+                readout: Readout::Seq,
+                ..cfg.clone()
+            },
+            "`readout` seq reads every step",
+        ),
+        (
+            TrainConfig {
+                forget_bias: Some(1.0),
+                ..cfg.clone()
+            },
+            "`forget_bias` applies to `cell` lstm only",
+        ),
+    ] {
+        let e = Training::new(&bad, &data).err().unwrap();
+        assert!(
+            matches!(e, Error::Config(_)) && e.to_string().contains(why),
+            "{e}"
+        );
+        errors.push(e);
+    }
+    let options = SampleOptions {
+        temperature: 0.0,
+        ..SampleOptions::default()
+    };
+    errors.push(options.check().err().unwrap());
+    for e in &errors {
+        let msg = e.to_string();
+        assert!(!msg.contains("--") && !msg.contains('\n'), "{msg}");
+    }
+    assert!(
+        errors[..5]
+            .iter()
+            .all(|e| matches!(e, Error::Task(_) | Error::Shape(_)))
+    );
+}
