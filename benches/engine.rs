@@ -43,18 +43,14 @@ fn config(cell: CellKind, hidden: usize) -> TrainConfig {
         readout: Readout::Seq,
         iters: 1_000_000,
         batch: BATCH,
-        seq_len: 0,
         optimizer: OptimizerKind::Adam,
         lr: 0.001,
         lr_schedule: Schedule::Constant,
         warmup: 0,
-        clip: Some(1.0),
         init: Init::Seed,
-        forget_bias: None,
-        dropout: 0.0,
-        seed: 1,
         threads: 1,
         dtype: Dtype::F64,
+        ..TrainConfig::for_kind(blasrnn::data::Kind::Images)
     }
 }
 

@@ -5,9 +5,9 @@ Each workload trains the same model on the same data with the same budget in bot
 its command line, PyTorch in this process), and the table gives training throughput (samples/s,
 or characters/s for the language model), the ratio blasrnn / PyTorch, and what each reached.
 
-    python3 -m venv ../peer-venv && ../peer-venv/bin/pip install numpy torch   # a measuring instrument
+    python3 -m venv VENV && VENV/bin/pip install numpy torch   # a measuring instrument
     cargo build --release
-    ../peer-venv/bin/python scripts/compare_pytorch.py [--threads 2] [--only lstm,lm] [--full] [--repeat 5]
+    VENV/bin/python scripts/compare_pytorch.py [--threads 2] [--only lstm,lm] [--full] [--repeat 5]
 
 PyTorch is not a dependency of blasrnn, its build, tests or CI: this script is how the README's
 ratios were measured. blasrnn runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its
@@ -21,10 +21,14 @@ import argparse, gzip, json, math, os, struct, subprocess, sys, time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
 try:
     import torch
 except ImportError:
     sys.exit("compare_pytorch.py needs torch: run it with a Python that has it (see its docstring)")
+import pytorch_tasks as tasks
+from pytorch_tasks import CELLS, schedule, update
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXE = os.path.join(ROOT, "target", "release", "blasrnn")
@@ -36,26 +40,6 @@ def blasrnn(args):
     out = subprocess.run([EXE] + args + ["--json"], cwd=ROOT, env=env, check=True,
                          capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def schedule(opt, base, warmup, total):
-    """blasrnn's schedule: linear warm-up, then half a cosine to zero."""
-    def at(it):
-        if it < warmup:
-            return base * (it + 1) / warmup
-        return 0.5 * base * (1 + math.cos(math.pi * (it - warmup) / max(1, total - warmup)))
-    return lambda it: [g.__setitem__("lr", at(it)) for g in opt.param_groups]
-
-
-def update(opt, params, loss):
-    """One step as blasrnn takes it: the gradient, clipped to a global norm of 1, then Adam."""
-    opt.zero_grad()
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(params, 1.0)
-    opt.step()
-
-
-CELLS = {"tanh": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
 
 
 # ---- MNIST, rows as steps, the seed's readout ----------------------------------------------------
@@ -231,7 +215,7 @@ def torch_uea(name, cell, hidden, layers, epochs, seed=1):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--only", default="seed,lstm,gru,lm,uea")
+    p.add_argument("--only", default="seed,lstm,gru,lm,uea,tser,forecast,segments")
     p.add_argument("--full", action="store_true")
     p.add_argument("--repeat", type=int, default=1,
                    help="measure each workload this many times, the two sides alternating (which "
@@ -302,6 +286,35 @@ def main():
                 sps, acc = torch_uea(name, "gru", 128, 2, 100)
                 return sps, f"{100 * acc:.2f}%"
             measure(f"{name}, gru 2×128, 100 epochs", "samples/s", ours, theirs)
+
+    if "tser" in only:
+        def ours():
+            j = blasrnn(["train", "--data", "data/tser/Covid3Month"] + th)
+            return j["train_samples_per_sec"], f"RMSE {j['test_rmse']:.4f}"
+        def theirs():
+            sps, e = tasks.regression("Covid3Month")
+            return sps, f"RMSE {e['rmse']:.4f}"
+        measure("Covid3Month regression, gru 2×128, 100 epochs", "samples/s", ours, theirs)
+    if "forecast" in only:
+        flags = ["--series", "data/forecast/taylor.csv", "--window", "336", "--horizon", "48",
+                 "--test-len", "672", "--season", "336", "--residual"]
+        def ours():
+            j = blasrnn(["train"] + flags + th)
+            return j["train_samples_per_sec"], f"MASE {j['test_mase']:.3f}, MAPE {j['test_mape']:.2f}%"
+        def theirs():
+            sps, e, _ = tasks.forecasting(os.path.join(ROOT, "data", "forecast", "taylor.csv"), 336, 48,
+                                          672, 336, True)
+            return sps, f"MASE {e['mase']:.3f}, MAPE {e['mape']:.2f}%"
+        measure("Taylor demand, 48 steps ahead, lstm 64, 1 epoch", "samples/s", ours, theirs)
+    if "segments" in only:
+        npz = "data/segments/basicmotions_segments.npz"
+        def ours():
+            j = blasrnn(["train", "--data", npz, "--bidirectional"] + th)
+            return j["train_samples_per_sec"], f"{100 * j['test_step_accuracy']:.2f}% of steps"
+        def theirs():
+            sps, acc, _ = tasks.segments(os.path.join(ROOT, npz))
+            return sps, f"{100 * acc:.2f}% of steps"
+        measure("BasicMotions segments, bidirectional gru 2×128, 100 epochs", "steps/s", ours, theirs)
 
     print(f"\nPyTorch {torch.__version__}, {a.threads} threads; blasrnn {blasrnn_version()}")
     if a.repeat > 1:

@@ -20,14 +20,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Train a recurrent classifier (MNIST rows as time steps) or a character-level language
+    /// Train a recurrent classifier (MNIST rows as time steps), a regression model or tagger on
+    /// your sequences (--data), a forecaster (--series FILE.csv) or a character-level language
     /// model (--text FILE), and report how well it does on held-out data.
     Train(Box<cli::train::TrainArgs>),
     /// Accuracy and confusion matrix (classifier) or validation loss (language model) of a saved
     /// model.
     Eval(cli::eval::EvalArgs),
-    /// Predict the classes of images (PNG or PGM) or of test-set images with a saved classifier.
+    /// Predict the classes of images (PNG or PGM) or of test-set images with a saved classifier
+    /// (or the numbers of a regression model, or a class at every step).
     Predict(cli::predict::PredictArgs),
+    /// Forecast the next steps of a series with a saved forecaster.
+    Forecast(cli::forecast::ForecastArgs),
     /// Generate text with a saved language model.
     Sample(cli::sample::SampleArgs),
     /// Measure the engine on every workload against this machine's GEMM rate and the original
@@ -47,6 +51,7 @@ fn main() -> ExitCode {
         }
         Command::Eval(a) => cli::eval::run(a).map(|()| ExitCode::SUCCESS),
         Command::Predict(a) => cli::predict::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Forecast(a) => cli::forecast::run(a).map(|()| ExitCode::SUCCESS),
         Command::Sample(a) => cli::sample::run(a).map(|()| ExitCode::SUCCESS),
         Command::Bench(a) => cli::bench::run(a).map(|()| ExitCode::SUCCESS),
     };

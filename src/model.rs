@@ -4,8 +4,9 @@
 //! evaluate, classify, sample, stream — starts here.
 
 use crate::checkpoint::{self, Checkpoint, DataInfo, Snapshot};
+use crate::data::series::{Series, last_window};
 use crate::data::text::Vocab;
-use crate::data::{Data, SeqSet};
+use crate::data::{Data, SeqSet, Targets};
 use crate::error::{Error, Result};
 use crate::network::{Network, NetworkConfig, Task};
 use crate::real::{ByDtype, Dtype, Real, by_dtype};
@@ -50,7 +51,7 @@ pub struct Model {
     training: Option<TrainConfig>,
 }
 
-/// A classifier's answer for one sequence.
+/// A classifier's answer for one sequence (or one step).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prediction {
     /// The most likely class.
@@ -59,6 +60,18 @@ pub struct Prediction {
     pub name: String,
     /// Every class's probability, in the model's class order.
     pub probabilities: Vec<f64>,
+}
+
+impl Prediction {
+    /// The prediction of these probabilities over classes `names`.
+    fn of(probabilities: Vec<f64>, names: &[String]) -> Prediction {
+        let class = crate::nn::head::argmax(&probabilities);
+        Prediction {
+            class,
+            name: names[class].clone(),
+            probabilities,
+        }
+    }
 }
 
 impl Model {
@@ -149,11 +162,11 @@ impl Model {
         &self.info
     }
 
-    /// A classifier's class names, in output order.
+    /// A classifier's (or tagger's) class names, in output order.
     pub fn classes(&self) -> Option<&[String]> {
         match &self.info {
             DataInfo::Classes { names, .. } => Some(names),
-            DataInfo::Text(_) => None,
+            _ => None,
         }
     }
 
@@ -161,7 +174,7 @@ impl Model {
     pub fn vocab(&self) -> Option<&Vocab> {
         match &self.info {
             DataInfo::Text(v) => Some(v),
-            DataInfo::Classes { .. } => None,
+            _ => None,
         }
     }
 
@@ -194,6 +207,20 @@ impl Model {
     /// cannot start.
     pub fn evaluate(&self, data: Data, threads: usize) -> Result<Evaluation> {
         let seq_len = self.training.as_ref().map_or(100, |t| t.seq_len.max(1));
+        // A regression's targets standardised as the model's were.
+        let restandardised;
+        let data = match (data, self.info.target_norm()) {
+            (Data::Labelled(set), Some(want)) => match &set.targets {
+                Targets::Values { norm, .. } if norm != want => {
+                    let mut s = set.clone();
+                    s.standardise_targets(want);
+                    restandardised = s;
+                    Data::Labelled(&restandardised)
+                }
+                _ => data,
+            },
+            _ => data,
+        };
         by_dtype!(&self.net, n => evaluate(n, &self.info, data, threads.max(1), seq_len))
     }
 
@@ -201,7 +228,7 @@ impl Model {
     /// were), with the probabilities.
     ///
     /// # Errors
-    /// When the model is not a classifier, or the set does not fit it.
+    /// When the model is not a classifier of sequences, or the set does not fit it.
     pub fn classify(&self, set: &SeqSet) -> Result<Vec<Prediction>> {
         self.classify_at(set, 0..set.len())
     }
@@ -215,14 +242,112 @@ impl Model {
         set: &SeqSet,
         indices: impl IntoIterator<Item = usize>,
     ) -> Result<Vec<Prediction>> {
-        let DataInfo::Classes { norm, names, .. } = &self.info else {
-            return Err(Error::task(
-                "a language model, which predicts text: sample from it instead",
-            ));
+        let Task::Classify { .. } = self.task() else {
+            return Err(Error::task(format!(
+                "the model predicts {}, not a class per sequence",
+                self.task().answers()
+            )));
         };
+        let names = self.classes().expect("a classifier's classes");
+        Ok(self
+            .outputs(set, indices)?
+            .into_iter()
+            .map(|p| Prediction::of(p, names))
+            .collect())
+    }
+
+    /// The class of every step of the sequences `indices` of `set` (a model with a class at every
+    /// step): one prediction a step, as many as each sequence's length.
+    ///
+    /// # Errors
+    /// When the model does not predict a class per step, or the set does not fit it.
+    pub fn tag_at(
+        &self,
+        set: &SeqSet,
+        indices: impl IntoIterator<Item = usize>,
+    ) -> Result<Vec<Vec<Prediction>>> {
+        let Task::Tag { classes: k, .. } = self.task() else {
+            return Err(Error::task(format!(
+                "the model predicts {}, not a class per step",
+                self.task().answers()
+            )));
+        };
+        let names = self.classes().expect("a tagger's classes");
+        Ok(self
+            .outputs(set, indices)?
+            .into_iter()
+            .map(|rows| {
+                rows.chunks_exact(k)
+                    .map(|p| Prediction::of(p.to_vec(), names))
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// The numbers a regression model (or forecaster) gives each of the sequences `indices` of
+    /// `set`, on the targets' own scale (the standardisation undone).
+    ///
+    /// # Errors
+    /// When the model does not predict numbers, or the set does not fit it.
+    pub fn regress_at(
+        &self,
+        set: &SeqSet,
+        indices: impl IntoIterator<Item = usize>,
+    ) -> Result<Vec<Vec<f64>>> {
+        let Some(t) = self.info.target_norm() else {
+            return Err(Error::task(format!(
+                "the model predicts {}, not numbers",
+                self.task().answers()
+            )));
+        };
+        let mut all = self.outputs(set, indices)?;
+        for v in all.iter_mut().flat_map(|row| row.iter_mut().enumerate()) {
+            *v.1 = *v.1 / t.scale[v.0] + t.shift[v.0];
+        }
+        Ok(all)
+    }
+
+    /// The next `horizon` values of a forecaster's column after the end of `series` (which has
+    /// its columns, by name, and at least its window of steps).
+    ///
+    /// # Errors
+    /// [`Error::Task`] for a model that is not a forecaster; [`Error::Format`] naming the file
+    /// when the series lacks a column the model reads or is shorter than its window.
+    pub fn forecast(&self, series: &Series) -> Result<Vec<f64>> {
+        let DataInfo::Series {
+            columns,
+            target,
+            window,
+            seasonal,
+            ..
+        } = &self.info
+        else {
+            return Err(Error::task(format!(
+                "the model predicts {}, not the next steps of a series",
+                self.task().answers()
+            )));
+        };
+        let horizon = self.info.target_norm().map_or(0, |t| t.shift.len());
+        let (x, base) = last_window(series, columns, *target, *window, (horizon, *seasonal))?;
+        let width = self.config().input;
+        let set = SeqSet::from_arrays(&x, [1, *window, width], None, None)?;
+        let predicted = self.regress_at(&set, [0])?.remove(0);
+        Ok(predicted.iter().zip(base).map(|(p, b)| p + b).collect())
+    }
+
+    /// The head's outputs (probabilities, or standardised numbers) for each of the sequences
+    /// `indices` of `set`, as `f64`s: `[K]` each, or `[len][K]` for a class at every step.
+    fn outputs(
+        &self,
+        set: &SeqSet,
+        indices: impl IntoIterator<Item = usize>,
+    ) -> Result<Vec<Vec<f64>>> {
+        let norm = self.info.norm().ok_or_else(|| {
+            Error::task("a language model, which predicts text: sample from it instead")
+        })?;
         by_dtype!(&self.net, n => {
             let fitted = Network::new(n.net.config.fitted(Data::Labelled(set))?);
-            let k = names.len();
+            let k = fitted.head().outputs();
             let mut ws = fitted.workspace(1, set.steps, false);
             indices
                 .into_iter()
@@ -235,14 +360,8 @@ impl Model {
                     }
                     set.load_batch_with(&mut [i], norm, &mut ws);
                     fitted.forward(&n.params, &mut ws, None);
-                    let probabilities: Vec<f64> =
-                        ws.probs(1, k).iter().map(|p| p.to_f64()).collect();
-                    let class = crate::nn::head::argmax(&probabilities);
-                    Ok(Prediction {
-                        class,
-                        name: names[class].clone(),
-                        probabilities,
-                    })
+                    let rows = fitted.head().rows(1, ws.steps());
+                    Ok(ws.probs(rows, k).iter().map(|p| p.to_f64()).collect())
                 })
                 .collect()
         })
@@ -324,16 +443,12 @@ fn evaluate<T: Real>(
                 .collect()
         }
     };
-    let mut run = || match (data, info) {
-        (Data::Labelled(set), DataInfo::Classes { norm, .. }) => {
+    let mut run = || match data {
+        Data::Labelled(set) => {
+            let norm = info.norm().unwrap_or(&set.norm);
             evaluate_set(&net, &n.params, pool.as_ref(), &mut workers, set, norm)
         }
-        (Data::Labelled(set), DataInfo::Text(_)) => {
-            evaluate_set(&net, &n.params, pool.as_ref(), &mut workers, set, &set.norm)
-        }
-        (Data::Text(tokens), _) => {
-            evaluate_text(&net, &n.params, pool.as_ref(), &mut workers, tokens)
-        }
+        Data::Text(tokens) => evaluate_text(&net, &n.params, pool.as_ref(), &mut workers, tokens),
     };
     Ok(match &pool {
         Some(p) => threads::keep_awake(p, &mut run),

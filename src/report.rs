@@ -17,8 +17,8 @@ pub struct Report {
     pub samples: usize,
     /// Mean training loss over the interval.
     pub loss: f64,
-    /// Training accuracy over the interval (0..1).
-    pub batch_accuracy: f64,
+    /// Training accuracy over the interval (0..1); none for a regression.
+    pub batch_accuracy: Option<f64>,
     /// Loss on the evaluation data at this point, when it was evaluated.
     pub eval_loss: Option<f64>,
     /// Accuracy on the evaluation data at this point, when it was evaluated.
@@ -37,11 +37,17 @@ pub struct Report {
 
 impl Report {
     /// The losses and accuracies, as the progress line and bar show them:
-    /// `loss 0.1234  acc 0.9600[  eval loss …  eval acc …]`.
+    /// `loss 0.1234  acc 0.9600[  eval loss …  eval acc …]` (no accuracy for a regression).
     pub fn metrics(&self) -> String {
-        let mut s = format!("loss {:.4}  acc {:.4}", self.loss, self.batch_accuracy);
-        if let (Some(l), Some(a)) = (self.eval_loss, self.eval_accuracy) {
-            let _ = write!(s, "  eval loss {l:.4}  eval acc {a:.4}");
+        let mut s = format!("loss {:.4}", self.loss);
+        if let Some(a) = self.batch_accuracy {
+            let _ = write!(s, "  acc {a:.4}");
+        }
+        if let Some(l) = self.eval_loss {
+            let _ = write!(s, "  eval loss {l:.4}");
+        }
+        if let Some(a) = self.eval_accuracy {
+            let _ = write!(s, "  eval acc {a:.4}");
         }
         s
     }
@@ -77,7 +83,7 @@ pub fn csv(reports: &[Report]) -> String {
             r.iteration,
             r.samples,
             r.loss,
-            r.batch_accuracy,
+            opt(r.batch_accuracy),
             opt(r.eval_loss),
             opt(r.eval_accuracy),
             r.elapsed_seconds
@@ -104,7 +110,7 @@ mod tests {
             last: 200,
             samples: 10000,
             loss: 0.5,
-            batch_accuracy: 0.8,
+            batch_accuracy: Some(0.8),
             eval_loss: None,
             eval_accuracy: None,
             elapsed_seconds: 1.5,
@@ -119,7 +125,7 @@ mod tests {
                 iteration: 200,
                 samples: 20000,
                 loss: 0.25,
-                batch_accuracy: 0.9,
+                batch_accuracy: Some(0.9),
                 eval_loss: Some(0.3),
                 eval_accuracy: Some(0.92),
                 elapsed_seconds: 3.0,

@@ -2,25 +2,29 @@
 //! the characters of a text as they arrive — its state carried from step to step, answering
 //! whenever it can, with no allocation per step.
 //!
-//! - A classifier with the `last` readout answers at every step: the classes of the sequence
-//!   seen so far, as if it ended there. With `mean`, likewise from the mean of its states so far.
-//!   With the seed readout (`seq`), which reads exactly T steps, it answers after every T-th step
-//!   and starts a new sequence.
+//! - A model with one answer per sequence (classes, or real numbers) and the `last` readout
+//!   answers at every step: the answer for the sequence seen so far, as if it ended there. With
+//!   `mean`, likewise from the mean of its outputs so far. With the seed readout (`seq`), which
+//!   reads exactly T steps, it answers after every T-th step and starts a new sequence.
+//! - A model with a class at every step answers every step with its class.
 //! - A language model answers every character with the distribution of the next one.
+//!
+//! A bidirectional model reads each sequence backwards from its end: it has no answer before the
+//! sequence has ended, and no stream.
 
 use crate::checkpoint::DataInfo;
 use crate::data::Norm;
 use crate::error::{Error, Result};
 use crate::model::{Model, Net};
 use crate::network::{Task, Workspace};
-use crate::nn::head::{Classifier, Head, Readout, argmax};
+use crate::nn::head::{Head, Readout, SeqHead, StepHead, argmax};
 use crate::real::{ByDtype, Real, by_dtype};
 use crate::sample::{SampleOptions, Sampler};
 
 /// What a stream answers after a step.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Output<'a> {
-    /// A classifier's classes.
+    /// A class: of the sequence so far, or of this step.
     Class {
         /// Steps of the sequence read so far (1 after the first push).
         step: usize,
@@ -30,6 +34,13 @@ pub enum Output<'a> {
         name: &'a str,
         /// Every class's probability, in the model's class order.
         probabilities: &'a [f64],
+    },
+    /// A regression model's numbers for the sequence so far, on the targets' own scale.
+    Values {
+        /// Steps of the sequence read so far.
+        step: usize,
+        /// The predicted numbers, in the model's target order.
+        values: &'a [f64],
     },
     /// A language model's distribution of the next character, over its vocabulary's order.
     NextChar(&'a [f64]),
@@ -57,23 +68,30 @@ pub struct Stream<'m> {
 /// The per-dtype part of a stream (one per stream: the variants' sizes do not matter).
 #[allow(clippy::large_enum_variant)]
 enum Live<'m, T: Real> {
-    Classify(Classifying<'m, T>),
+    Frames(Framed<'m, T>),
     Text(Sampler<'m, T>),
 }
 
-/// A classifier's stream: one sequence of one step at a time.
-struct Classifying<'m, T: Real> {
+/// The head a stream of frames answers with.
+#[derive(Clone, Copy)]
+enum Reader {
+    Sequence(SeqHead),
+    Steps(StepHead),
+}
+
+/// A stream of frames: one sequence, one step at a time.
+struct Framed<'m, T: Real> {
     n: &'m Net<T>,
-    head: Classifier,
+    reader: Reader,
     ws: Workspace<T>,
     /// Steps of the current sequence.
     t: usize,
-    /// The readout's features: the last state (H), the sum of the states (H), or the seed
+    /// The readout's features: the last output (H'), the sum of the outputs (H'), or the seed
     /// readout's outputs of every step so far (T·O).
     feat: Vec<T>,
-    /// The mean of the states (H), for the `mean` readout.
+    /// The mean of the outputs (H'), for the `mean` readout.
     mean: Vec<T>,
-    probs: Vec<T>,
+    answer: Vec<T>,
     out: Vec<f64>,
 }
 
@@ -81,8 +99,14 @@ impl<'m> Stream<'m> {
     /// A stream of `model`, at the start of a sequence (its state zero).
     ///
     /// # Errors
-    /// [`Error::Task`] for a model that cannot be fed one step at a time.
+    /// [`Error::Task`] for a bidirectional model, which cannot be fed one step at a time.
     pub fn new(model: &'m Model) -> Result<Stream<'m>> {
+        if model.config().bidirectional {
+            return Err(Error::task(
+                "a bidirectional model reads each sequence backwards from its end: it has no \
+                 answer before the sequence has ended, and cannot be fed one step at a time",
+            ));
+        }
         let inner = match model.net() {
             ByDtype::F32(n) => ByDtype::F32(Live::new(n)?),
             ByDtype::F64(n) => ByDtype::F64(Live::new(n)?),
@@ -93,42 +117,49 @@ impl<'m> Stream<'m> {
         })
     }
 
-    /// Feeds one time step of a classifier's raw values (`D` numbers, normalised here as the
-    /// model's training data were). Returns the classes when the model can give them (see the
-    /// module's description), `None` otherwise.
+    /// Feeds one time step of raw values (`D` numbers, normalised here as the model's training
+    /// data were). Returns the answer when the model can give one (see the module's
+    /// description), `None` otherwise.
     ///
     /// # Errors
     /// [`Error::Task`] for a language model (feed it with [`Stream::push_char`]),
     /// [`Error::Shape`] for a frame of the wrong size or with a value that is not finite.
     pub fn push(&mut self, frame: &[f64]) -> Result<Option<Output<'_>>> {
-        let DataInfo::Classes { norm, names, .. } = self.info else {
+        let Some(norm) = self.info.norm() else {
             return Err(Error::task(
                 "a language model reads characters: feed it with push_char",
             ));
         };
+        let info = self.info;
         by_dtype!(&mut self.inner, live => match live {
-            Live::Classify(c) => Ok(c.push(frame, norm)?.map(|(step, probabilities)| {
-                let class = argmax(probabilities);
-                Output::Class {
-                    step,
-                    class,
-                    name: &names[class],
-                    probabilities,
+            Live::Frames(f) => Ok(f.push(frame, norm, info)?.map(|(step, answer)| match info {
+                DataInfo::Classes { names, .. } => {
+                    let class = argmax(answer);
+                    Output::Class {
+                        step,
+                        class,
+                        name: &names[class],
+                        probabilities: answer,
+                    }
                 }
+                _ => Output::Values {
+                    step,
+                    values: answer,
+                },
             })),
-            Live::Text(_) => unreachable!("a classifier's info"),
+            Live::Text(_) => unreachable!("a model of frames has an input normalisation"),
         })
     }
 
     /// Feeds one character to a language model: the distribution of the next.
     ///
     /// # Errors
-    /// [`Error::Task`] for a classifier, [`Error::Shape`] for a character outside the
+    /// [`Error::Task`] for a model of frames, [`Error::Shape`] for a character outside the
     /// vocabulary.
     pub fn push_char(&mut self, c: char) -> Result<Output<'_>> {
         let DataInfo::Text(vocab) = self.info else {
             return Err(Error::task(
-                "a classifier reads numbers a step: feed it with push",
+                "a model of sequences of numbers reads frames: feed it with push",
             ));
         };
         let id = vocab
@@ -139,14 +170,14 @@ impl<'m> Stream<'m> {
                 s.feed(&[id]);
                 Ok(Output::NextChar(s.distribution()))
             }
-            Live::Classify(_) => unreachable!("a language model's info"),
+            Live::Frames(_) => unreachable!("a language model's info"),
         })
     }
 
     /// Starts a new sequence: the state back to zero.
     pub fn reset(&mut self) {
         by_dtype!(&mut self.inner, live => match live {
-            Live::Classify(c) => c.reset(),
+            Live::Frames(f) => f.reset(),
             Live::Text(s) => s.reset(),
         })
     }
@@ -154,36 +185,42 @@ impl<'m> Stream<'m> {
 
 impl<'m, T: Real> Live<'m, T> {
     fn new(n: &'m Net<T>) -> Result<Self> {
-        match (n.net.config.task, n.net.head()) {
+        let (reader, feat, h) = match (n.net.config.task, *n.net.head()) {
             (Task::NextToken, _) => {
                 let options = SampleOptions::default();
-                Ok(Live::Text(Sampler::new(&n.net, &n.params, options, 1)?))
+                return Ok(Live::Text(Sampler::new(&n.net, &n.params, options, 1)?));
             }
-            (Task::Classify { .. }, Head::Classify(head)) => {
-                let head = *head;
+            (_, Head::Sequence(head)) => {
                 let feat = match head.readout {
                     Readout::Seq => head.features(),
-                    Readout::Last | Readout::Mean => head.h,
+                    _ => head.width(),
                 };
-                Ok(Live::Classify(Classifying {
-                    n,
-                    head,
-                    ws: n.net.workspace(1, 1, false),
-                    t: 0,
-                    feat: vec![T::ZERO; feat],
-                    mean: vec![T::ZERO; head.h],
-                    probs: vec![T::ZERO; head.k],
-                    out: vec![0.0; head.k],
-                }))
+                (Reader::Sequence(head), feat, head.width())
             }
-            _ => Err(Error::task("this model cannot be fed one step at a time")),
-        }
+            (_, Head::Steps(head)) => (Reader::Steps(head), head.h, head.h),
+        };
+        let k = n.net.head().outputs();
+        Ok(Live::Frames(Framed {
+            n,
+            reader,
+            ws: n.net.workspace(1, 1, false),
+            t: 0,
+            feat: vec![T::ZERO; feat],
+            mean: vec![T::ZERO; h],
+            answer: vec![T::ZERO; k],
+            out: vec![0.0; k],
+        }))
     }
 }
 
-impl<T: Real> Classifying<'_, T> {
-    /// One step: `(steps so far, probabilities)` when the readout can answer.
-    fn push(&mut self, frame: &[f64], norm: &Norm) -> Result<Option<(usize, &[f64])>> {
+impl<T: Real> Framed<'_, T> {
+    /// One step: `(steps so far, the answer)` when the model can answer.
+    fn push(
+        &mut self,
+        frame: &[f64],
+        norm: &Norm,
+        info: &DataInfo,
+    ) -> Result<Option<(usize, &[f64])>> {
         let d = self.n.net.config.input;
         if frame.len() != d {
             return Err(Error::shape(format!(
@@ -197,14 +234,22 @@ impl<T: Real> Classifying<'_, T> {
         for (k, (x, &v)) in self.ws.x[..d].iter_mut().zip(frame).enumerate() {
             *x = T::from_f64((v - norm.shift[k]) * norm.scale[k]);
         }
-        self.ws.targets[0] = 0;
         self.ws.begin_full(1, 1);
-        let (net, head, p) = (&self.n.net, self.head, &self.n.params);
+        let (net, p) = (&self.n.net, &self.n.params);
         let h = net.stack_states(p, &mut self.ws);
         let hp = net.head_params(p);
         self.t += 1;
+        let head = match self.reader {
+            Reader::Steps(head) => {
+                head.row_probs(hp, h, &mut self.answer);
+                net.carry(&mut self.ws);
+                self.finish(info);
+                return Ok(Some((self.t, &self.out)));
+            }
+            Reader::Sequence(head) => head,
+        };
         let z = match head.readout {
-            Readout::Last => {
+            Readout::Last | Readout::Step => {
                 self.feat.copy_from_slice(h);
                 &self.feat
             }
@@ -227,15 +272,25 @@ impl<T: Real> Classifying<'_, T> {
         if head.readout == Readout::Seq && self.t < head.t {
             return Ok(None);
         }
-        head.row_probs(hp, z, &mut self.probs);
-        for (o, &p) in self.out.iter_mut().zip(&self.probs) {
-            *o = p.to_f64();
-        }
+        head.row_answer(hp, z, &mut self.answer);
+        self.finish(info);
         let step = self.t;
         if head.readout == Readout::Seq {
             self.reset();
         }
         Ok(Some((step, &self.out)))
+    }
+
+    /// Writes the answer of this step into `out` as `f64`s, a regression's on the targets' own
+    /// scale.
+    fn finish(&mut self, info: &DataInfo) {
+        let unscale = info.target_norm();
+        for (j, (o, &a)) in self.out.iter_mut().zip(&self.answer).enumerate() {
+            *o = match unscale {
+                Some(n) => a.to_f64() / n.scale[j] + n.shift[j],
+                None => a.to_f64(),
+            };
+        }
     }
 
     fn reset(&mut self) {

@@ -25,6 +25,7 @@ fn model(cell: CellKind, readout: Readout, hidden: usize) -> Network {
 
 fn model_of<T: Real>(cell: CellKind, readout: Readout, hidden: usize, layers: usize) -> Network<T> {
     Network::new(NetworkConfig {
+        bidirectional: false,
         cell,
         input: 28,
         hidden,

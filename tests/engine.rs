@@ -66,6 +66,7 @@ fn a_batch_gives_what_each_sequence_gives_alone() {
     for readout in [Readout::Seq, Readout::Last, Readout::Mean] {
         let (b, t, d) = (5, 7, 4);
         let model = Network::<f64>::new(NetworkConfig {
+            bidirectional: false,
             cell: CellKind::Tanh,
             input: d,
             hidden: 6,
@@ -118,6 +119,7 @@ fn padding_changes_nothing() {
         for readout in [Readout::Last, Readout::Mean] {
             for layers in [1, 2] {
                 let model = Network::<f64>::new(NetworkConfig {
+                    bidirectional: false,
                     cell,
                     input: d,
                     hidden: 5,
@@ -244,6 +246,7 @@ fn flop_formulas_match_what_blas_was_asked_for() {
             for task in tasks {
                 let (b, t) = (7, 5);
                 let model = Network::<f64>::new(NetworkConfig {
+                    bidirectional: false,
                     cell,
                     input: 4,
                     hidden: 6,
@@ -278,6 +281,7 @@ fn flop_formulas_match_what_blas_was_asked_for() {
 /// A model of `cell` and `readout` for 4 steps of 5 inputs, in `T`.
 fn small_model<T: Real>(cell: CellKind, readout: Readout) -> Network<T> {
     Network::new(NetworkConfig {
+        bidirectional: false,
         cell,
         input: 5,
         hidden: 7,

@@ -180,6 +180,7 @@ fn model_file(lm: bool) -> Vec<u8> {
         }
     };
     let model: Network = Network::new(NetworkConfig {
+        bidirectional: false,
         cell: CellKind::Lstm,
         input: 3,
         hidden: 4,

@@ -1,12 +1,14 @@
 //! Every parameter's analytic gradient against central finite differences: every cell, 1 to 3
 //! stacked layers; the classifier with each readout (and sequences of mixed lengths); the
-//! language model from a carried (non-zero) start state, with and without dropout between layers.
+//! language model from a carried (non-zero) start state, with and without dropout between layers;
+//! bidirectional layers (every cell, 1 and 2 layers, mixed lengths); the regression head with each
+//! loss (one target and several, as a forecast's horizon); a class at every step.
 
 mod common;
 
 use blasrnn::network::{Network, NetworkConfig, Task, Workspace};
 use blasrnn::nn::cell::CellKind;
-use blasrnn::nn::head::Readout;
+use blasrnn::nn::head::{Loss, Readout};
 use blasrnn::nn::stack::Dropout;
 use common::Lcg;
 
@@ -67,26 +69,54 @@ fn check(what: &str, model: &Network, ws: &mut Workspace, scale: f64, dropout: O
 
 /// A classifier's check on B sequences of lengths `lens` (longest first, at most T).
 fn classifier(cell: CellKind, readout: Readout, layers: usize, lens: [usize; B]) {
-    let model = Network::new(NetworkConfig {
-        cell,
-        input: D,
-        hidden: H,
-        layers,
-        task: Task::Classify {
+    sequences(cell, layers, false, task(readout, None), lens);
+}
+
+/// The task of a readout: classes, or (with a loss) 3 real-valued targets.
+fn task(readout: Readout, loss: Option<Loss>) -> Task {
+    match loss {
+        None => Task::Classify {
             readout,
             steps: T,
             outputs: 3,
             classes: 10,
         },
+        Some(loss) => Task::Regress {
+            readout,
+            steps: T,
+            outputs: 3,
+            targets: 3,
+            loss,
+        },
+    }
+}
+
+/// The check of a model of sequences (one or two directions) on B sequences of lengths `lens`
+/// (longest first, at most T): the loss averaged over the sequences, or, for a class at every
+/// step, over the steps that are not padding.
+fn sequences(cell: CellKind, layers: usize, bidirectional: bool, task: Task, lens: [usize; B]) {
+    let model = Network::new(NetworkConfig {
+        bidirectional,
+        cell,
+        input: D,
+        hidden: H,
+        layers,
+        task,
     });
     let mut ws = common::classifier_batch(&model, T, &lens);
-    let what = format!("{cell:?}/{readout:?}/{layers} layers/lengths {lens:?}");
-    check(&what, &model, &mut ws, 1.0 / B as f64, None);
+    let scale = match task {
+        Task::Tag { .. } => 1.0 / lens.iter().sum::<usize>() as f64,
+        _ => 1.0 / B as f64,
+    };
+    let what =
+        format!("{cell:?}/{task:?}/{layers} layers/bidirectional {bidirectional}/lengths {lens:?}");
+    check(&what, &model, &mut ws, scale, None);
 }
 
 /// A language model's check over a vocabulary of D symbols, from a random carried state.
 fn language_model(cell: CellKind, layers: usize, dropout: Option<f64>) {
     let model = Network::new(NetworkConfig {
+        bidirectional: false,
         cell,
         input: D,
         hidden: H,
@@ -148,5 +178,68 @@ fn language_model_from_a_carried_state() {
 fn language_model_with_dropout_between_layers() {
     for cell in CELLS {
         language_model(cell, 2, Some(0.3));
+    }
+}
+
+#[test]
+fn bidirectional_layers_of_every_cell() {
+    for cell in CELLS {
+        for layers in [1, 2] {
+            for readout in [Readout::Last, Readout::Mean] {
+                sequences(cell, layers, true, task(readout, None), [4, 2, 1]);
+            }
+            sequences(cell, layers, true, task(Readout::Seq, None), [T; B]);
+        }
+    }
+}
+
+#[test]
+fn regression_heads_of_every_loss() {
+    for loss in [Loss::Mse, Loss::Mae, Loss::Huber] {
+        for readout in [Readout::Last, Readout::Mean] {
+            sequences(
+                CellKind::Gru,
+                1,
+                false,
+                task(readout, Some(loss)),
+                [4, 3, 1],
+            );
+        }
+        sequences(
+            CellKind::Lstm,
+            2,
+            true,
+            task(Readout::Last, Some(loss)),
+            [4, 2, 2],
+        );
+        sequences(
+            CellKind::Tanh,
+            1,
+            false,
+            task(Readout::Seq, Some(loss)),
+            [T; B],
+        );
+    }
+    // A forecast's head: many targets (the horizon) from the last state.
+    let horizon = Task::Regress {
+        readout: Readout::Last,
+        steps: T,
+        outputs: 3,
+        targets: 7,
+        loss: Loss::Mse,
+    };
+    sequences(CellKind::Lstm, 1, false, horizon, [T; B]);
+}
+
+#[test]
+fn a_class_at_every_step() {
+    let tag = Task::Tag {
+        steps: T,
+        classes: 4,
+    };
+    for cell in CELLS {
+        for (layers, bidirectional) in [(1, false), (2, false), (1, true), (2, true)] {
+            sequences(cell, layers, bidirectional, tag, [4, 2, 1]);
+        }
     }
 }

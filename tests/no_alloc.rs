@@ -1,5 +1,6 @@
 //! A training step allocates nothing: buffers are sized once, then reused (one thread, and two
-//! threads with the loop inside `Trainer::in_pool`). Nor does a step of streaming prediction.
+//! threads with the loop inside `Trainer::in_pool`) — classifiers, regression, a class at every
+//! step, one and two directions, language models. Nor does a step of streaming prediction.
 //!
 //! A test with its own `main` (`harness = false`): the counting allocator sees every thread of the
 //! process, and libtest's own threads allocate at moments of their choosing.
@@ -10,7 +11,7 @@ use blasrnn::data::SeqSet;
 use blasrnn::data::text::Vocab;
 use blasrnn::network::NetworkConfig;
 use blasrnn::nn::cell::CellKind;
-use blasrnn::nn::head::Readout;
+use blasrnn::nn::head::{Loss, Readout};
 use blasrnn::optim::OptimizerKind;
 use blasrnn::real::{Dtype, Real};
 use blasrnn::train::{Data, TrainConfig, Trainer};
@@ -37,6 +38,19 @@ static ALLOC: Counting = Counting;
 fn main() {
     let images = common::synthetic_split(100, 28, 28, 1);
     let ragged = ragged_set(100, 12, 3);
+    let regression = ragged
+        .clone()
+        .with_values(
+            (0..200).map(|i| i as f64 * 0.01).collect(),
+            2,
+            vec!["a".into(), "b".into()],
+        )
+        .unwrap();
+    let steps = (0..100 * 12).map(|i| (i % 3) as u32).collect();
+    let tagged = ragged
+        .clone()
+        .with_step_labels(steps, (0..3).map(|c| c.to_string()).collect())
+        .unwrap();
     let text = common::synthetic_text(4000, 5);
     let tokens = Vocab::of(&text).encode(&text).expect("own vocabulary");
     // Trainers stay alive to the end: a dropped thread pool winding down would allocate while
@@ -92,6 +106,24 @@ fn main() {
                     format!("ragged/{readout:?}/{threads} threads"),
                 );
             }
+            // Regression (a loss of each kind) and a class at every step, one and two directions.
+            for (set, readout, bidirectional, threads) in [
+                (&regression, Readout::Last, false, 1),
+                (&regression, Readout::Mean, true, 2),
+                (&tagged, Readout::Step, false, 2),
+                (&tagged, Readout::Step, true, 1),
+            ] {
+                let cfg = TrainConfig {
+                    layers: 2,
+                    batch: 25,
+                    bidirectional,
+                    loss: if threads == 1 { Loss::Huber } else { Loss::Mse },
+                    ..common::config(cell, readout, threads, 1)
+                };
+                let model = cfg.classifier(set);
+                let what = format!("{:?}/bidirectional {bidirectional}", model.task);
+                check(cfg, model, Data::Labelled(set), what);
+            }
             // Language models: two layers, the state carried, with and without dropout.
             for (dropout, threads) in [(0.0, 1), (0.2, 2)] {
                 let cfg = TrainConfig {
@@ -112,7 +144,40 @@ fn main() {
         }
     }
     runs += streams(&images, &ragged, &text);
+    runs += streams_of_values_and_steps(&regression, &tagged);
     println!("no_alloc: {runs} passed, 0 failed");
+}
+
+/// Allocations in 100 steps of `model`'s stream (after a first), each a frame of `dims` numbers.
+fn allocations_in_pushes(model: &blasrnn::Model, dims: usize) -> usize {
+    let mut live = model.stream().unwrap();
+    let frame = vec![0.5; dims];
+    live.push(&frame).unwrap();
+    COUNT.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    for _ in 0..100 {
+        live.push(&frame).unwrap();
+    }
+    COUNTING.store(false, Ordering::Relaxed);
+    COUNT.load(Ordering::Relaxed)
+}
+
+/// A regression model's stream and a tagger's, fed 100 frames each, allocate nothing.
+fn streams_of_values_and_steps(regression: &SeqSet, tagged: &SeqSet) -> usize {
+    use blasrnn::data::{Dataset, Labelled};
+    let mut checked = 0;
+    for (set, readout) in [(regression, Readout::Last), (tagged, Readout::Step)] {
+        let data = Dataset::Labelled(Labelled::new(set.clone(), set.clone()).unwrap());
+        let cfg = TrainConfig {
+            iters: 2,
+            ..common::config(CellKind::Gru, readout, 1, 1)
+        };
+        let model = blasrnn::fit(&cfg, &data, |_| blasrnn::Control::Continue).unwrap();
+        let n = allocations_in_pushes(&model, set.dims);
+        assert_eq!(n, 0, "stream {readout:?}: {n} allocations in 100 steps");
+        checked += 1;
+    }
+    checked
 }
 
 /// Streaming prediction allocates nothing per step either: a classifier of every readout (both
@@ -134,16 +199,7 @@ fn streams(images: &SeqSet, ragged: &SeqSet, text: &str) -> usize {
                 ..common::config(CellKind::Lstm, readout, 1, 1)
             };
             let model = blasrnn::fit(&cfg, &data, |_| blasrnn::Control::Continue).unwrap();
-            let mut live = model.stream().unwrap();
-            let frame = vec![0.5; set.dims];
-            live.push(&frame).unwrap();
-            COUNT.store(0, Ordering::Relaxed);
-            COUNTING.store(true, Ordering::Relaxed);
-            for _ in 0..100 {
-                live.push(&frame).unwrap();
-            }
-            COUNTING.store(false, Ordering::Relaxed);
-            let n = COUNT.load(Ordering::Relaxed);
+            let n = allocations_in_pushes(&model, set.dims);
             assert_eq!(
                 n, 0,
                 "stream {readout:?}/{dtype:?}: {n} allocations in 100 steps"

@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Weights travel: models saved by `blasrnn train --save` are read with the `safetensors` package
 and run by an independent numpy forward pass written from PyTorch's documented equations for
-nn.RNN (tanh), nn.LSTM (gates i, f, g, o) and nn.GRU (gates r, z, n) with num_layers = L, then
-nn.Linear layers. Classifiers (MNIST, every readout, 1 and 2 layers; UCR/UEA sequences of their
-own lengths, standardised, last and mean readouts): the probabilities must match `blasrnn predict`. Language models (tiny-shakespeare, 2 layers): the distribution of the character
+nn.RNN (tanh), nn.LSTM (gates i, f, g, o) and nn.GRU (gates r, z, n) with num_layers = L (and
+bidirectional=True: the reverse direction reads each sequence from its own end), then nn.Linear
+layers. Classifiers (MNIST, every readout, 1 and 2 layers; UCR/UEA sequences of their own lengths,
+standardised, last and mean readouts, bidirectional), regression models (Covid3Month, the target
+standardisation undone) and models with a class at every step: what they give must match
+`blasrnn predict`. Language models (tiny-shakespeare, 2 layers): the distribution of the character
 after a prime must match `blasrnn sample --json`. To 1e-12 for f64 models, 1e-5 (float32 rounding)
 for models trained with `--dtype f32`, which are saved as F32.
 
@@ -28,28 +31,40 @@ def load(path):
     return {k: v.astype(np.float64) for k, v in t.items()}, meta
 
 
+def direction(t, meta, xs, suffix):
+    """One cell's states over the inputs xs (T×D), from zeros: PyTorch's equations."""
+    H, cell = int(meta["hidden"]), meta["cell"]
+    wi, wh = t[f"rnn.weight_ih_{suffix}"], t[f"rnn.weight_hh_{suffix}"]
+    bi, bh = t[f"rnn.bias_ih_{suffix}"], t[f"rnn.bias_hh_{suffix}"]
+    h, c, states = np.zeros(H), np.zeros(H), []
+    for x in xs:
+        gi, gh = wi @ x + bi, wh @ h + bh
+        if cell == "tanh":
+            h = np.tanh(gi + gh)
+        elif cell == "lstm":
+            a = gi + gh
+            i, f, g, o = sigmoid(a[:H]), sigmoid(a[H:2 * H]), np.tanh(a[2 * H:3 * H]), sigmoid(a[3 * H:])
+            c = f * c + i * g
+            h = o * np.tanh(c)
+        else:
+            r, z = sigmoid(gi[:H] + gh[:H]), sigmoid(gi[H:2 * H] + gh[H:2 * H])
+            n = np.tanh(gi[2 * H:] + r * gh[2 * H:])
+            h = (1 - z) * n + z * h
+        states.append(h)
+    return np.array(states)
+
+
 def rnn(t, meta, xs):
-    """The top layer's states for the inputs xs (T×D), every layer starting from zeros."""
-    H, cell, L = int(meta["hidden"]), meta["cell"], int(meta.get("layers", "1"))
+    """The top layer's outputs for the inputs xs (T×D), every layer starting from zeros; with
+    bidirectional=True, each step's [forward state, reverse state] as nn.LSTM returns them."""
+    L = int(meta.get("layers", "1"))
+    bi = meta.get("bidirectional") == "true"
     for l in range(L):
-        wi, wh = t[f"rnn.weight_ih_l{l}"], t[f"rnn.weight_hh_l{l}"]
-        bi, bh = t[f"rnn.bias_ih_l{l}"], t[f"rnn.bias_hh_l{l}"]
-        h, c, states = np.zeros(H), np.zeros(H), []
-        for x in xs:
-            gi, gh = wi @ x + bi, wh @ h + bh
-            if cell == "tanh":
-                h = np.tanh(gi + gh)
-            elif cell == "lstm":
-                a = gi + gh
-                i, f, g, o = sigmoid(a[:H]), sigmoid(a[H:2 * H]), np.tanh(a[2 * H:3 * H]), sigmoid(a[3 * H:])
-                c = f * c + i * g
-                h = o * np.tanh(c)
-            else:
-                r, z = sigmoid(gi[:H] + gh[:H]), sigmoid(gi[H:2 * H] + gh[H:2 * H])
-                n = np.tanh(gi[2 * H:] + r * gh[2 * H:])
-                h = (1 - z) * n + z * h
-            states.append(h)
-        xs = np.array(states)
+        out = direction(t, meta, xs, f"l{l}")
+        if bi:
+            back = direction(t, meta, xs[::-1], f"l{l}_reverse")[::-1]
+            out = np.concatenate([out, back], axis=1)
+        xs = out
     return xs
 
 
@@ -60,18 +75,29 @@ def softmax(z):
 
 def classify(path, image):
     """Class probabilities of one sequence (T×D raw values): standardised with the file's
-    input_shift/input_scale, run to its own last step."""
+    input_shift/input_scale, run to its own last step; for a regression model, its numbers with
+    the file's target standardisation undone; for a model with a class at every step, each
+    step's probabilities."""
     t, meta = load(path)
     shift, scale = np.array(json.loads(meta["input_shift"])), np.array(json.loads(meta["input_scale"]))
     x = (image.astype(np.float64) - shift) * scale
     states = rnn(t, meta, x)
+    if meta["task"] == "tag":
+        return np.array([softmax(t["classifier.weight"] @ s + t["classifier.bias"]) for s in states])
     readout = meta["readout"]
+    H = int(meta["hidden"])
     if readout == "seq":
         feat = (states @ t["out.weight"].T + t["out.bias"]).reshape(-1)
     elif readout == "last":
-        feat = states[-1]
+        # PyTorch's h_n: the forward direction's last state, the reverse one's at step 0.
+        feat = np.concatenate([states[-1][:H], states[0][H:]])
     else:
         feat = states.mean(axis=0)
+    if meta["task"] == "regress":
+        y = t["regressor.weight"] @ feat + t["regressor.bias"]
+        tshift = np.array(json.loads(meta["target_shift"]))
+        tscale = np.array(json.loads(meta["target_scale"]))
+        return y / tscale + tshift
     return softmax(t["classifier.weight"] @ feat + t["classifier.bias"])
 
 
@@ -154,6 +180,47 @@ def main():
                 worst[dtype] = max(worst[dtype], diff)
                 assert diff < tol[dtype], f".ts {cell}/{readout}/{dtype} series {k}: differs by {diff}"
             passed += 1
+        # Bidirectional classifiers (one and two layers, each readout), regression models (with
+        # the target standardisation) and a class at every step, on sequences of their own lengths.
+        covid = os.path.join(tmp, "covid.ts")
+        with open(os.path.join(ROOT, "data/tser/Covid3Month/Covid3Month_TEST.ts"), encoding="utf-8") as f:
+            lines = f.read().split("\n")
+        at = next(i for i, l in enumerate(lines) if l.strip().lower() == "@data")
+        with open(covid, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines[:at + 1] + lines[at + 1:at + 1 + 40:8]) + "\n")
+        cases = [("data/uea/JapaneseVowels", series, xs, ["--bidirectional", "--cell", c, "--readout", r,
+                                                        "--layers", str(l)])
+                 for c, r, l in [("tanh", "last", 1), ("lstm", "mean", 2), ("gru", "last", 2), ("lstm", "seq", 1)]
+                 if r != "seq"]
+        cases += [("data/tser/Covid3Month", covid, read_ts(covid), ["--cell", c, "--loss", loss] + extra)
+                  for c, loss, extra in [("gru", "mse", []), ("lstm", "huber", ["--bidirectional"]),
+                                         ("tanh", "mae", ["--readout", "mean"])]]
+        for data, file, seqs, flags in cases:
+            for dtype in ["f64", "f32"]:
+                run(exe, ["train", "--data", data, "--hidden", "12", "--epochs", "2", "--threads", "1",
+                          "--dtype", dtype, "--save", model, "--quiet"] + flags, stdout=subprocess.DEVNULL)
+                out = run(exe, ["predict", "--model", model, "--data", file, "--json"],
+                          capture_output=True, text=True).stdout
+                for k, pred in enumerate(json.loads(out.strip().splitlines()[-1])):
+                    got = pred["values"] if "values" in pred else pred["probabilities"]
+                    want = classify(model, seqs[k])
+                    diff = np.abs(np.array(got) - want).max() / max(1.0, np.abs(want).max())
+                    worst[dtype] = max(worst[dtype], diff)
+                    assert diff < tol[dtype], f"{data} {flags}/{dtype} sequence {k}: differs by {diff}"
+                passed += 1
+        segments = os.path.join(ROOT, "data/segments/basicmotions_segments.npz")
+        arrays = np.load(segments)
+        for bidirectional in [[], ["--bidirectional"]]:
+            for dtype in ["f64", "f32"]:
+                run(exe, ["train", "--data", segments, "--hidden", "12", "--epochs", "1", "--threads", "1",
+                          "--dtype", dtype, "--save", model, "--quiet"] + bidirectional, stdout=subprocess.DEVNULL)
+                for idx in [0, 5]:
+                    out = run(exe, ["predict", "--model", model, "--data", segments, "--test-index", str(idx),
+                                    "--json"], capture_output=True, text=True).stdout
+                    pred = json.loads(out.strip().splitlines()[-1])[0]
+                    steps = classify(model, arrays["x_test"][idx][:arrays["len_test"][idx]])
+                    assert pred["classes"] == [int(p.argmax()) for p in steps], f"segments {bidirectional}/{dtype}"
+                passed += 1
         text = os.path.join(ROOT, "data/tinyshakespeare/input.txt")
         for cell in ["tanh", "lstm", "gru"]:
             for dtype in ["f64", "f32"]:

@@ -154,7 +154,8 @@ fn an_npz_reads_to_known_answers() {
     let dir = tempfile::tempdir().unwrap();
     let p = npz_file(dir.path(), "d.npz", &good_arrays());
     let mut z = Npz::open(&p).unwrap();
-    let (train, note) = npz::load_split(&mut z, "train", None).unwrap();
+    let (train, note) =
+        npz::load_split(&mut z, "train", npz::Expect::Any { regression: false }).unwrap();
     assert!(note.is_none());
     assert_eq!(train.classes, ["run", "walk"]);
     assert_eq!(train.labels, [1, 0]);
@@ -162,7 +163,7 @@ fn an_npz_reads_to_known_answers() {
     let mut x = vec![0.0f64; 6];
     train.widen(1, &mut x);
     assert_eq!(&x[..2], &[6.0, 7.0]);
-    let (test, _) = npz::load_split(&mut z, "test", Some(&train.classes)).unwrap();
+    let (test, _) = npz::load_split(&mut z, "test", npz::Expect::Classes(&train.classes)).unwrap();
     assert_eq!((test.labels.clone(), test.steps), (vec![0], 2));
 
     // 2-D x is read as one number a step, and said so; integer labels; Fortran order.
@@ -175,7 +176,12 @@ fn an_npz_reads_to_known_answers() {
             ("y_train", npy("<i8", &[2], false, &i64s(&[7, 3]))),
         ],
     );
-    let (set, note) = npz::load_split(&mut Npz::open(&p).unwrap(), "train", None).unwrap();
+    let (set, note) = npz::load_split(
+        &mut Npz::open(&p).unwrap(),
+        "train",
+        npz::Expect::Any { regression: false },
+    )
+    .unwrap();
     assert!(note.unwrap().contains("D = 1"));
     assert_eq!(set.classes, ["3", "7"]);
     // Fortran order: element (i, t) sits at i + 2t.

@@ -10,7 +10,7 @@ use crate::data::text::Vocab;
 use crate::error::{Error, Result};
 use crate::network::{Network, NetworkConfig, Task};
 use crate::nn::cell::CellKind;
-use crate::nn::head::Readout;
+use crate::nn::head::{Loss, Readout};
 use crate::nn::params::rnn_name;
 use crate::real::Dtype;
 use crate::train::TrainConfig;
@@ -122,20 +122,49 @@ fn config(meta: &Meta) -> Result<(NetworkConfig, DataInfo)> {
     };
     let hidden = meta.size("hidden", MAX_DIM)?;
     let input = meta.size("input", MAX_DIM)?;
+    let bidirectional = match meta.map.get("bidirectional").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(meta.bad(format!(
+                "metadata `bidirectional` = {other:?}; expected true or false"
+            )));
+        }
+    };
+    let sequence_readout = || -> Result<Readout> {
+        match meta.choice::<Readout>("readout")? {
+            Readout::Step => Err(meta
+                .bad("metadata `readout` = \"step\" belongs to task tag, not to this task".into())),
+            r => Ok(r),
+        }
+    };
     let (task, data) = match task {
         "classify" => {
-            let readout = meta.choice::<Readout>("readout")?;
-            let steps = meta.size("steps", MAX_DIM)?;
-            let outputs = meta.size("outputs", MAX_DIM)?;
-            let classes = meta.size("classes", MAX_DIM)?;
-            let data = classes_info(meta, input, classes)?;
             let task = Task::Classify {
-                readout,
-                steps,
-                outputs,
-                classes,
+                readout: sequence_readout()?,
+                steps: meta.size("steps", MAX_DIM)?,
+                outputs: meta.size("outputs", MAX_DIM)?,
+                classes: meta.size("classes", MAX_DIM)?,
             };
-            (task, data)
+            (task, classes_info(meta, input)?)
+        }
+        "tag" => {
+            let task = Task::Tag {
+                steps: meta.size("steps", MAX_DIM)?,
+                classes: meta.size("classes", MAX_DIM)?,
+            };
+            (task, classes_info(meta, input)?)
+        }
+        "regress" => {
+            let targets = meta.size("targets", MAX_DIM)?;
+            let task = Task::Regress {
+                readout: sequence_readout()?,
+                steps: meta.size("steps", MAX_DIM)?,
+                outputs: meta.size("outputs", MAX_DIM)?,
+                targets,
+                loss: meta.choice::<Loss>("loss")?,
+            };
+            (task, values_info(meta, input, targets)?)
         }
         "lm" => {
             let vocab = Vocab::from_string(meta.get("vocab")?).ok_or_else(|| {
@@ -151,15 +180,19 @@ fn config(meta: &Meta) -> Result<(NetworkConfig, DataInfo)> {
         }
         other => {
             return Err(meta.bad(format!(
-                "metadata `task` = {other:?}; expected classify or lm"
+                "metadata `task` = {other:?}; expected classify, regress, tag or lm"
             )));
         }
     };
+    if bidirectional && task == Task::NextToken {
+        return Err(meta.bad("a language model cannot be bidirectional".into()));
+    }
     let config = NetworkConfig {
         cell,
         input,
         hidden,
         layers,
+        bidirectional,
         task,
     };
     Ok((config, data))
@@ -215,14 +248,14 @@ fn params(file: &mut Tensors, net: &Network) -> (Vec<f64>, Dtype) {
         }
     }
     if cell == CellKind::Tanh {
-        for l in 0..net.config.layers {
-            let name = rnn_name("bias_hh", l);
+        for id in net.stack().cells() {
+            let name = rnn_name("bias_hh", id);
             let Some(v) = file.take(&name) else { continue };
             match values(&v) {
                 Some(vals) if v.shape() == [hidden] => {
                     let b = net
                         .layout()
-                        .range(&rnn_name("bias_ih", l))
+                        .range(&rnn_name("bias_ih", id))
                         .expect("tanh has bias_ih");
                     for (p, x) in params[b].iter_mut().zip(vals) {
                         *p += x;
@@ -390,6 +423,26 @@ impl Meta<'_> {
             .map_err(|e| self.bad(format!("metadata `{k}` is not valid: {e}")))
     }
 
+    /// A normalisation of `n` numbers: `{what}_shift` and `{what}_scale` (JSON), finite.
+    fn norm(&self, what: &str, n: usize) -> Result<Norm> {
+        let (shift, scale) = (format!("{what}_shift"), format!("{what}_scale"));
+        let norm = Norm {
+            shift: self.json(&shift)?,
+            scale: self.json(&scale)?,
+        };
+        if norm.shift.len() != n || norm.scale.len() != n {
+            return Err(self.bad(format!(
+                "metadata `{shift}` and `{scale}` must hold {n} numbers each"
+            )));
+        }
+        if norm.shift.iter().chain(&norm.scale).any(|v| !v.is_finite()) {
+            return Err(self.bad(format!(
+                "metadata `{shift}`/`{scale}` hold a non-finite number"
+            )));
+        }
+        Ok(norm)
+    }
+
     /// One of a [`Choice`](crate::choice::Choice)'s names.
     fn choice<V: crate::choice::Choice>(&self, k: &str) -> Result<V> {
         let v = self.get(k)?;
@@ -402,38 +455,30 @@ impl Meta<'_> {
     }
 }
 
-/// A classifier's normalisation and class names: `input_shift`/`input_scale` and `class_names`
-/// (JSON), or, in files of blasrnn 0.1, `pixel_scale` and the digits.
-fn classes_info(meta: &Meta, input: usize, classes: usize) -> Result<DataInfo> {
-    let images = meta.map.contains_key("pixel_scale");
-    let norm = if meta.map.contains_key("input_scale") {
-        let norm = Norm {
-            shift: meta.json("input_shift")?,
-            scale: meta.json("input_scale")?,
-        };
-        if norm.shift.len() != input || norm.scale.len() != input {
+/// The input normalisation: `input_shift`/`input_scale` (JSON, `input` numbers each), or, in
+/// files of blasrnn 0.1, `pixel_scale`.
+fn input_norm(meta: &Meta, input: usize) -> Result<Norm> {
+    if meta.map.contains_key("input_scale") {
+        return meta.norm("input", input);
+    }
+    let scale = match meta.get("pixel_scale")? {
+        "1" => 1.0,
+        "1/255" => 1.0 / 255.0,
+        other => {
             return Err(meta.bad(format!(
-                "metadata `input_shift` and `input_scale` must hold {input} numbers each"
+                "metadata `pixel_scale` = {other:?}; expected 1/255 or 1"
             )));
         }
-        if norm.shift.iter().chain(&norm.scale).any(|v| !v.is_finite()) {
-            return Err(
-                meta.bad("metadata `input_shift`/`input_scale` hold a non-finite number".into())
-            );
-        }
-        norm
-    } else {
-        let scale = match meta.get("pixel_scale")? {
-            "1" => 1.0,
-            "1/255" => 1.0 / 255.0,
-            other => {
-                return Err(meta.bad(format!(
-                    "metadata `pixel_scale` = {other:?}; expected 1/255 or 1"
-                )));
-            }
-        };
-        Norm::scaled(input, scale)
     };
+    Ok(Norm::scaled(input, scale))
+}
+
+/// A classifier's (or tagger's) normalisation and class names: `class_names` (JSON), or, in files
+/// of blasrnn 0.1, the digits.
+fn classes_info(meta: &Meta, input: usize) -> Result<DataInfo> {
+    let classes = meta.size("classes", MAX_DIM)?;
+    let images = meta.map.contains_key("pixel_scale");
+    let norm = input_norm(meta, input)?;
     let names: Vec<String> = if meta.map.contains_key("class_names") {
         meta.json("class_names")?
     } else {
@@ -449,5 +494,53 @@ fn classes_info(meta: &Meta, input: usize, classes: usize) -> Result<DataInfo> {
         norm,
         names,
         images,
+    })
+}
+
+/// A regression model's normalisations and target names, or a forecaster's columns too.
+fn values_info(meta: &Meta, input: usize, targets: usize) -> Result<DataInfo> {
+    let norm = meta.norm("input", input)?;
+    if meta.map.contains_key("columns") {
+        let columns: Vec<String> = meta.json("columns")?;
+        let seasonal = match meta.map.get("seasonal") {
+            Some(_) => Some(meta.size("seasonal", MAX_DIM)?),
+            None => None,
+        };
+        // A model correcting the seasonal naive forecast reads one more input: the change.
+        let read = columns.len() + usize::from(seasonal.is_some());
+        if read != input {
+            return Err(meta.bad(format!(
+                "metadata `columns` names {} columns, but the model reads {input} inputs",
+                columns.len()
+            )));
+        }
+        let target = meta.num("target_column", false)?;
+        if target >= columns.len() {
+            return Err(meta.bad(format!(
+                "metadata `target_column` = {target} is not one of the {} columns",
+                columns.len()
+            )));
+        }
+        return Ok(DataInfo::Series {
+            norm,
+            targets: meta.norm("target", targets)?,
+            columns,
+            target,
+            window: meta.size("window", MAX_DIM)?,
+            test_len: meta.num("test_len", false)?,
+            seasonal,
+        });
+    }
+    let names: Vec<String> = meta.json("target_names")?;
+    if names.len() != targets {
+        return Err(meta.bad(format!(
+            "metadata `target_names` holds {} names for {targets} targets",
+            names.len()
+        )));
+    }
+    Ok(DataInfo::Values {
+        norm,
+        targets: meta.norm("target", targets)?,
+        names,
     })
 }

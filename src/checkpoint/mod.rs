@@ -27,7 +27,7 @@ mod load;
 pub use load::load;
 
 use crate::data::text::Vocab;
-use crate::data::{Dataset, Norm};
+use crate::data::{Dataset, Norm, Targets};
 use crate::error::Error;
 use crate::network::{Network, NetworkConfig, Task};
 use crate::nn::cell::CellKind;
@@ -43,8 +43,8 @@ use std::path::{Path, PathBuf};
 /// What a model reads and what its outputs mean, beyond its shape.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DataInfo {
-    /// A classifier: how raw values become inputs, the classes' names, and whether it reads
-    /// 8-bit images (MNIST).
+    /// Classes (of a sequence, or of each step): how raw values become inputs, the classes'
+    /// names, and whether it reads 8-bit images (MNIST).
     Classes {
         /// Per-dimension normalisation of the raw values.
         norm: Norm,
@@ -52,6 +52,34 @@ pub enum DataInfo {
         names: Vec<String>,
         /// Whether the inputs are image pixels (0..255 bytes).
         images: bool,
+    },
+    /// Real numbers per sequence (regression): how raw values become inputs, and how the
+    /// targets were standardised (undone at prediction).
+    Values {
+        /// Per-dimension normalisation of the raw values.
+        norm: Norm,
+        /// The targets' standardisation: `(y − shift)·scale` is what the model predicts.
+        targets: Norm,
+        /// Names of the targets, in output order.
+        names: Vec<String>,
+    },
+    /// A forecaster of one column of a series: the columns it reads (each normalised by
+    /// `norm`), the one it forecasts, and how many past steps it reads.
+    Series {
+        /// Per-column normalisation.
+        norm: Norm,
+        /// The forecast column's standardisation (the same for each step ahead).
+        targets: Norm,
+        /// The series' columns, in the order the model reads them.
+        columns: Vec<String>,
+        /// Which column is forecast.
+        target: usize,
+        /// Past steps read for a forecast.
+        window: usize,
+        /// Steps the training held out at the end of its series.
+        test_len: usize,
+        /// The season of the seasonal naive forecast the model corrects, if it does.
+        seasonal: Option<usize>,
     },
     /// A language model's vocabulary.
     Text(Vocab),
@@ -61,12 +89,46 @@ impl DataInfo {
     /// What a model trained on `data` must remember to read new data as it read this.
     pub fn of(data: &Dataset) -> DataInfo {
         match data {
-            Dataset::Labelled(l) => DataInfo::Classes {
-                norm: l.train.norm.clone(),
-                names: l.train.classes.clone(),
-                images: l.images,
+            Dataset::Labelled(l) => match &l.train.targets {
+                Targets::Values { names, norm, .. } => DataInfo::Values {
+                    norm: l.train.norm.clone(),
+                    targets: norm.clone(),
+                    names: names.clone(),
+                },
+                _ => DataInfo::Classes {
+                    norm: l.train.norm.clone(),
+                    names: l.train.classes.clone(),
+                    images: l.images,
+                },
+            },
+            Dataset::Series(f) => DataInfo::Series {
+                norm: f.sets.train.norm.clone(),
+                targets: f.target_norm().clone(),
+                columns: f.columns.clone(),
+                target: f.target,
+                window: f.window,
+                test_len: f.test_len,
+                seasonal: f.seasonal,
             },
             Dataset::Text(c) => DataInfo::Text(c.vocab.clone()),
+        }
+    }
+
+    /// How raw input values become inputs (none for a language model).
+    pub fn norm(&self) -> Option<&Norm> {
+        match self {
+            DataInfo::Classes { norm, .. }
+            | DataInfo::Values { norm, .. }
+            | DataInfo::Series { norm, .. } => Some(norm),
+            DataInfo::Text(_) => None,
+        }
+    }
+
+    /// How the targets of a regression (or forecast) were standardised.
+    pub fn target_norm(&self) -> Option<&Norm> {
+        match self {
+            DataInfo::Values { targets, .. } | DataInfo::Series { targets, .. } => Some(targets),
+            _ => None,
         }
     }
 }
@@ -167,18 +229,46 @@ fn describe(config: &NetworkConfig, data: &DataInfo) -> Vec<(String, String)> {
         ("layers", config.layers.to_string()),
         ("hidden", config.hidden.to_string()),
         ("input", config.input.to_string()),
+        ("bidirectional", config.bidirectional.to_string()),
     ];
-    if let Task::Classify {
-        readout,
-        steps,
-        outputs,
-        classes,
-    } = config.task
-    {
-        m.push(("steps", steps.to_string()));
-        m.push(("outputs", outputs.to_string()));
-        m.push(("classes", classes.to_string()));
-        m.push(("readout", readout.name().to_string()));
+    match config.task {
+        Task::Classify {
+            readout,
+            steps,
+            outputs,
+            classes,
+        } => {
+            m.push(("steps", steps.to_string()));
+            m.push(("outputs", outputs.to_string()));
+            m.push(("classes", classes.to_string()));
+            m.push(("readout", readout.name().to_string()));
+        }
+        Task::Regress {
+            readout,
+            steps,
+            outputs,
+            targets,
+            loss,
+        } => {
+            m.push(("steps", steps.to_string()));
+            m.push(("outputs", outputs.to_string()));
+            m.push(("targets", targets.to_string()));
+            m.push(("readout", readout.name().to_string()));
+            m.push(("loss", loss.name().to_string()));
+        }
+        Task::Tag { steps, classes } => {
+            m.push(("steps", steps.to_string()));
+            m.push(("classes", classes.to_string()));
+        }
+        Task::NextToken => {}
+    }
+    if let Some(norm) = data.norm() {
+        m.push(("input_shift", json(&norm.shift)));
+        m.push(("input_scale", json(&norm.scale)));
+    }
+    if let Some(t) = data.target_norm() {
+        m.push(("target_shift", json(&t.shift)));
+        m.push(("target_scale", json(&t.scale)));
     }
     match data {
         DataInfo::Classes {
@@ -187,11 +277,26 @@ fn describe(config: &NetworkConfig, data: &DataInfo) -> Vec<(String, String)> {
             images,
         } => {
             m.push(("class_names", json(names)));
-            m.push(("input_shift", json(&norm.shift)));
-            m.push(("input_scale", json(&norm.scale)));
             if *images {
                 let raw = norm.scale.first() == Some(&1.0);
                 m.push(("pixel_scale", if raw { "1" } else { "1/255" }.to_string()));
+            }
+        }
+        DataInfo::Values { names, .. } => m.push(("target_names", json(names))),
+        DataInfo::Series {
+            columns,
+            target,
+            window,
+            test_len,
+            seasonal,
+            ..
+        } => {
+            m.push(("columns", json(columns)));
+            m.push(("target_column", target.to_string()));
+            m.push(("window", window.to_string()));
+            m.push(("test_len", test_len.to_string()));
+            if let Some(season) = seasonal {
+                m.push(("seasonal", season.to_string()));
             }
         }
         DataInfo::Text(vocab) => m.push(("vocab", vocab.as_string())),
@@ -212,9 +317,9 @@ pub fn save<T: Real>(path: &Path, snap: &Snapshot<T>) -> Result<(), Error> {
         ));
     }
     if c.cell == CellKind::Tanh {
-        for l in 0..c.layers {
+        for id in model.stack().cells() {
             let zero = vec![T::ZERO; c.hidden];
-            tensors.push((rnn_name("bias_hh", l), vec![c.hidden], to_bytes(&zero)));
+            tensors.push((rnn_name("bias_hh", id), vec![c.hidden], to_bytes(&zero)));
         }
     }
     let mut meta: HashMap<String, String> = describe(c, snap.data).into_iter().collect();

@@ -1,15 +1,19 @@
-//! `blasrnn eval`: a saved classifier on the test split (accuracy, loss, confusion matrix), or a
-//! saved language model on the validation part of a text (loss in nats and bits per character).
+//! `blasrnn eval`: a saved model on held-out data — a classifier, regression model or tagger on
+//! the test split of `--data` (accuracy and confusion matrix, or RMSE, MAE and R²), a forecaster
+//! on the held-out end of `--series` (against the seasonal naive forecast), a language model on
+//! the validation part of `--text` (loss in nats and bits per character).
 
 use super::banner;
 use super::console::Console;
+use super::results::Reached;
 use anyhow::{Result, bail};
 use blasrnn::Model;
 use blasrnn::checkpoint::DataInfo;
 use blasrnn::data::Source;
+use blasrnn::data::series::{Cut, Forecasting, read_csv};
 use blasrnn::data::text::Corpus;
 use blasrnn::network::Task;
-use blasrnn::train::{Data, Evaluation, default_threads};
+use blasrnn::train::{Data, default_threads};
 use clap::Args;
 use serde_json::json;
 use std::path::PathBuf;
@@ -19,7 +23,8 @@ pub struct EvalArgs {
     /// A model saved by `train --save`.
     #[arg(long)]
     model: PathBuf,
-    /// Classifier: the directory of the MNIST files (only the test split is read).
+    /// Classifiers, regression and tagging: the data set (MNIST's directory, a .ts pair, an
+    /// .npz); only its test split is read.
     #[arg(long, default_value = "data/mnist")]
     data: PathBuf,
     /// Language model: the text file whose last --val-frac is evaluated.
@@ -28,6 +33,13 @@ pub struct EvalArgs {
     /// Fraction of the text, its last characters, that is evaluated (as in training).
     #[arg(long, default_value_t = 0.1)]
     val_frac: f64,
+    /// Forecaster: the series (CSV) whose held-out end is forecast, as in training.
+    #[arg(long)]
+    series: Option<PathBuf>,
+    /// Forecaster: the season of the seasonal naive forecast it is measured against [default:
+    /// 1, the naive forecast].
+    #[arg(long, requires = "series", value_parser = clap::value_parser!(u32).range(1..))]
+    season: Option<u32>,
     /// Worker threads [default: all cores].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
     threads: Option<u32>,
@@ -40,12 +52,13 @@ pub fn run(a: EvalArgs) -> Result<()> {
     let model = Model::load(&a.model)?;
     let threads = a.threads.map_or_else(default_threads, |t| t as usize);
     let console = Console::new(a.json, false);
-    match model.info() {
+    let shown = a.model.display();
+    let task = model.task();
+    let (reached, eval, classes) = match model.info() {
         DataInfo::Text(vocab) => {
             let Some(path) = &a.text else {
                 bail!(
-                    "{}: a language model; give the text to evaluate it on with --text FILE",
-                    a.model.display()
+                    "{shown}: a language model; give the text to evaluate it on with --text FILE"
                 );
             };
             if !(a.val_frac > 0.0 && a.val_frac < 1.0) {
@@ -59,96 +72,109 @@ pub fn run(a: EvalArgs) -> Result<()> {
                 );
             }
             let eval = model.evaluate(Data::Text(&corpus.val), threads)?;
-            banner(&console, threads);
-            describe(&console, &a, &model);
-            console.say(format_args!(
-                "validation loss {:.4} nats/char = {:.4} bits/char, next-char accuracy {:.2}% ({} characters of {})",
-                eval.loss,
-                eval.bits(),
-                100.0 * eval.accuracy,
-                eval.count,
-                path.display()
-            ));
-            if a.json {
-                println!(
-                    "{}",
-                    json!({
-                        "model": a.model.display().to_string(),
-                        "task": "lm",
-                        "val_loss": eval.loss,
-                        "val_bpc": eval.bits(),
-                        "val_accuracy": eval.accuracy,
-                        "characters": eval.count,
-                        "dtype": model.dtype().name(),
-                    })
-                );
-            }
+            (Reached::of(&eval, &task), eval, Vec::new())
         }
-        DataInfo::Classes { norm, names, .. } => {
-            if a.text.is_some() {
+        DataInfo::Series {
+            columns,
+            target,
+            window,
+            test_len,
+            seasonal,
+            ..
+        } => {
+            let Some(path) = &a.series else {
                 bail!(
-                    "{}: a classifier; --text evaluates language models",
-                    a.model.display()
+                    "{shown}: a forecaster; give the series to evaluate it on with --series FILE"
                 );
+            };
+            let Task::Regress { targets, .. } = task else {
+                bail!("{shown}: a forecaster's task must be regress");
+            };
+            let cut = Cut {
+                target: Some(columns[*target].clone()),
+                window: *window,
+                horizon: targets,
+                test_len: Some(*test_len),
+                seasonal: *seasonal,
+            };
+            let f = Forecasting::new(&read_csv(path)?, &cut)?;
+            let eval = model.evaluate(Data::Labelled(&f.sets.test), threads)?;
+            let season = a.season.unwrap_or(1) as usize;
+            (
+                Reached::forecast(&model, &f, &eval, season)?,
+                eval,
+                Vec::new(),
+            )
+        }
+        info => {
+            if a.text.is_some() || a.series.is_some() {
+                bail!("{shown}: a model of labelled sequences; --data names what it is tested on");
             }
-            let test = Source::find(&a.data)?.load_test(norm, names)?;
+            let test = Source::find(&a.data)?.load_test(info, &task)?;
             // In the dtype the model was trained in, so that eval repeats training's final figure.
             let eval = model
                 .evaluate(Data::Labelled(&test), threads)
-                .map_err(|e| {
-                    anyhow::anyhow!("{}: {e} ({})", a.model.display(), a.data.display())
-                })?;
-            banner(&console, threads);
-            describe(&console, &a, &model);
-            say_accuracy(&console, &eval);
-            print_confusion(&console, &eval.confusion, &test.classes);
-            if a.json {
-                println!(
-                    "{}",
-                    json!({
-                        "model": a.model.display().to_string(),
-                        "task": "classify",
-                        "test_accuracy": eval.accuracy,
-                        "test_loss": eval.loss,
-                        "confusion": eval.confusion.chunks(test.classes.len()).collect::<Vec<_>>(),
-                        "classes": test.classes,
-                        "cell": model.config().cell.name(),
-                        "hidden": model.config().hidden,
-                        "layers": model.config().layers,
-                        "dtype": model.dtype().name(),
-                    })
-                );
-            }
+                .map_err(|e| anyhow::anyhow!("{shown}: {e} ({})", a.data.display()))?;
+            (Reached::of(&eval, &task), eval, test.classes.clone())
         }
+    };
+    banner(&console, threads);
+    describe(&console, &a, &model);
+    reached.say(&console, &eval);
+    if !classes.is_empty() {
+        print_confusion(&console, &eval.confusion, &classes);
+    }
+    if a.json {
+        let c = model.config();
+        let mut out = serde_json::to_value(&reached)?;
+        let obj = out.as_object_mut().expect("an object");
+        for (k, v) in [
+            ("model", json!(a.model.display().to_string())),
+            ("task", json!(task.name())),
+            ("cell", json!(c.cell.name())),
+            ("hidden", json!(c.hidden)),
+            ("layers", json!(c.layers)),
+            ("bidirectional", json!(c.bidirectional)),
+            ("dtype", json!(model.dtype().name())),
+            ("count", json!(eval.count)),
+        ] {
+            obj.insert(k.into(), v);
+        }
+        if let DataInfo::Text(_) = model.info() {
+            obj.insert("characters".into(), json!(eval.count));
+        }
+        if !classes.is_empty() {
+            let rows: Vec<&[usize]> = eval.confusion.chunks(classes.len()).collect();
+            obj.insert("confusion".into(), json!(rows));
+            obj.insert("classes".into(), json!(classes));
+        }
+        println!("{out}");
     }
     Ok(())
 }
 
 fn describe(console: &Console, a: &EvalArgs, model: &Model) {
     let c = model.config();
-    let readout = match c.task {
-        Task::Classify { readout, .. } => format!(", readout {}", readout.name()),
+    let head = match c.task {
+        Task::Classify { readout, .. } | Task::Regress { readout, .. } => {
+            format!(", {}, readout {}", c.task.name(), readout.name())
+        }
+        Task::Tag { .. } => ", a class at every step".to_string(),
         Task::NextToken => ", language model".to_string(),
     };
     console.say(format_args!(
-        "model {}: {} cell, {}×{}{readout}, {}, trained {} iterations",
+        "model {}: {} cell, {}×{}{}{head}, {}, trained {} iterations",
         a.model.display(),
         c.cell.name(),
         c.layers,
         c.hidden,
+        if c.bidirectional {
+            " bidirectional"
+        } else {
+            ""
+        },
         model.dtype().name(),
         model.iteration()
-    ));
-}
-
-/// The test-set line of a classifier.
-pub fn say_accuracy(console: &Console, e: &Evaluation) {
-    console.say(format_args!(
-        "test accuracy {:.2}% ({} / {}), test loss {:.4}",
-        100.0 * e.accuracy,
-        (e.accuracy * e.count as f64).round() as usize,
-        e.count,
-        e.loss
     ));
 }
 

@@ -4,8 +4,10 @@
 pub mod bench;
 pub mod console;
 pub mod eval;
+pub mod forecast;
 pub mod plot;
 pub mod predict;
+pub mod results;
 pub mod sample;
 pub mod signals;
 pub mod train;

@@ -29,7 +29,7 @@ fn plot_svg(rows: &[Report], title: &str, unit: &str) -> Result<String, String> 
         ("evaluation", GREEN, series(|r| r.eval_loss)),
     ];
     let accuracies = [
-        ("training batches", BLUE, series(|r| Some(r.batch_accuracy))),
+        ("training batches", BLUE, series(|r| r.batch_accuracy)),
         ("evaluation", GREEN, series(|r| r.eval_accuracy)),
     ];
     let all = |s: &[Series]| -> Vec<f64> {
@@ -133,7 +133,7 @@ mod tests {
             last: 200,
             samples: 10000,
             loss: 0.5,
-            batch_accuracy: 0.8,
+            batch_accuracy: Some(0.8),
             eval_loss: Some(0.6),
             eval_accuracy: Some(0.7),
             elapsed_seconds: 1.5,

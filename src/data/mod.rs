@@ -10,12 +10,13 @@ pub mod image;
 pub mod mnist;
 pub mod npz;
 mod seqset;
+pub mod series;
 mod source;
 pub mod text;
 pub mod ts;
 
-pub use seqset::SeqSet;
 pub(crate) use seqset::pad;
+pub use seqset::{SeqSet, Targets};
 pub use source::{Labelled, Source};
 
 use crate::error::{Error, Result};
@@ -28,8 +29,10 @@ pub enum Kind {
     /// MNIST's images, read row by row: the seed's model.
     Images,
     /// Other labelled sequences (UCR/UEA `.ts`, `.npz`, arrays): variable lengths, many
-    /// dimensions.
+    /// dimensions; classes, real numbers, or a class at every step.
     Sequences,
+    /// A series to forecast: windows of its past, the next steps of one column.
+    Series,
     /// Text: a character-level language model.
     Text,
 }
@@ -50,6 +53,8 @@ pub enum Data<'a> {
 pub enum Dataset {
     /// Labelled sequences: a training and a test split.
     Labelled(Labelled),
+    /// A series cut into windows for forecasting.
+    Series(series::Forecasting),
     /// A text: its first part trains a language model, its last part validates it.
     Text(Corpus),
 }
@@ -60,7 +65,17 @@ impl Dataset {
         match self {
             Dataset::Labelled(l) if l.images => Kind::Images,
             Dataset::Labelled(_) => Kind::Sequences,
+            Dataset::Series(_) => Kind::Series,
             Dataset::Text(_) => Kind::Text,
+        }
+    }
+
+    /// The labelled sequences that train and test: a data set's splits, or a series' windows.
+    pub fn sets(&self) -> Option<&Labelled> {
+        match self {
+            Dataset::Labelled(l) => Some(l),
+            Dataset::Series(f) => Some(&f.sets),
+            Dataset::Text(_) => None,
         }
     }
 
@@ -68,6 +83,7 @@ impl Dataset {
     pub fn train(&self) -> Data<'_> {
         match self {
             Dataset::Labelled(l) => Data::Labelled(&l.train),
+            Dataset::Series(f) => Data::Labelled(&f.sets.train),
             Dataset::Text(c) => Data::Text(&c.train),
         }
     }
@@ -76,6 +92,7 @@ impl Dataset {
     pub fn eval(&self) -> Data<'_> {
         match self {
             Dataset::Labelled(l) => Data::Labelled(&l.test),
+            Dataset::Series(f) => Data::Labelled(&f.sets.test),
             Dataset::Text(c) => Data::Text(&c.val),
         }
     }
@@ -91,6 +108,15 @@ impl Dataset {
 /// the file and what is wrong.
 pub fn load(path: &Path) -> Result<Dataset> {
     Ok(Dataset::Labelled(Source::find(path)?.load(1.0 / 255.0)?))
+}
+
+/// Reads a series from a CSV file (see [`series`]) and cuts it for forecasting as `cut` says.
+///
+/// # Errors
+/// As [`series::read_csv`] and [`series::Forecasting::new`].
+pub fn load_series(path: &Path, cut: &series::Cut) -> Result<Dataset> {
+    let s = series::read_csv(path)?;
+    Ok(Dataset::Series(series::Forecasting::new(&s, cut)?))
 }
 
 /// Reads a UTF-8 text for a language model: its distinct characters are the vocabulary, its
@@ -123,6 +149,21 @@ impl Norm {
             shift: vec![0.0; dims],
             scale: vec![scale; dims],
         }
+    }
+
+    /// The standardisation of the columns of `values` (`[n][c]`): each column's mean and
+    /// (population) standard deviation; a column that never varies is only shifted.
+    pub fn of_columns(values: &[f64], c: usize) -> Norm {
+        let n = (values.len() / c.max(1)).max(1) as f64;
+        let column = |j: usize| values.iter().skip(j).step_by(c);
+        let shift: Vec<f64> = (0..c).map(|j| column(j).sum::<f64>() / n).collect();
+        let scale = (0..c)
+            .map(|j| {
+                let sd = (column(j).map(|v| (v - shift[j]).powi(2)).sum::<f64>() / n).sqrt();
+                if sd > 1e-12 { 1.0 / sd } else { 1.0 }
+            })
+            .collect();
+        Norm { shift, scale }
     }
 }
 

@@ -7,6 +7,29 @@ use crate::network::Workspace;
 use crate::real::Real;
 use std::path::Path;
 
+/// What the sequences of a set are to be mapped to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Targets {
+    /// Nothing: sequences to predict.
+    None,
+    /// One class per sequence: [`SeqSet::labels`], named by [`SeqSet::classes`].
+    Classes,
+    /// A class at every step, `[N][T]` (0 past a sequence's end), named by [`SeqSet::classes`].
+    Steps(Vec<u32>),
+    /// `k` real numbers per sequence, `[N][k]`, named `names`; standardised by `norm` as a batch
+    /// is written (see [`SeqSet::standardise_targets`]).
+    Values {
+        /// The targets as given.
+        y: Vec<f64>,
+        /// Numbers per sequence.
+        k: usize,
+        /// Their names.
+        names: Vec<String>,
+        /// How they are standardised for training: `(y − shift)·scale`.
+        norm: Norm,
+    },
+}
+
 /// Stored values of a sequence set: bytes (MNIST's pixels, 1/8 of the memory) or floats.
 #[derive(Debug, Clone)]
 enum Values {
@@ -23,10 +46,12 @@ pub struct SeqSet {
     pub steps: usize,
     /// Numbers per step, D.
     pub dims: usize,
-    /// Class of each sequence (an index into `classes`).
+    /// Class of each sequence (an index into `classes`; 0 when the targets are not classes).
     pub labels: Vec<u32>,
-    /// Names of the classes.
+    /// Names of the classes (of the sequences, or of the steps).
     pub classes: Vec<String>,
+    /// What each sequence is to be mapped to.
+    pub targets: Targets,
     /// How stored values become inputs.
     pub norm: Norm,
     values: Values,
@@ -59,6 +84,7 @@ impl SeqSet {
             dims,
             labels,
             classes: (0..classes).map(|k| k.to_string()).collect(),
+            targets: Targets::Classes,
             norm: Norm::scaled(dims, 1.0),
             values: Values::Bytes(bytes),
             lens: None,
@@ -193,15 +219,120 @@ impl SeqSet {
             check_labels(&labels, classes.len())?;
         }
         let equal = lens.iter().all(|&l| l as usize == steps);
+        let targets = if classes.is_empty() {
+            Targets::None
+        } else {
+            Targets::Classes
+        };
         Ok(SeqSet {
             steps,
             dims,
             labels,
             classes,
+            targets,
             norm: Norm::scaled(dims, 1.0),
             values: Values::Floats(values),
             lens: (!equal).then_some(lens),
         })
+    }
+
+    /// The set with `k` real-valued targets per sequence (`y`, `[N][k]`, named `names`) in place
+    /// of its classes: a regression set.
+    ///
+    /// # Errors
+    /// When `y` does not hold `k` numbers a sequence, one of them is not finite, or there is not
+    /// one name per target.
+    pub fn with_values(mut self, y: Vec<f64>, k: usize, names: Vec<String>) -> Result<SeqSet> {
+        let n = self.len();
+        if k == 0 || y.len() != n * k || names.len() != k {
+            return Err(Error::shape(format!(
+                "{} targets ({} names) for {n} sequences of {k} each",
+                y.len(),
+                names.len()
+            )));
+        }
+        if let Some(i) = y.iter().position(|v| !v.is_finite()) {
+            return Err(Error::shape(format!(
+                "target {} of sequence {} is {}, not a finite number",
+                i % k,
+                i / k,
+                y[i]
+            )));
+        }
+        self.labels = vec![0; n];
+        self.classes = Vec::new();
+        self.targets = Targets::Values {
+            y,
+            k,
+            names,
+            norm: Norm::scaled(k, 1.0),
+        };
+        Ok(self)
+    }
+
+    /// The set with a class at every step (`labels`, `[N][T]`, each in `0..classes.len()` within
+    /// its sequence's length; what lies past the end is ignored) in place of one per sequence.
+    ///
+    /// # Errors
+    /// When `labels` does not hold N·T numbers or one within a sequence is not a class.
+    pub fn with_step_labels(
+        mut self,
+        mut labels: Vec<u32>,
+        classes: Vec<String>,
+    ) -> Result<SeqSet> {
+        let (n, t) = (self.len(), self.steps);
+        if labels.len() != n * t {
+            return Err(Error::shape(format!(
+                "{} step labels for {n} sequences of {t} steps",
+                labels.len()
+            )));
+        }
+        for i in 0..n {
+            let row = &mut labels[i * t..(i + 1) * t];
+            let len = self.len_of(i);
+            if let Some(s) = row[..len].iter().position(|&l| l as usize >= classes.len()) {
+                return Err(Error::shape(format!(
+                    "the label of sequence {i} at step {s} is {}, not one of the {} classes",
+                    row[s],
+                    classes.len()
+                )));
+            }
+            row[len..].fill(0);
+        }
+        self.labels = vec![0; n];
+        self.classes = classes;
+        self.targets = Targets::Steps(labels);
+        Ok(self)
+    }
+
+    /// Every class label of the set: one per sequence, or one per step within each sequence.
+    pub fn class_labels(&self) -> Box<dyn Iterator<Item = u32> + '_> {
+        match &self.targets {
+            Targets::Classes => Box::new(self.labels.iter().copied()),
+            Targets::Steps(l) => Box::new((0..self.len()).flat_map(move |i| {
+                l[i * self.steps..i * self.steps + self.len_of(i)]
+                    .iter()
+                    .copied()
+            })),
+            Targets::None | Targets::Values { .. } => Box::new(std::iter::empty()),
+        }
+    }
+
+    /// The standardisation of a regression set's targets: per target, the training mean and
+    /// (population) standard deviation (a target that never varies is only shifted).
+    pub fn target_standardisation(&self) -> Option<Norm> {
+        match &self.targets {
+            Targets::Values { y, k, .. } => Some(Norm::of_columns(y, *k)),
+            _ => None,
+        }
+    }
+
+    /// Sets how a regression set's targets are standardised for training (the training set's
+    /// [`SeqSet::target_standardisation`]); nothing for other sets.
+    pub fn standardise_targets(&mut self, with: &Norm) {
+        if let Targets::Values { norm, .. } = &mut self.targets {
+            *norm = with.clone();
+        }
     }
 
     /// Number of sequences.
@@ -317,8 +448,18 @@ impl SeqSet {
             let len = self.len_of(i);
             self.widen_with(i, norm, out);
             out[len * self.dims..].fill(T::ZERO);
-            ws.targets[k] = self.labels[i];
             ws.lens[k] = len;
+            match &self.targets {
+                Targets::None | Targets::Classes => ws.targets[k] = self.labels[i],
+                Targets::Steps(labels) => ws.targets[k * t..(k + 1) * t]
+                    .copy_from_slice(&labels[i * self.steps..i * self.steps + t]),
+                Targets::Values { y, k: kk, norm, .. } => {
+                    let dst = &mut ws.values[k * kk..(k + 1) * kk];
+                    for (j, (d, &v)) in dst.iter_mut().zip(&y[i * kk..(i + 1) * kk]).enumerate() {
+                        *d = T::from_f64((v - norm.shift[j]) * norm.scale[j]);
+                    }
+                }
+            }
         }
         ws.begin(b, t);
     }

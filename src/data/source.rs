@@ -2,7 +2,9 @@
 //! the two splits it gives ([`Labelled`]).
 
 use super::{Norm, SeqSet, idx, mnist, npz, ts};
+use crate::checkpoint::DataInfo;
 use crate::error::{Error, Result};
+use crate::network::Task;
 use std::path::{Path, PathBuf};
 
 /// Where a labelled data set comes from, recognised from its path and contents.
@@ -42,25 +44,38 @@ impl Labelled {
     /// When the training split has no labels, the splits' numbers a step differ, or a test
     /// label is not a training class.
     pub fn new(mut train: SeqSet, mut test: SeqSet) -> Result<Labelled> {
-        if train.classes.is_empty() {
-            return Err(Error::shape("the training split has no labels"));
-        }
+        use super::Targets;
         if test.dims != train.dims {
             return Err(Error::shape(format!(
                 "the test split has {} numbers a step, the training split {}",
                 test.dims, train.dims
             )));
         }
-        let k = train.classes.len();
-        if let Some(i) = test.labels.iter().position(|&l| l as usize >= k) {
-            return Err(Error::shape(format!(
-                "test label {} of sequence {i} is not one of the {k} training classes",
-                test.labels[i]
-            )));
+        match (&train.targets, &test.targets) {
+            (Targets::None, _) => return Err(Error::shape("the training split has no targets")),
+            (Targets::Classes, Targets::Classes) | (Targets::Steps(_), Targets::Steps(_)) => {
+                let k = train.classes.len().max(test.classes.len());
+                train.classes = (0..k).map(|c| c.to_string()).collect();
+                test.classes = train.classes.clone();
+            }
+            (Targets::Values { k, .. }, Targets::Values { k: kt, .. }) if k == kt => {}
+            (Targets::Values { k, .. }, Targets::Values { k: kt, .. }) => {
+                return Err(Error::shape(format!(
+                    "the test split has {kt} targets per sequence, the training split {k}"
+                )));
+            }
+            _ => {
+                return Err(Error::shape(
+                    "the test split's targets are not of the training split's kind",
+                ));
+            }
         }
         train.norm = train.standardisation();
         test.norm = train.norm.clone();
-        test.classes = train.classes.clone();
+        if let Some(t) = train.target_standardisation() {
+            train.standardise_targets(&t);
+            test.standardise_targets(&t);
+        }
         Ok(Labelled {
             train,
             test,
@@ -154,8 +169,15 @@ impl Source {
     }
 
     /// Both splits. MNIST's pixels are scaled by `pixel_scale`; other data are standardised with
-    /// the training set's per-dimension mean and standard deviation.
+    /// the training set's per-dimension mean and standard deviation, and regression targets
+    /// with the training set's per-target mean and standard deviation.
     pub fn load(&self, pixel_scale: f64) -> Result<Labelled, Error> {
+        self.load_as(pixel_scale, false)
+    }
+
+    /// [`Source::load`], reading an `.npz`'s integer targets as regression targets when
+    /// `regression` (floats always are).
+    pub fn load_as(&self, pixel_scale: f64, regression: bool) -> Result<Labelled, Error> {
         let mut notes = Vec::new();
         let (mut train, mut test) = match self {
             Source::Images(dir) => {
@@ -165,10 +187,12 @@ impl Source {
             Source::Ts { train, test } => {
                 let tr = ts::read(train)?;
                 let classes = tr.classes.clone();
-                if tr.labels.is_none() {
+                let regression = tr.targets.is_some();
+                if tr.labels.is_none() && !regression {
                     return Err(Error::format(
                         train,
-                        "has no class labels (@classLabel false): nothing to learn",
+                        "has no class labels (@classLabel false) nor targets (@targetLabel \
+                         false): nothing to learn",
                     ));
                 }
                 let te = ts::read(test)?;
@@ -181,13 +205,25 @@ impl Source {
                         ),
                     ));
                 }
-                (tr.into_set(train, &classes)?, te.into_set(test, &classes)?)
+                if regression != te.targets.is_some() {
+                    return Err(Error::format(
+                        test,
+                        "the training file holds regression targets (@targetLabel true) and \
+                         this one class labels, or the other way round",
+                    ));
+                }
+                if regression {
+                    (tr.into_values(train)?, te.into_values(test)?)
+                } else {
+                    (tr.into_set(train, &classes)?, te.into_set(test, &classes)?)
+                }
             }
             Source::Npz(path) => {
                 let mut npz = npz::Npz::open(path)?;
-                let (tr, note) = npz::load_split(&mut npz, "train", None)?;
+                let any = npz::Expect::Any { regression };
+                let (tr, note) = npz::load_split(&mut npz, "train", any)?;
                 notes.extend(note);
-                let (te, note) = npz::load_split(&mut npz, "test", Some(&tr.classes))?;
+                let (te, note) = npz::load_split(&mut npz, "test", npz::Expect::like(&tr))?;
                 notes.extend(note);
                 if te.dims != tr.dims {
                     return Err(Error::format(
@@ -203,6 +239,10 @@ impl Source {
             _ => train.standardisation(),
         };
         test.norm = train.norm.clone();
+        if let Some(t) = train.target_standardisation() {
+            train.standardise_targets(&t);
+            test.standardise_targets(&t);
+        }
         Ok(Labelled {
             train,
             test,
@@ -211,16 +251,54 @@ impl Source {
         })
     }
 
-    /// The test split only, normalised by `norm` and labelled over `classes` (a saved model's).
-    pub fn load_test(&self, norm: &Norm, classes: &[String]) -> Result<SeqSet, Error> {
-        let mut test = match self {
-            Source::Images(dir) => mnist::load_split(dir, "t10k")?,
-            Source::Ts { test, .. } => ts::read(test)?.into_set(test, classes)?,
-            Source::Npz(path) => {
-                npz::load_split(&mut npz::Npz::open(path)?, "test", Some(classes))?.0
+    /// The test split only, read as a saved model reads it (`info`, `task`): its inputs
+    /// normalised, its class names or target standardisation the model's.
+    ///
+    /// # Errors
+    /// As [`Source::load`]; when the split's targets are not the task's.
+    pub fn load_test(&self, info: &DataInfo, task: &Task) -> Result<SeqSet, Error> {
+        let (norm, names) = match info {
+            DataInfo::Classes { norm, names, .. } => (norm, &names[..]),
+            DataInfo::Values { norm, .. } | DataInfo::Series { norm, .. } => (norm, &[][..]),
+            DataInfo::Text(_) => {
+                return Err(Error::task(
+                    "a language model reads text, not labelled sequences",
+                ));
+            }
+        };
+        let expect = match task {
+            Task::Tag { .. } => npz::Expect::Steps(names),
+            Task::Regress { targets, .. } => npz::Expect::Values(*targets),
+            _ => npz::Expect::Classes(names),
+        };
+        let mut test = match (self, expect) {
+            (Source::Images(dir), npz::Expect::Classes(_)) => mnist::load_split(dir, "t10k")?,
+            (Source::Ts { test, .. }, npz::Expect::Classes(_)) => {
+                ts::read(test)?.into_set(test, names)?
+            }
+            (Source::Ts { test, .. }, npz::Expect::Values(_)) => {
+                ts::read(test)?.into_values(test)?
+            }
+            (Source::Npz(path), e) => npz::load_split(&mut npz::Npz::open(path)?, "test", e)?.0,
+            (other, _) => {
+                return Err(Error::format(
+                    other.path(),
+                    format!("holds no data of a model that predicts {}", task.answers()),
+                ));
             }
         };
         test.norm = norm.clone();
+        if let Some(t) = info.target_norm() {
+            test.standardise_targets(t);
+        }
         Ok(test)
+    }
+
+    /// The path it was recognised from (a directory, or the training file).
+    pub fn path(&self) -> &Path {
+        match self {
+            Source::Images(p) | Source::Npz(p) => p,
+            Source::Ts { train, .. } => train,
+        }
     }
 }

@@ -13,6 +13,9 @@
 //! @data
 //! 1.86,1.89,…:-0.21,-0.19,…:…:3      (one series a line: dimensions split by ':', values by ',', the label last)
 //! ```
+//! A regression file (the UEA/Monash extrinsic regression archive's) says `@targetLabel true`
+//! instead, and ends each line with a real number, the series' target.
+//!
 //! Every error names the file and, for the data, the line. Missing values (`?`) are an error:
 //! the engine has nothing to fill them with that the user would not rather choose.
 
@@ -29,6 +32,8 @@ pub struct TsFile {
     pub series: Vec<Vec<f64>>,
     /// Each series' class label, as written (when the file has labels).
     pub labels: Option<Vec<String>>,
+    /// Each series' target (when the file is a regression file, `@targetLabel true`).
+    pub targets: Option<Vec<f64>>,
     /// The labels `@classLabel` declares, in its order.
     pub classes: Vec<String>,
 }
@@ -40,6 +45,8 @@ pub fn read(path: &Path) -> Result<TsFile, Error> {
     let mut dims: Option<usize> = None;
     let mut equal: Option<usize> = None;
     let mut has_labels: Option<bool> = None;
+    let mut has_targets = false;
+    let mut targets = Vec::new();
     let mut classes: Vec<String> = Vec::new();
     let mut in_data = false;
     let mut series = Vec::new();
@@ -85,19 +92,30 @@ pub fn read(path: &Path) -> Result<TsFile, Error> {
                         return Err(bad(n, "@classLabel true lists no class".into()));
                     }
                 }
-                "@targetlabel" => {
-                    return Err(bad(
-                        n,
-                        "regression data (@targetLabel) is not supported: blasrnn classifies"
-                            .into(),
-                    ));
-                }
+                "@targetlabel" => has_targets = flag(rest.first())?,
                 "@data" => in_data = true,
                 _ => return Err(bad(n, format!("unknown header {:?}", key))),
             }
             continue;
         }
+        if has_targets && has_labels == Some(true) {
+            return Err(bad(
+                n,
+                "the header declares both class labels (@classLabel) and regression targets \
+                 (@targetLabel): one or the other"
+                    .into(),
+            ));
+        }
         let mut parts: Vec<&str> = line.split(':').collect();
+        if has_targets {
+            let v = parts.pop().unwrap_or("").trim();
+            match v.parse::<f64>() {
+                Ok(x) if x.is_finite() => targets.push(x),
+                _ => {
+                    return Err(bad(n, format!("the target {v:?} is not a finite number")));
+                }
+            }
+        }
         let label = match has_labels {
             Some(true) => {
                 let l = parts.pop().unwrap_or("").trim();
@@ -181,12 +199,26 @@ pub fn read(path: &Path) -> Result<TsFile, Error> {
     Ok(TsFile {
         dims: dims.unwrap_or(1),
         labels: (has_labels == Some(true)).then_some(labels),
+        targets: has_targets.then_some(targets),
         series,
         classes,
     })
 }
 
 impl TsFile {
+    /// The series as a regression set, each with its one target (`target`); a file without
+    /// targets gives sequences to predict.
+    pub fn into_values(self, path: &Path) -> Result<SeqSet, Error> {
+        let targets = self.targets.clone();
+        let set = self.into_set(path, &[])?;
+        match targets {
+            Some(y) => set
+                .with_values(y, 1, vec!["target".into()])
+                .map_err(|e| Error::format(path, e.to_string())),
+            None => Ok(set),
+        }
+    }
+
     /// The series as a labelled set over `classes` (the training set's, in the model's order);
     /// unlabelled files get class 0. Values are padded to the longest series.
     pub fn into_set(self, path: &Path, classes: &[String]) -> Result<SeqSet, Error> {
@@ -212,6 +244,10 @@ impl TsFile {
             None => vec![0; self.series.len()],
         };
         let lens: Vec<usize> = self.series.iter().map(|s| s.len() / self.dims).collect();
-        super::pad(path, &self.series, &lens, self.dims, ids, classes.to_vec())
+        let mut set = super::pad(path, &self.series, &lens, self.dims, ids, classes.to_vec())?;
+        if self.labels.is_none() {
+            set.targets = super::Targets::None;
+        }
+        Ok(set)
     }
 }

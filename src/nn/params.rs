@@ -50,17 +50,38 @@ impl ParamSpec {
     }
 }
 
-/// PyTorch's name of a recurrent layer's tensor: `rnn.{what}_l{layer}` (`what` is `weight_ih`,
-/// `weight_hh`, `bias_ih` or `bias_hh`).
-pub fn rnn_name(what: &str, layer: usize) -> String {
-    format!("rnn.{what}_l{layer}")
+/// Which recurrent cell of a stack a tensor belongs to: its layer, and whether it reads the
+/// sequence backwards (the second direction of a bidirectional layer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayerId {
+    /// The layer, from 0 at the input.
+    pub depth: usize,
+    /// Whether it is the reverse direction.
+    pub reverse: bool,
 }
 
-/// The tensors of recurrent layer `layer` with `gates` stacked gates (1 tanh, 4 LSTM, 3 GRU) of
+impl LayerId {
+    /// The forward direction of layer `depth`.
+    pub fn forward(depth: usize) -> LayerId {
+        LayerId {
+            depth,
+            reverse: false,
+        }
+    }
+}
+
+/// PyTorch's name of a recurrent cell's tensor: `rnn.{what}_l{layer}`, with `_reverse` for the
+/// reverse direction (`what` is `weight_ih`, `weight_hh`, `bias_ih` or `bias_hh`).
+pub fn rnn_name(what: &str, id: LayerId) -> String {
+    let reverse = if id.reverse { "_reverse" } else { "" };
+    format!("rnn.{what}_l{}{reverse}", id.depth)
+}
+
+/// The tensors of recurrent cell `id` with `gates` stacked gates (1 tanh, 4 LSTM, 3 GRU) of
 /// `hidden` units over `input` inputs, with PyTorch's names; `bias_hh` only where the cell keeps a
 /// second bias. Buffer order: `weight_ih` (G×D), `weight_hh` (G×H), `bias_ih` (G), `bias_hh` (G).
 pub fn rnn_params(
-    layer: usize,
+    id: LayerId,
     input: usize,
     hidden: usize,
     gates: usize,
@@ -68,13 +89,13 @@ pub fn rnn_params(
 ) -> Vec<ParamSpec> {
     let (d, h, g) = (input, hidden, gates * hidden);
     let mut v = vec![
-        ParamSpec::new(&rnn_name("weight_ih", layer), &[g, d], h, Role::Weight),
-        ParamSpec::new(&rnn_name("weight_hh", layer), &[g, h], h, Role::Weight),
-        ParamSpec::new(&rnn_name("bias_ih", layer), &[g], h, Role::Bias),
+        ParamSpec::new(&rnn_name("weight_ih", id), &[g, d], h, Role::Weight),
+        ParamSpec::new(&rnn_name("weight_hh", id), &[g, h], h, Role::Weight),
+        ParamSpec::new(&rnn_name("bias_ih", id), &[g], h, Role::Bias),
     ];
     if bias_hh {
         v.push(ParamSpec::new(
-            &rnn_name("bias_hh", layer),
+            &rnn_name("bias_hh", id),
             &[g],
             h,
             Role::Bias,
@@ -147,8 +168,13 @@ mod tests {
 
     #[test]
     fn names_and_offsets_follow_pytorch_and_buffer_order() {
-        let mut specs = rnn_params(0, 5, 3, 4, true);
-        specs.extend(rnn_params(1, 3, 3, 4, true));
+        let mut specs = rnn_params(LayerId::forward(0), 5, 3, 4, true);
+        specs.extend(rnn_params(LayerId::forward(1), 3, 3, 4, true));
+        let rev = LayerId {
+            depth: 1,
+            reverse: true,
+        };
+        assert_eq!(rnn_name("bias_hh", rev), "rnn.bias_hh_l1_reverse");
         let l = Layout::new(specs);
         assert_eq!(l.specs()[0].name, "rnn.weight_ih_l0");
         assert_eq!(l.specs()[4].name, "rnn.weight_ih_l1");

@@ -20,14 +20,125 @@ pub const EVAL_STREAMS: usize = 16;
 /// Result of evaluating a model on a whole data part.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluation {
-    /// Mean cross-entropy per prediction (nats; per character for text).
+    /// Mean loss per prediction: cross-entropy in nats (per character for text, per step for
+    /// tags), or a regression's loss on standardised targets.
     pub loss: f64,
-    /// Fraction of correct predictions (0..1).
+    /// Fraction of correct predictions (0..1): sequences, steps or characters (0 for a
+    /// regression).
     pub accuracy: f64,
-    /// Predictions made.
+    /// Predictions made: sequences, steps or characters.
     pub count: usize,
-    /// `confusion[label · K + predicted]` counts (classification; empty for text).
+    /// `confusion[label · K + predicted]` counts (classes of sequences or of steps; empty
+    /// otherwise).
     pub confusion: Vec<usize>,
+    /// A class at every step: the fraction of sequences whose every step is right.
+    pub sequence_accuracy: Option<f64>,
+    /// A regression: its errors on the targets' own scale.
+    pub values: Option<ValueErrors>,
+}
+
+/// A regression's (or forecast's) errors on the targets' own scale, over every target of every
+/// sequence.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ValueErrors {
+    /// Root mean squared error.
+    pub rmse: f64,
+    /// Mean absolute error.
+    pub mae: f64,
+    /// Mean absolute percentage error (in percent; targets of 0 left out).
+    pub mape: f64,
+    /// The coefficient of determination (averaged over the targets, as scikit-learn does).
+    pub r2: f64,
+    /// The root mean squared error of predicting every target's training mean.
+    pub mean_baseline_rmse: f64,
+}
+
+impl ValueErrors {
+    /// The errors of `pred` against `actual` (`[n][k]` each) with training means `mean` (`k`).
+    pub fn of(pred: &[f64], actual: &[f64], mean: &[f64]) -> ValueErrors {
+        let mut sums = Sums::new(mean.len());
+        sums.add(pred, actual, mean);
+        sums.errors()
+    }
+}
+
+/// Running sums of a regression's errors, per target: Σe², Σ|e|, Σ|e|/|y| and how many, Σy, Σy²,
+/// Σ(y − mean)², and the rows counted.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Sums {
+    k: usize,
+    per: Vec<[f64; 7]>,
+    n: usize,
+}
+
+impl Sums {
+    pub fn new(k: usize) -> Sums {
+        Sums {
+            k,
+            per: vec![[0.0; 7]; k],
+            n: 0,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.per.iter_mut().for_each(|s| *s = [0.0; 7]);
+        self.n = 0;
+    }
+
+    /// Adds rows of predictions and targets (`[rows][k]`), with the training means `mean`.
+    pub fn add(&mut self, pred: &[f64], actual: &[f64], mean: &[f64]) {
+        for (p, y) in pred.chunks_exact(self.k).zip(actual.chunks_exact(self.k)) {
+            for (j, s) in self.per.iter_mut().enumerate() {
+                let e = p[j] - y[j];
+                s[0] += e * e;
+                s[1] += e.abs();
+                if y[j] != 0.0 {
+                    s[2] += (e / y[j]).abs();
+                    s[3] += 1.0;
+                }
+                s[4] += y[j];
+                s[5] += y[j] * y[j];
+                s[6] += (y[j] - mean[j]).powi(2);
+            }
+            self.n += 1;
+        }
+    }
+
+    fn merge(&mut self, other: &Sums) {
+        for (a, b) in self.per.iter_mut().zip(&other.per) {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
+        self.n += other.n;
+    }
+
+    /// The errors these sums give.
+    pub fn errors(&self) -> ValueErrors {
+        let total = |i: usize| self.per.iter().map(|s| s[i]).sum::<f64>();
+        let cells = (self.n * self.k).max(1) as f64;
+        let n = self.n.max(1) as f64;
+        let r2 = self
+            .per
+            .iter()
+            .map(|s| {
+                let ss_tot = s[5] - s[4] * s[4] / n;
+                if ss_tot > 0.0 {
+                    1.0 - s[0] / ss_tot
+                } else {
+                    0.0
+                }
+            })
+            .sum::<f64>()
+            / self.k.max(1) as f64;
+        ValueErrors {
+            rmse: (total(0) / cells).sqrt(),
+            mae: total(1) / cells,
+            mape: 100.0 * total(2) / total(3).max(1.0),
+            r2,
+            mean_baseline_rmse: (total(6) / cells).sqrt(),
+        }
+    }
 }
 
 impl Evaluation {
@@ -46,14 +157,21 @@ pub(crate) struct Worker<T: Real> {
     pub correct: usize,
     pub count: usize,
     pub confusion: Vec<usize>,
+    /// Sequences whose every step is right (tags).
+    pub whole: usize,
+    /// A regression's sums, and its predictions and targets of one batch on their own scale.
+    pub sums: Sums,
+    pred: Vec<f64>,
+    actual: Vec<f64>,
 }
 
 impl<T: Real> Worker<T> {
     /// A worker for batches of up to `cap` sequences of up to `steps` steps of `net`.
     pub fn new(net: &Network<T>, cap: usize, steps: usize, dropout: bool) -> Worker<T> {
-        let confusion = match net.config.task {
-            Task::Classify { classes, .. } => classes * classes,
-            Task::NextToken => 0,
+        let (confusion, k) = match net.config.task {
+            Task::Classify { classes, .. } | Task::Tag { classes, .. } => (classes * classes, 0),
+            Task::Regress { targets, .. } => (0, targets),
+            Task::NextToken => (0, 0),
         };
         Worker {
             ws: net.workspace(cap, steps, dropout),
@@ -62,12 +180,69 @@ impl<T: Real> Worker<T> {
             correct: 0,
             count: 0,
             confusion: vec![0; confusion],
+            whole: 0,
+            sums: Sums::new(k),
+            pred: vec![0.0; cap * k],
+            actual: vec![0.0; cap * k],
         }
     }
 
     fn clear(&mut self) {
         self.confusion.fill(0);
-        (self.loss, self.correct, self.count) = (0.0, 0, 0);
+        (self.loss, self.correct, self.count, self.whole) = (0.0, 0, 0, 0);
+        self.sums.clear();
+    }
+
+    /// Adds the batch just evaluated, of the sequences `idx` of `set`, to the sums of `task`.
+    fn tally(&mut self, task: Task, set: &SeqSet) {
+        let b = self.idx.len();
+        match task {
+            Task::Classify { classes: k, .. } => {
+                let probs = self.ws.probs(b, k);
+                for (row, &label) in probs.chunks_exact(k).zip(&self.ws.targets) {
+                    self.confusion[label as usize * k + argmax(row)] += 1;
+                }
+                self.count += b;
+            }
+            Task::Tag { classes: k, .. } => {
+                let t = self.ws.steps();
+                let probs = self.ws.probs(b * t, k);
+                for seq in 0..b {
+                    let len = self.ws.lens[seq];
+                    let mut all = true;
+                    for step in seq * t..seq * t + len {
+                        let (label, guess) = (
+                            self.ws.targets[step] as usize,
+                            argmax(&probs[step * k..(step + 1) * k]),
+                        );
+                        self.confusion[label * k + guess] += 1;
+                        all &= label == guess;
+                    }
+                    self.whole += usize::from(all);
+                    self.count += len;
+                }
+            }
+            Task::Regress { targets: k, .. } => {
+                let crate::data::Targets::Values { norm, .. } = &set.targets else {
+                    unreachable!("a regression set has values as targets")
+                };
+                let (pred, actual) = (&mut self.pred[..b * k], &mut self.actual[..b * k]);
+                let scaled = self.ws.probs(b, k).iter().zip(&self.ws.values[..b * k]);
+                for (j, ((p, a), (&ps, &ys))) in pred
+                    .iter_mut()
+                    .zip(actual.iter_mut())
+                    .zip(scaled)
+                    .enumerate()
+                {
+                    let (shift, scale) = (norm.shift[j % k], norm.scale[j % k]);
+                    *p = ps.to_f64() / scale + shift;
+                    *a = ys.to_f64() / scale + shift;
+                }
+                self.sums.add(pred, actual, &norm.shift);
+                self.count += b;
+            }
+            Task::NextToken => unreachable!("text is evaluated in streams"),
+        }
     }
 }
 
@@ -76,8 +251,8 @@ pub(crate) fn shard(b: usize, n: usize, i: usize) -> std::ops::Range<usize> {
     (b * i / n)..(b * (i + 1) / n)
 }
 
-/// Loss, accuracy and confusion matrix of `params` on every sequence of `set`, its values
-/// normalised by `norm`.
+/// Loss, accuracy and confusion matrix (or a regression's errors) of `params` on every sequence
+/// of `set`, its values normalised by `norm`.
 pub(crate) fn evaluate_set<T: Real>(
     net: &Network<T>,
     params: &[T],
@@ -87,7 +262,6 @@ pub(crate) fn evaluate_set<T: Real>(
     norm: &Norm,
 ) -> Evaluation {
     let n = workers.len();
-    let k = net.head().outputs();
     let chunk = workers[0].ws.capacity * n;
     workers.iter_mut().for_each(Worker::clear);
     let mut start = 0;
@@ -103,20 +277,33 @@ pub(crate) fn evaluate_set<T: Real>(
             w.idx.extend(r.start + start..r.end + start);
             set.load_batch_with(&mut w.idx, norm, &mut w.ws);
             let (loss, correct) = net.forward(params, &mut w.ws, None);
-            (w.loss, w.correct, w.count) = (w.loss + loss, w.correct + correct, w.count + r.len());
-            for (row, &label) in w.ws.probs(r.len(), k).chunks_exact(k).zip(&w.ws.targets) {
-                w.confusion[label as usize * k + argmax(row)] += 1;
-            }
+            (w.loss, w.correct) = (w.loss + loss, w.correct + correct);
+            w.tally(net.config.task, set);
         });
         start = end;
     }
-    let mut confusion = vec![0; k * k];
+    let mut confusion = vec![0; workers[0].confusion.len()];
+    let mut sums = workers[0].sums.clone();
+    sums.clear();
     for w in workers.iter() {
         for (c, wc) in confusion.iter_mut().zip(&w.confusion) {
             *c += wc;
         }
+        sums.merge(&w.sums);
     }
-    summary(workers, confusion)
+    let mut e = summary(workers, confusion);
+    match net.config.task {
+        Task::Tag { .. } => {
+            let whole: usize = workers.iter().map(|w| w.whole).sum();
+            e.sequence_accuracy = Some(whole as f64 / set.len().max(1) as f64);
+        }
+        Task::Regress { .. } => {
+            e.values = Some(sums.errors());
+            e.accuracy = 0.0;
+        }
+        _ => {}
+    }
+    e
 }
 
 /// Mean next-token loss and accuracy of `params` on `tokens`, read in [`EVAL_STREAMS`] streams
@@ -171,5 +358,7 @@ fn summary<T: Real>(workers: &[Worker<T>], confusion: Vec<usize>) -> Evaluation 
         accuracy: correct as f64 / count.max(1) as f64,
         count,
         confusion,
+        sequence_accuracy: None,
+        values: None,
     }
 }

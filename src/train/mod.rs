@@ -12,8 +12,10 @@ pub mod trainer;
 mod training;
 
 pub use crate::data::Data;
-pub use config::{SEQUENCE_EPOCHS, TrainConfig, default_dtype, default_lr, default_threads};
-pub use eval::{EVAL_STREAMS, Evaluation};
+pub use config::{
+    SEQUENCE_EPOCHS, SERIES_EPOCHS, TrainConfig, default_dtype, default_lr, default_threads,
+};
+pub use eval::{EVAL_STREAMS, Evaluation, ValueErrors};
 pub use run::{Control, Ending, Event, Outcome, RunOptions};
 pub use trainer::{StepStats, Trainer};
 pub use training::{Training, fit};

@@ -148,10 +148,12 @@ pub(crate) fn run<T: Real>(
     save: &SaveFn<T>,
     on: &mut (dyn FnMut(&Event) -> Control + Send),
 ) -> Result<Outcome> {
-    let unit = match train {
-        Data::Labelled(_) => "samples",
-        Data::Text(_) => "chars",
+    let unit = match (train, trainer.net.config.task) {
+        (Data::Text(_), _) => "chars",
+        (_, crate::network::Task::Tag { .. }) => "steps",
+        _ => "samples",
     };
+    let accuracy = trainer.net.config.task.has_accuracy();
     let last = opts
         .stop_at
         .map_or(trainer.config.iters, |s| s.min(trainer.config.iters));
@@ -200,9 +202,9 @@ pub(crate) fn run<T: Real>(
                     last,
                     samples: done * st.count,
                     loss: loss / count as f64,
-                    batch_accuracy: correct as f64 / count as f64,
+                    batch_accuracy: accuracy.then(|| correct as f64 / count as f64),
                     eval_loss: e.as_ref().map(|e| e.loss),
-                    eval_accuracy: e.as_ref().map(|e| e.accuracy),
+                    eval_accuracy: e.as_ref().filter(|_| accuracy).map(|e| e.accuracy),
                     elapsed_seconds: out.train_seconds,
                     grad_norm: st.grad_norm,
                     lr: st.lr,

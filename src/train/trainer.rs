@@ -95,10 +95,7 @@ impl<T: Real> Trainer<T> {
         }
         let threads = config.threads.max(1);
         let cap = config.batch.div_ceil(threads);
-        let steps = match net.config.task {
-            Task::Classify { steps, .. } => steps,
-            Task::NextToken => config.seq_len,
-        };
+        let steps = net.config.task.steps().unwrap_or(config.seq_len);
         let workers = (0..threads)
             .map(|_| Worker::new(&net, cap, steps, config.dropout > 0.0))
             .collect();
@@ -180,6 +177,12 @@ impl<T: Real> Trainer<T> {
                 let j = iter % per_epoch;
                 let batch = &self.order[j * b..((j + 1) * b).min(set.len())];
                 let b = batch.len();
+                // What the loss is averaged over: the sequences, or (a class at every step) the
+                // steps that are not padding.
+                let count = match model.config.task {
+                    Task::Tag { .. } => batch.iter().map(|&i| set.len_of(i)).sum(),
+                    _ => b,
+                };
                 each(self.pool.as_deref(), &mut self.workers, |i, w| {
                     let r = shard(b, n, i);
                     w.ws.grad.fill(T::ZERO);
@@ -195,9 +198,9 @@ impl<T: Real> Trainer<T> {
                     w.idx.extend_from_slice(&batch[r]);
                     set.load_batch(&mut w.idx, &mut w.ws);
                     (w.loss, w.correct) = model.forward(params, &mut w.ws, dropout);
-                    model.backward(params, &mut w.ws, 1.0 / b as f64);
+                    model.backward(params, &mut w.ws, 1.0 / count as f64);
                 });
-                b
+                count
             }
             Data::Text(tokens) => {
                 let s = self.config.seq_len;

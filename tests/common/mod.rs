@@ -31,9 +31,10 @@ impl Lcg {
     }
 }
 
-/// A classifier's workspace of `lens.len()` sequences of up to `t` steps (lengths `lens`,
-/// longest first), filled as the gradient checks fill it: inputs uniform in [−1, 1), targets
-/// `(7i + 3) mod 10`; begun.
+/// A workspace of `lens.len()` sequences of up to `t` steps (lengths `lens`, longest first) for
+/// a model of sequences, filled as the gradient checks fill it: inputs uniform in [−1, 1), class
+/// targets `(7i + 3) mod K` (one per sequence, or one per step), real-valued targets uniform in
+/// [−1.5, 1.5); begun.
 pub fn classifier_batch(model: &Network, t: usize, lens: &[usize]) -> Workspace {
     let b = lens.len();
     let mut ws = model.workspace(b, t, false);
@@ -41,8 +42,12 @@ pub fn classifier_batch(model: &Network, t: usize, lens: &[usize]) -> Workspace 
     for v in ws.x.iter_mut() {
         *v = g.next_f64() * 2.0 - 1.0;
     }
+    let k = model.head().outputs() as u64;
     for (i, l) in ws.targets.iter_mut().enumerate() {
-        *l = ((i * 7 + 3) % 10) as u32;
+        *l = ((i as u64 * 7 + 3) % k) as u32;
+    }
+    for v in ws.values.iter_mut() {
+        *v = g.next_f64() * 3.0 - 1.5;
     }
     ws.lens[..b].copy_from_slice(lens);
     ws.begin(b, t);
@@ -106,7 +111,9 @@ pub fn config(cell: CellKind, readout: Readout, threads: usize, seed: u64) -> Tr
         cell,
         hidden: 16,
         layers: 1,
+        bidirectional: false,
         readout,
+        loss: blasrnn::nn::head::Loss::Mse,
         iters: 30,
         batch: 20,
         seq_len: 0,

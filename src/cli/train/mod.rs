@@ -4,19 +4,20 @@
 //! this module shows it: the progress bar and lines, Ctrl-C, the log, the plot, the JSON summary
 //! (`summary`).
 
+mod data;
 mod reference;
 mod settings;
 mod summary;
 
 use super::console::Console;
+use super::results::Reached;
 use super::{banner, check_output, choice, signals};
 use anyhow::{Context, Result, bail};
-use blasrnn::checkpoint::{self, Checkpoint, DataInfo};
-use blasrnn::data::text::Corpus;
-use blasrnn::data::{Dataset, Source};
+use blasrnn::checkpoint::{self, Checkpoint};
+use blasrnn::data::Dataset;
 use blasrnn::network::Init;
 use blasrnn::nn::cell::CellKind;
-use blasrnn::nn::head::Readout;
+use blasrnn::nn::head::{Loss, Readout};
 use blasrnn::optim::{OptimizerKind, Schedule};
 use blasrnn::real::Dtype;
 use blasrnn::report;
@@ -43,6 +44,39 @@ pub struct TrainArgs {
     /// Train a character-level language model on this UTF-8 text file instead of a classifier.
     #[arg(long, conflicts_with = "data")]
     pub text: Option<PathBuf>,
+    /// Forecast a series instead: a CSV file with a header, one column (or several) a time step.
+    #[arg(long, conflicts_with_all = ["data", "text"])]
+    pub series: Option<PathBuf>,
+    /// Forecasting: the column to forecast [default: the first].
+    #[arg(long, requires = "series")]
+    pub target: Option<String>,
+    /// Forecasting: past steps each forecast reads [default: 48].
+    #[arg(long, requires = "series", value_parser = clap::value_parser!(u32).range(1..))]
+    pub window: Option<u32>,
+    /// Forecasting: steps forecast at once (a direct multi-output head) [default: 1].
+    #[arg(long, requires = "series", value_parser = clap::value_parser!(u32).range(0..))]
+    pub horizon: Option<u32>,
+    /// Forecasting: the last steps held out for testing [default: 10% of the series].
+    #[arg(long, requires = "series")]
+    pub test_len: Option<u32>,
+    /// Forecasting: the season m of the seasonal naive forecast the test is measured against
+    /// (MASE) [default: 1, the naive forecast].
+    #[arg(long, requires = "series", value_parser = clap::value_parser!(u32).range(1..))]
+    pub season: Option<u32>,
+    /// Forecasting: the model learns the change from the seasonal naive forecast of --season
+    /// (which its forecasts add back) rather than the values themselves.
+    #[arg(long, requires = "season")]
+    pub residual: bool,
+    /// `regression`: read an .npz's integer targets as numbers to predict (float targets and
+    /// .ts files with @targetLabel true are regression anyway).
+    #[arg(long, value_parser = ["regression"])]
+    pub task: Option<String>,
+    /// Regression and forecasting: the loss fitted on standardised targets [default: mse].
+    #[arg(long, value_parser = choice::<Loss>())]
+    pub loss: Option<Loss>,
+    /// Every layer reads each sequence both ways, as nn.LSTM(bidirectional=True) (not for text).
+    #[arg(long)]
+    pub bidirectional: bool,
     /// Fraction of the text, its last characters, held out for validation.
     #[arg(long, default_value_t = 0.1)]
     pub val_frac: f64,
@@ -88,7 +122,8 @@ pub struct TrainArgs {
     /// Clip the gradient's global norm to this value, 0 = no clipping [default: 1].
     #[arg(long)]
     pub clip: Option<f64>,
-    /// What feeds the softmax classifier [default: seq].
+    /// What the head reads: seq (every step's output), last, mean; step: a class at every step
+    /// [default: seq; sequences: last; labels per step: step].
     #[arg(long, value_parser = choice::<Readout>())]
     pub readout: Option<Readout>,
     /// Initialisation scheme [default: seed; text: uniform].
@@ -152,7 +187,7 @@ pub struct TrainArgs {
 /// The data a run trains on, and how a command line names it.
 pub struct Loaded {
     data: Dataset,
-    /// `--data PATH` or `--text FILE`.
+    /// `--data PATH`, `--text FILE` or `--series FILE …`.
     flag: String,
     /// The path as given.
     path: PathBuf,
@@ -181,55 +216,9 @@ pub fn run(mut a: TrainArgs, m: &ArgMatches) -> Result<ExitCode> {
     if let Some(ck) = &resume {
         settings::resume_into(&mut a, m, ck)?;
     }
-    let data = load_data(&a, resume.as_ref())?;
+    let data = data::load(&a, resume.as_ref())?;
     let config = settings::resolve(&a, &data.data, resume.as_ref())?;
     train(a, config, data, resume)
-}
-
-/// Reads the data the arguments name: the text (with a resumed model's vocabulary), or a
-/// labelled set (MNIST, a `.ts` pair, an `.npz`; a resumed model's normalisation).
-fn load_data(a: &TrainArgs, resume: Option<&Checkpoint>) -> Result<Loaded> {
-    if !(a.val_frac > 0.0 && a.val_frac < 1.0) {
-        bail!("--val-frac must be between 0 and 1, got {}", a.val_frac);
-    }
-    if let Some(path) = &a.text {
-        let vocab = match resume.map(|c| &c.data) {
-            Some(DataInfo::Text(v)) => Some(v),
-            _ => None,
-        };
-        return Ok(Loaded {
-            data: Dataset::Text(Corpus::load(path, a.val_frac, vocab)?),
-            flag: format!("--text {}", path.display()),
-            path: path.clone(),
-        });
-    }
-    let source = Source::find(&a.data)?;
-    if a.raw_pixels && !source.images() {
-        bail!(
-            "--raw-pixels applies to MNIST's images only; {} is standardised",
-            a.data.display()
-        );
-    }
-    let scale = if a.raw_pixels { 1.0 } else { 1.0 / 255.0 };
-    let mut data = source.load(scale)?;
-    // A resumed run keeps the normalisation (and class order) it was trained with.
-    if let Some(DataInfo::Classes { norm, names, .. }) = resume.map(|c| &c.data) {
-        if *names != data.train.classes {
-            bail!(
-                "--resume: the saved model's classes ({}) are not those of {} ({})",
-                names.join(" ").escape_debug(),
-                a.data.display(),
-                data.train.classes.join(" ").escape_debug()
-            );
-        }
-        data.train.norm = norm.clone();
-        data.test.norm = norm.clone();
-    }
-    Ok(Loaded {
-        data: Dataset::Labelled(data),
-        flag: format!("--data {}", a.data.display()),
-        path: a.data.clone(),
-    })
 }
 
 /// The training run: the library trains; this shows it, saves it and reports it.
@@ -315,16 +304,24 @@ fn train(
         );
     }
     let eval = run.evaluate();
-    summary::say_result(&console, text, &eval, &outcome);
+    let reached = match &data.data {
+        Dataset::Series(f) => {
+            Reached::forecast(&run.model(), f, &eval, a.season.unwrap_or(1) as usize)?
+        }
+        _ => Reached::of(&eval, &run.network_config().task),
+    };
+    summary::say_result(&console, &reached, &eval, &outcome);
     let done = outcome.done;
     if let Some(path) = &a.save {
         run.save(path)?;
         console.say(format_args!("saved {} (iteration {done})", path.display()));
     }
-    let metric = if text {
-        format!("validation {:.3} bits/char", eval.bits())
-    } else {
-        format!("test accuracy {:.2}%", 100.0 * eval.accuracy)
+    let metric = match &reached {
+        Reached::Text { val_bpc, .. } => format!("validation {val_bpc:.3} bits/char"),
+        Reached::Values { test_rmse, .. } | Reached::Forecast { test_rmse, .. } => {
+            format!("test RMSE {test_rmse:.4}")
+        }
+        _ => format!("test accuracy {:.2}%", 100.0 * eval.accuracy),
     };
     write_reports(&format!("{title} — {metric}"))?;
     let signal = signals::pending();
@@ -349,7 +346,7 @@ fn train(
         }
     }
     if a.json {
-        let s = summary::Summary::new(&config, &run, &data, &eval, &outcome, &a, stopped);
+        let s = summary::Summary::new(&config, &run, &data, &reached, &outcome, &a, stopped);
         println!("{}", serde_json::to_string(&s)?);
     }
     Ok(match (&outcome.ending, signal) {

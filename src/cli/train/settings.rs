@@ -7,9 +7,10 @@ use super::TrainArgs;
 use anyhow::{Result, bail};
 use blasrnn::TrainConfig;
 use blasrnn::checkpoint::{Checkpoint, DataInfo};
-use blasrnn::data::{Dataset, Kind};
+use blasrnn::data::{Dataset, Kind, Targets};
 use blasrnn::network::Task;
-use blasrnn::train::{SEQUENCE_EPOCHS, default_dtype, default_lr};
+use blasrnn::nn::head::Readout;
+use blasrnn::train::{SEQUENCE_EPOCHS, SERIES_EPOCHS, default_dtype, default_lr};
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 
@@ -48,12 +49,21 @@ pub fn resume_into(a: &mut TrainArgs, m: &ArgMatches, ck: &Checkpoint) -> Result
     if let Some(l) = a.layers.filter(|&l| l as usize != c.layers) {
         return Err(clash("--layers", c.layers.to_string(), l.to_string()));
     }
-    if let Task::Classify { readout, .. } = c.task {
+    let readout = match c.task {
+        Task::Classify { readout, .. } | Task::Regress { readout, .. } => Some(readout),
+        Task::Tag { .. } => Some(Readout::Step),
+        Task::NextToken => None,
+    };
+    if let Some(readout) = readout {
         if let Some(r) = a.readout.filter(|&r| r != readout) {
             return Err(clash("--readout", readout.name().into(), r.name().into()));
         }
         a.readout = Some(readout);
     }
+    if a.bidirectional && !c.bidirectional {
+        return Err(clash("--bidirectional", "off".into(), "on".into()));
+    }
+    a.bidirectional = c.bidirectional;
     if let DataInfo::Classes {
         norm, images: true, ..
     } = &ck.data
@@ -91,8 +101,18 @@ pub fn resolve(a: &TrainArgs, data: &Dataset, resume: Option<&Checkpoint>) -> Re
     if text && a.readout.is_some() {
         bail!("--readout applies to classifiers only; a language model predicts at every step");
     }
+    let regression = matches!(
+        data.sets().map(|s| &s.train.targets),
+        Some(Targets::Values { .. })
+    );
+    if a.loss.is_some() && !regression {
+        bail!("--loss applies to regression and forecasting (real-valued targets) only");
+    }
+    if a.task.is_some() && !matches!(data, Dataset::Labelled(_)) {
+        bail!("--task regression applies to labelled sequences (--data) only");
+    }
     let saved = resume.and_then(|c| c.training.as_ref());
-    let base = TrainConfig::for_kind(kind);
+    let base = TrainConfig::for_data(data);
     macro_rules! pick {
         ($arg:expr, $field:ident) => {
             $arg.or(saved.map(|s| s.$field)).unwrap_or(base.$field)
@@ -114,7 +134,9 @@ pub fn resolve(a: &TrainArgs, data: &Dataset, resume: Option<&Checkpoint>) -> Re
         cell,
         hidden: pick!(a.hidden.map(|h| h as usize), hidden),
         layers: pick!(a.layers.map(|l| l as usize), layers),
+        bidirectional: a.bidirectional || saved.is_some_and(|s| s.bidirectional),
         readout: pick!(a.readout, readout),
+        loss: pick!(a.loss, loss),
         iters: base.iters,
         batch,
         seq_len: pick!(a.seq_len.map(|s| s as usize), seq_len),
@@ -136,6 +158,9 @@ pub fn resolve(a: &TrainArgs, data: &Dataset, resume: Option<&Checkpoint>) -> Re
         // Sequence sets come in every size: a number of passes, not of batches.
         (None, None) if kind == Kind::Sequences && saved.is_none() => {
             SEQUENCE_EPOCHS * config.iters_per_epoch(data)
+        }
+        (None, None) if kind == Kind::Series && saved.is_none() => {
+            SERIES_EPOCHS * config.iters_per_epoch(data)
         }
         (None, None) => pick!(None::<usize>, iters),
     };

@@ -3,9 +3,9 @@
 
 use super::{Loaded, TrainArgs};
 use crate::cli::console::Console;
-use crate::cli::eval::say_accuracy;
 use crate::cli::peak_rss_mb;
-use blasrnn::data::Dataset;
+use crate::cli::results::Reached;
+use blasrnn::data::{Dataset, Targets};
 use blasrnn::train::{Evaluation, Outcome, TrainConfig, Training};
 use serde::Serialize;
 
@@ -34,6 +34,32 @@ pub fn describe(console: &Console, c: &TrainConfig, data: &Loaded, params: usize
         c.seed
     );
     match &data.data {
+        Dataset::Series(f) => {
+            let sets = &f.sets;
+            console.say(format_args!(
+                "model: {shape}{}, readout {}, {params} parameters ({}); data: {}: {} steps of {} columns, \
+                 forecasting {:?} {} steps ahead from {} past steps; {} training windows, {} test forecasts",
+                if c.bidirectional { ", bidirectional" } else { "" },
+                c.readout.name(),
+                c.dtype.name(),
+                data.path.display(),
+                f.y.len(),
+                f.columns.len(),
+                f.columns[f.target],
+                f.horizon,
+                f.window,
+                sets.train.len(),
+                sets.test.len(),
+            ));
+            console.say(format_args!(
+                "training: {} iterations × batch {} ({:.2} epochs){resuming}, {schedule}, loss {}, \
+                 columns standardised",
+                c.iters,
+                c.batch,
+                (c.iters * c.batch) as f64 / sets.train.len() as f64,
+                c.loss
+            ));
+        }
         Dataset::Labelled(sets) => {
             let (train, test) = (&sets.train, &sets.test);
             let (lo, hi) = train.length_range();
@@ -42,20 +68,30 @@ pub fn describe(console: &Console, c: &TrainConfig, data: &Loaded, params: usize
             } else {
                 format!("{lo}..{hi}")
             };
+            let targets = match &train.targets {
+                Targets::Values { k, .. } => {
+                    format!("{k} target{}", if *k == 1 { "" } else { "s" })
+                }
+                Targets::Steps(_) => format!("{} classes at every step", train.classes.len()),
+                _ => format!("{} classes", train.classes.len()),
+            };
             console.say(format_args!(
-                "model: {shape}, readout {}, {params} parameters ({}); data: {}: {} train / {} test sequences of {steps} steps × {}, {} classes",
+                "model: {shape}{}, readout {}, {params} parameters ({}); data: {}: {} train / {} test sequences of {steps} steps × {}, {targets}",
+                if c.bidirectional { ", bidirectional" } else { "" },
                 c.readout.name(),
                 c.dtype.name(),
                 data.path.display(),
                 train.len(),
                 test.len(),
                 train.dims,
-                train.classes.len()
             ));
-            let inputs = match sets.images {
-                true if train.norm.scale[0] == 1.0 => "pixels 0..255",
-                true => "pixels 0..1",
-                false => "inputs standardised per dimension",
+            let inputs = match (sets.images, &train.targets) {
+                (true, _) if train.norm.scale[0] == 1.0 => "pixels 0..255".to_string(),
+                (true, _) => "pixels 0..1".to_string(),
+                (false, Targets::Values { .. }) => {
+                    format!("inputs and targets standardised, loss {}", c.loss)
+                }
+                (false, _) => "inputs standardised per dimension".to_string(),
             };
             console.say(format_args!(
                 "training: {} iterations × batch {} ({:.2} epochs){resuming}, {schedule}, {inputs}",
@@ -89,19 +125,9 @@ pub fn describe(console: &Console, c: &TrainConfig, data: &Loaded, params: usize
 }
 
 /// The held-out result and the training rate.
-pub fn say_result(console: &Console, text: bool, eval: &Evaluation, outcome: &Outcome) {
-    if text {
-        console.say(format_args!(
-            "validation loss {:.4} nats/char = {:.4} bits/char, next-char accuracy {:.2}% ({} characters)",
-            eval.loss,
-            eval.bits(),
-            100.0 * eval.accuracy,
-            eval.count
-        ));
-    } else {
-        say_accuracy(console, eval);
-    }
-    let unit = if text { "chars" } else { "samples" };
+pub fn say_result(console: &Console, reached: &Reached, eval: &Evaluation, outcome: &Outcome) {
+    reached.say(console, eval);
+    let unit = outcome.reports.first().map_or("samples", |r| r.unit);
     console.say(format_args!(
         "trained {} {unit} in {:.2} s: {:.0} {unit}/s",
         outcome.samples,
@@ -118,7 +144,9 @@ pub struct Summary<'a> {
     algo: &'static str,
     task: &'static str,
     #[serde(flatten)]
-    result: Reached,
+    reached: &'a Reached,
+    #[serde(flatten)]
+    trained: Trained,
     train_loss: Option<f64>,
     train_seconds: f64,
     start_iteration: usize,
@@ -129,21 +157,16 @@ pub struct Summary<'a> {
     peak_rss_mb: Option<f64>,
 }
 
-/// What the run reached on the held-out data, by task.
+/// How much the run trained on, by kind of data.
 #[derive(Serialize)]
 #[serde(untagged)]
-enum Reached {
+enum Trained {
     Text {
-        val_loss: f64,
-        val_bpc: f64,
-        val_accuracy: f64,
         train_tokens: usize,
         train_tokens_per_sec: f64,
         vocab: usize,
     },
-    Classes {
-        test_accuracy: f64,
-        test_loss: f64,
+    Sequences {
         train_samples: usize,
         train_samples_per_sec: f64,
         raw_pixels: bool,
@@ -156,23 +179,18 @@ impl<'a> Summary<'a> {
         config: &'a TrainConfig,
         run: &Training,
         data: &Loaded,
-        eval: &Evaluation,
+        reached: &'a Reached,
         outcome: &Outcome,
         a: &TrainArgs,
         stopped: Option<String>,
     ) -> Summary<'a> {
-        let result = match &data.data {
-            Dataset::Text(c) => Reached::Text {
-                val_loss: eval.loss,
-                val_bpc: eval.bits(),
-                val_accuracy: eval.accuracy,
+        let trained = match &data.data {
+            Dataset::Text(c) => Trained::Text {
                 train_tokens: outcome.samples,
                 train_tokens_per_sec: outcome.rate(),
                 vocab: c.vocab.len(),
             },
-            Dataset::Labelled(_) => Reached::Classes {
-                test_accuracy: eval.accuracy,
-                test_loss: eval.loss,
+            _ => Trained::Sequences {
                 train_samples: outcome.samples,
                 train_samples_per_sec: outcome.rate(),
                 raw_pixels: a.raw_pixels,
@@ -182,7 +200,8 @@ impl<'a> Summary<'a> {
             config,
             algo: "engine",
             task: run.network_config().task.name(),
-            result,
+            reached,
+            trained,
             train_loss: outcome.reports.last().map(|r| r.loss),
             train_seconds: outcome.train_seconds,
             start_iteration: outcome.first,

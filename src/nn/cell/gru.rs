@@ -20,7 +20,7 @@ use super::common::{
 };
 use super::{Cell, CellKind, Grads, Seqs};
 use crate::activation::{sigmoid_in_place, tanh_in_place};
-use crate::nn::params::{ParamSpec, rnn_params};
+use crate::nn::params::{LayerId, ParamSpec, rnn_params};
 use crate::real::Real;
 
 /// A GRU cell with D inputs and H hidden units.
@@ -65,8 +65,8 @@ impl<T: Real> Cell<T> for GruCell {
         self.dm.h
     }
 
-    fn params(&self, layer: usize) -> Vec<ParamSpec> {
-        rnn_params(layer, self.dm.d, self.dm.h, 3, true)
+    fn params(&self, id: LayerId) -> Vec<ParamSpec> {
+        rnn_params(id, self.dm.d, self.dm.h, 3, true)
     }
 
     fn flops(&self, s: &Seqs<T>, dx: bool) -> (u64, u64) {

@@ -22,7 +22,7 @@ use super::common::{
 use super::{Cell, CellKind, Grads, Seqs};
 use crate::activation::{sigmoid_in_place, tanh_in_place};
 use crate::blas::{Op, axpy, gemv};
-use crate::nn::params::{ParamSpec, rnn_params};
+use crate::nn::params::{LayerId, ParamSpec, rnn_params};
 use crate::real::Real;
 
 /// An LSTM cell with D inputs and H hidden units.
@@ -68,8 +68,8 @@ impl<T: Real> Cell<T> for LstmCell {
         self.dm.h
     }
 
-    fn params(&self, layer: usize) -> Vec<ParamSpec> {
-        rnn_params(layer, self.dm.d, self.dm.h, 4, true)
+    fn params(&self, id: LayerId) -> Vec<ParamSpec> {
+        rnn_params(id, self.dm.d, self.dm.h, 4, true)
     }
 
     fn state_len(&self) -> usize {

@@ -25,7 +25,7 @@ pub use gru::GruCell;
 pub use lstm::LstmCell;
 pub use tanh::TanhCell;
 
-use crate::nn::params::ParamSpec;
+use crate::nn::params::{LayerId, ParamSpec};
 use crate::real::Real;
 
 /// Which recurrent cell a model uses.
@@ -110,9 +110,9 @@ pub trait Cell<T: Real>: Send + Sync {
     fn input(&self) -> usize;
     /// Hidden units, H.
     fn hidden(&self) -> usize;
-    /// The cell's parameters as layer `layer` of a stack, in the order they sit in its slice of
-    /// the flat buffer.
-    fn params(&self, layer: usize) -> Vec<ParamSpec>;
+    /// The cell's parameters as cell `id` of a stack, in the order they sit in its slice of the
+    /// flat buffer.
+    fn params(&self, id: LayerId) -> Vec<ParamSpec>;
     /// Numbers of state per sequence carried from one chunk to the next: H, or 2H for the LSTM
     /// (h, then c).
     fn state_len(&self) -> usize {

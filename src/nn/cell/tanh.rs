@@ -13,7 +13,7 @@ use super::common::{
 use super::{Cell, CellKind, Grads, Seqs};
 use crate::activation::tanh_in_place;
 use crate::blas::{Op, gemm_within};
-use crate::nn::params::{ParamSpec, rnn_params};
+use crate::nn::params::{LayerId, ParamSpec, rnn_params};
 use crate::real::Real;
 
 /// The tanh RNN cell with D inputs and H hidden units.
@@ -49,8 +49,8 @@ impl<T: Real> Cell<T> for TanhCell {
         self.dm.h
     }
 
-    fn params(&self, layer: usize) -> Vec<ParamSpec> {
-        rnn_params(layer, self.dm.d, self.dm.h, 1, false)
+    fn params(&self, id: LayerId) -> Vec<ParamSpec> {
+        rnn_params(id, self.dm.d, self.dm.h, 1, false)
     }
 
     fn flops(&self, s: &Seqs<T>, dx: bool) -> (u64, u64) {

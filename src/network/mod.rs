@@ -6,124 +6,21 @@
 //! Gradients and optimizer state use the same layout. Every per-batch buffer lives in a
 //! [`Workspace`] sized once for the largest batch and the longest sequence.
 
+mod task;
+mod workspace;
+
+pub use task::{NetworkConfig, Task};
+pub use workspace::Workspace;
+
 use crate::data::Data;
 use crate::error::{Error, Result};
-use crate::nn::cell::{CellKind, Input, Seqs};
-use crate::nn::head::{Classifier, Head, HeadBuffers, HeadInput, NextToken, Readout};
+use crate::nn::cell::{Input, Seqs};
+use crate::nn::head::{Answer, Head, HeadBuffers, HeadInput, SeqHead, StepHead};
 use crate::nn::params::{Layout, ParamSpec, Role};
 use crate::nn::stack::{Dropout, Stack, StackBuffers};
 use crate::real::Real;
 use rand::Rng;
 use rand_distr::{Distribution, Normal, Uniform};
-
-/// What the model predicts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Task {
-    /// One class per sequence of `steps` steps at most (exactly, for the seed readout).
-    Classify {
-        /// Which numbers feed the classifier.
-        readout: Readout,
-        /// Steps of the longest sequence, T (28 for MNIST).
-        steps: usize,
-        /// Outputs per step of the seed readout, O (the seed uses O = D).
-        outputs: usize,
-        /// Classes, K.
-        classes: usize,
-    },
-    /// The next token at every step: a language model over a vocabulary of `input` symbols,
-    /// read one-hot.
-    NextToken,
-}
-
-impl Task {
-    /// `classify` or `lm`, as the checkpoint's metadata says it.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Task::Classify { .. } => "classify",
-            Task::NextToken => "lm",
-        }
-    }
-}
-
-/// The shape of a model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NetworkConfig {
-    /// Which recurrent cell.
-    pub cell: CellKind,
-    /// Inputs per step, D (28 for MNIST rows), or the vocabulary size of a language model.
-    pub input: usize,
-    /// Hidden units per layer, H.
-    pub hidden: usize,
-    /// Stacked layers, L.
-    pub layers: usize,
-    /// What it predicts.
-    pub task: Task,
-}
-
-impl NetworkConfig {
-    /// This shape fitted to read `data`: a labelled set of the same numbers a step whose labels
-    /// are classes of the model (any length; for the seed readout, exactly its steps), with
-    /// `steps` grown to the set's longest sequence; or a text over the vocabulary.
-    ///
-    /// # Errors
-    /// [`Error::Task`] when the data are of the other task, [`Error::Shape`] when they do not
-    /// fit: each message says what the model reads and what the data hold.
-    pub fn fitted(&self, data: Data) -> Result<NetworkConfig> {
-        let mut config = *self;
-        match (&mut config.task, data) {
-            (Task::Classify { .. }, Data::Text(_)) => Err(Error::task(
-                "a classifier reads labelled sequences, not text",
-            )),
-            (Task::NextToken, Data::Labelled(_)) => Err(Error::task(
-                "a language model reads text, not labelled sequences",
-            )),
-            (Task::NextToken, Data::Text(tokens)) => {
-                match tokens.iter().find(|&&t| t as usize >= self.input) {
-                    Some(t) => Err(Error::shape(format!(
-                        "token {t} is outside the vocabulary of {}",
-                        self.input
-                    ))),
-                    None => Ok(config),
-                }
-            }
-            (
-                Task::Classify {
-                    readout,
-                    steps,
-                    classes,
-                    ..
-                },
-                Data::Labelled(set),
-            ) => {
-                if set.dims != self.input {
-                    return Err(Error::shape(format!(
-                        "the model reads {} numbers a step, but the data hold {}",
-                        self.input, set.dims
-                    )));
-                }
-                if let Some(&l) = set.labels.iter().find(|&&l| l as usize >= *classes) {
-                    return Err(Error::shape(format!(
-                        "label {l} is not one of the model's {classes} classes"
-                    )));
-                }
-                let (lo, hi) = set.length_range();
-                if *readout == Readout::Seq && (lo, hi) != (*steps, *steps) {
-                    let held = if lo == hi {
-                        format!("{hi}")
-                    } else {
-                        format!("{lo}..{hi}")
-                    };
-                    return Err(Error::shape(format!(
-                        "the model (seed readout) reads sequences of exactly {steps} steps, but \
-                         the data hold {held}"
-                    )));
-                }
-                *steps = (*steps).max(set.steps);
-                Ok(config)
-            }
-        }
-    }
-}
 
 /// How the parameters start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -148,73 +45,6 @@ pub struct Network<T: Real = f64> {
     layout: Layout,
 }
 
-/// Every buffer one batch needs, allocated once for up to `capacity` sequences of up to
-/// `max_steps` steps.
-pub struct Workspace<T: Real = f64> {
-    /// Largest batch this workspace holds.
-    pub capacity: usize,
-    /// Longest sequence it holds.
-    pub max_steps: usize,
-    /// Dense inputs `[b][t][D]` of the current batch (classification).
-    pub x: Vec<T>,
-    /// Token ids `[b][t]` (language model).
-    pub tokens: Vec<u32>,
-    /// Targets: one class per sequence `[b]`, or the next token of every step `[b][t]`.
-    pub targets: Vec<u32>,
-    /// Steps of each sequence `[b]`, longest first (see [`Workspace::begin`]).
-    pub lens: Vec<usize>,
-    /// Parameter gradients, laid out like the parameters (accumulated by `backward`).
-    pub grad: Vec<T>,
-    b: usize,
-    t: usize,
-    active: Vec<usize>,
-    carried: bool,
-    stack: StackBuffers<T>,
-    head: HeadBuffers<T>,
-    ones: Vec<T>,
-}
-
-impl<T: Real> Workspace<T> {
-    /// Declares the batch now in the buffers: `b` sequences of up to `t` steps laid out
-    /// `[b][t][·]`, whose lengths are `lens[..b]`, longest first, each in 1..=t.
-    ///
-    /// # Panics
-    /// When the batch does not fit or the lengths are not as described (a loader's bug).
-    pub fn begin(&mut self, b: usize, t: usize) {
-        assert!(
-            (1..=self.capacity).contains(&b) && (1..=self.max_steps).contains(&t),
-            "batch of {b} × {t} outside the workspace's {} × {}",
-            self.capacity,
-            self.max_steps
-        );
-        let lens = &self.lens[..b];
-        assert!(
-            lens.windows(2).all(|w| w[0] >= w[1]) && lens[0] <= t && lens[b - 1] >= 1,
-            "sequence lengths must be sorted longest first, within 1..={t}: {lens:?}"
-        );
-        (self.b, self.t) = (b, t);
-        for (step, n) in self.active[..t].iter_mut().enumerate() {
-            *n = lens.partition_point(|&l| l > step);
-        }
-    }
-
-    /// Declares a batch of `b` sequences all `t` steps long (see [`Workspace::begin`]).
-    pub fn begin_full(&mut self, b: usize, t: usize) {
-        self.lens[..b.min(self.capacity)].fill(t);
-        self.begin(b, t);
-    }
-
-    /// Probabilities of the last `forward`: `[b][K]`, or `[b·t][V]` for a language model.
-    pub fn probs(&self, rows: usize, k: usize) -> &[T] {
-        self.head.probs(rows, k)
-    }
-
-    /// Whether the next batch starts from the carried state (else from zeros).
-    pub fn carried(&self) -> bool {
-        self.carried
-    }
-}
-
 impl<T: Real> Network<T> {
     /// Builds the network described by `config`.
     pub fn new(config: NetworkConfig) -> Network<T> {
@@ -225,23 +55,43 @@ impl<T: Real> Network<T> {
             one_hot,
             config.hidden,
             config.layers,
+            config.bidirectional,
         );
+        let (h, dirs) = (config.hidden, stack.directions());
+        let sequence = |readout, t, o, k, answer| {
+            Head::Sequence(SeqHead {
+                readout,
+                h,
+                dirs,
+                t,
+                o,
+                k,
+                answer,
+            })
+        };
         let head = match config.task {
             Task::Classify {
                 readout,
                 steps,
                 outputs,
                 classes,
-            } => Head::Classify(Classifier {
+            } => sequence(readout, steps, outputs, classes, Answer::Class),
+            Task::Regress {
                 readout,
-                h: config.hidden,
-                t: steps,
-                o: outputs,
+                steps,
+                outputs,
+                targets,
+                loss,
+            } => sequence(readout, steps, outputs, targets, Answer::Values(loss)),
+            Task::Tag { classes, .. } => Head::Steps(StepHead {
+                h: stack.width(),
                 k: classes,
+                masked: true,
             }),
-            Task::NextToken => Head::NextToken(NextToken {
-                h: config.hidden,
-                v: config.input,
+            Task::NextToken => Head::Steps(StepHead {
+                h,
+                k: config.input,
+                masked: false,
             }),
         };
         let mut specs = stack.params().to_vec();
@@ -346,9 +196,11 @@ impl<T: Real> Network<T> {
     /// dropout masks when `dropout`.
     pub fn workspace(&self, capacity: usize, max_steps: usize, dropout: bool) -> Workspace<T> {
         let (b, t, c) = (capacity, max_steps, &self.config);
-        let (dense, tokens, targets) = match c.task {
-            Task::Classify { .. } => (b * t * c.input, 0, b),
-            Task::NextToken => (0, b * t, b * t),
+        let (dense, tokens, targets, values) = match c.task {
+            Task::Classify { .. } => (b * t * c.input, 0, b, 0),
+            Task::Regress { targets, .. } => (b * t * c.input, 0, b, b * targets),
+            Task::Tag { .. } => (b * t * c.input, 0, b * t, 0),
+            Task::NextToken => (0, b * t, b * t, 0),
         };
         Workspace {
             capacity,
@@ -356,6 +208,7 @@ impl<T: Real> Network<T> {
             x: vec![T::ZERO; dense],
             tokens: vec![0; tokens],
             targets: vec![0; targets],
+            values: vec![T::ZERO; values],
             lens: vec![t; b],
             grad: vec![T::ZERO; self.num_params()],
             b: 0,
@@ -374,6 +227,7 @@ impl<T: Real> Network<T> {
             x,
             tokens,
             targets,
+            values,
             grad,
             b,
             t,
@@ -387,8 +241,8 @@ impl<T: Real> Network<T> {
         let (b, t) = (*b, *t);
         assert!(b > 0, "a pass before Workspace::begin");
         let x = match self.config.task {
-            Task::Classify { .. } => Input::Dense(&x[..b * t * self.config.input]),
             Task::NextToken => Input::Tokens(&tokens[..b * t]),
+            _ => Input::Dense(&x[..b * t * self.config.input]),
         };
         Parts {
             s: Seqs {
@@ -401,6 +255,7 @@ impl<T: Real> Network<T> {
                 ones,
             },
             targets,
+            values,
             grad,
             stack,
             head,
@@ -408,8 +263,8 @@ impl<T: Real> Network<T> {
     }
 
     /// Forward over the batch declared in `ws` (with dropout between layers when given). Returns
-    /// the summed cross-entropy and how many predictions were right (of `b` sequences, or of
-    /// `b·t` next tokens); the probabilities are left in the workspace.
+    /// the summed loss and how many answers were right (of `b` sequences, or of the steps); the
+    /// probabilities (or predicted values) are left in the workspace.
     pub fn forward(
         &self,
         params: &[T],
@@ -420,6 +275,7 @@ impl<T: Real> Network<T> {
         let Parts {
             s,
             targets,
+            values,
             stack,
             head,
             ..
@@ -431,18 +287,20 @@ impl<T: Real> Network<T> {
             s: &s,
             st,
             targets,
+            values,
         };
         self.head.forward(&x, head)
     }
 
-    /// Backward after `forward` on the same batch: accumulates the gradient of
-    /// `scale × summed cross-entropy` into `ws.grad`.
+    /// Backward after `forward` on the same batch: accumulates the gradient of `scale × summed
+    /// loss` into `ws.grad`.
     pub fn backward(&self, params: &[T], ws: &mut Workspace<T>, scale: f64) {
         let n = self.stack.num_params();
         let (pc, ph) = params.split_at(n);
         let Parts {
             s,
             targets,
+            values,
             grad,
             stack,
             head,
@@ -455,6 +313,7 @@ impl<T: Real> Network<T> {
                 s: &s,
                 st,
                 targets,
+                values,
             };
             self.head.backward(&x, scale, head, gh, g_top);
         }
@@ -465,10 +324,10 @@ impl<T: Real> Network<T> {
     /// no loss): what sampling draws from.
     ///
     /// # Panics
-    /// When the model is a classifier.
+    /// When the model is not a language model.
     pub fn next_token_logits<'a>(&self, params: &[T], ws: &'a mut Workspace<T>) -> &'a [T] {
-        let Head::NextToken(head) = self.head else {
-            panic!("next-token logits of a classifier")
+        let (Task::NextToken, Head::Steps(head)) = (self.config.task, self.head) else {
+            panic!("next-token logits of a model that is not a language model")
         };
         let (pc, ph) = params.split_at(self.stack.num_params());
         let Parts {
@@ -478,7 +337,7 @@ impl<T: Real> Network<T> {
         let st = self.stack.top_states(stack, s.b, s.t);
         head.logits(ph, st, s.rows(), hb);
         let hb: &'a HeadBuffers<T> = hb;
-        hb.probs(s.rows(), head.v)
+        hb.probs(s.rows(), head.k)
     }
 
     /// Runs the stack alone over the batch in `ws` (no head, no dropout): the top layer's states
@@ -549,6 +408,7 @@ impl<T: Real> Network<T> {
 struct Parts<'a, T> {
     s: Seqs<'a, T>,
     targets: &'a [u32],
+    values: &'a [T],
     grad: &'a mut [T],
     stack: &'a mut StackBuffers<T>,
     head: &'a mut HeadBuffers<T>,

@@ -6,8 +6,10 @@
 //! The `.npy` header is checked before any of its claimed size is allocated: an array is read as
 //! its bytes arrive, never more than the header promises.
 
-use super::SeqSet;
+mod split;
+
 use crate::error::Error;
+pub use split::{Expect, load_split};
 use std::io::Read;
 use std::path::Path;
 
@@ -27,6 +29,8 @@ pub struct Array {
     pub shape: Vec<usize>,
     /// Its values in C order.
     pub values: Values,
+    /// Whether its dtype is a float (else integers, booleans or strings).
+    pub float: bool,
 }
 
 /// An element type of `.npy` files that blasrnn reads.
@@ -205,7 +209,11 @@ fn read_npy(r: &mut impl Read) -> Result<Array, String> {
     } else {
         values
     };
-    Ok(Array { shape, values })
+    Ok(Array {
+        shape,
+        values,
+        float: kind == Kind::Float,
+    })
 }
 
 /// The value of `key` in a `.npy` header (a Python dict literal).
@@ -309,124 +317,4 @@ pub fn class_names(labels: &Values) -> Vec<String> {
             u
         }
     }
-}
-
-/// The labelled set `x_{split}`, `y_{split}`, `len_{split}` of the archive; labels are mapped to
-/// `classes` (the training set's), or, for the training split (`classes` None), define them.
-/// Returns the set and, when `x` was 2-D, a note saying it was read as D = 1.
-pub fn load_split(
-    npz: &mut Npz,
-    split: &str,
-    classes: Option<&[String]>,
-) -> Result<(SeqSet, Option<String>), Error> {
-    let path = npz.path.clone();
-    let bad = |problem: String| Error::format(&path, problem);
-    let get = |npz: &mut Npz, name: String| -> Result<Array, Error> {
-        npz.array(&name)?.ok_or_else(|| {
-            bad(format!(
-                "no array {name} (it holds {}); a labelled set needs x_{split} (N×T×D), y_{split} (N) \
-                 and optionally len_{split} (N)",
-                super::quoted(&npz.names())
-            ))
-        })
-    };
-    let x = get(npz, format!("x_{split}"))?;
-    let y = get(npz, format!("y_{split}"))?;
-    let lens = npz.array(&format!("len_{split}"))?;
-    let (n, t, d, note) = match x.shape[..] {
-        [n, t, d] => (n, t, d, None),
-        [n, t] => (
-            n,
-            t,
-            1,
-            Some(format!(
-                "x_{split} is 2-D (N×T): read as one number a step (D = 1)"
-            )),
-        ),
-        _ => {
-            return Err(bad(format!(
-                "x_{split} has shape {:?}; it needs N×T×D (sequences × steps × numbers a step)",
-                x.shape
-            )));
-        }
-    };
-    if n == 0 || t == 0 || d == 0 {
-        return Err(bad(format!(
-            "x_{split} has shape {:?}: an empty set",
-            x.shape
-        )));
-    }
-    let Values::Numbers(xv) = x.values else {
-        return Err(bad(format!("x_{split} holds strings; it needs numbers")));
-    };
-    if y.shape != [n] {
-        return Err(bad(format!(
-            "y_{split} has shape {:?} but x_{split} holds {n} sequences: it needs ({n},)",
-            y.shape
-        )));
-    }
-    let lens: Vec<usize> = match lens {
-        None => vec![t; n],
-        Some(l) => {
-            let Values::Numbers(lv) = &l.values else {
-                return Err(bad(format!(
-                    "len_{split} holds strings; it needs whole numbers"
-                )));
-            };
-            if l.shape != [n] {
-                return Err(bad(format!(
-                    "len_{split} has shape {:?} but x_{split} holds {n} sequences",
-                    l.shape
-                )));
-            }
-            lv.iter()
-                .enumerate()
-                .map(|(i, &v)| {
-                    if v.fract() == 0.0 && v >= 1.0 && v <= t as f64 {
-                        Ok(v as usize)
-                    } else {
-                        Err(bad(format!(
-                            "len_{split}[{i}] = {v}: a length must be a whole number in 1..={t}"
-                        )))
-                    }
-                })
-                .collect::<Result<_, _>>()?
-        }
-    };
-    let defined = class_names(&y.values);
-    let classes: Vec<String> = classes.map_or(defined, <[String]>::to_vec);
-    let names: Vec<String> = match &y.values {
-        Values::Numbers(v) => v.iter().map(|x| format!("{x}")).collect(),
-        Values::Strings(v) => v.clone(),
-    };
-    let labels = names
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            classes
-                .iter()
-                .position(|c| c == l)
-                .map(|k| k as u32)
-                .ok_or_else(|| {
-                    bad(format!(
-                        "y_{split}[{i}] = {l:?} is not a class of the training set ({})",
-                        super::quoted(&classes)
-                    ))
-                })
-        })
-        .collect::<Result<Vec<u32>, _>>()?;
-    let mut series = Vec::with_capacity(n);
-    for (i, &len) in lens.iter().enumerate() {
-        let s = &xv[i * t * d..(i * t + len) * d];
-        if let Some(k) = s.iter().position(|v| !v.is_finite()) {
-            return Err(bad(format!(
-                "x_{split}[{i}] holds {} at step {} (within its length {len}); fill it, or give len_{split}",
-                s[k],
-                k / d
-            )));
-        }
-        series.push(s.to_vec());
-    }
-    let set = super::pad(&path, &series, &lens, d, labels, classes)?;
-    Ok((set, note))
 }
