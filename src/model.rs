@@ -399,6 +399,15 @@ impl Model {
         Stream::new(self)
     }
 
+    /// A streaming predictor whose every step is split across `threads` threads (see
+    /// [`Stream::with_threads`]).
+    ///
+    /// # Errors
+    /// As [`Stream::with_threads`].
+    pub fn stream_with_threads(&self, threads: usize) -> Result<Stream<'_>> {
+        Stream::with_threads(self, threads)
+    }
+
     /// The network and parameters in either dtype, for [`Stream`].
     pub(crate) fn net(&self) -> &ByDtype<Net<f32>, Net<f64>> {
         &self.net
@@ -423,35 +432,29 @@ fn evaluate<T: Real>(
     seq_len: usize,
 ) -> Result<Evaluation> {
     let net = Network::<T>::new(n.net.config.fitted(data)?);
-    let pool = match threads {
-        1 => None,
-        t => Some(threads::pool(t)?),
+    // Batches of 100 sequences, or the evaluation's streams, cut into shards as training does.
+    let batch = match data {
+        Data::Labelled(_) => 100usize.max(threads),
+        Data::Text(tokens) => eval_streams(tokens.len(), seq_len),
     };
+    let (groups, team) = threads::layout(threads, batch, &net);
+    let crew = threads::Crew::new(groups, team)?;
     crate::blas::set_threads(1);
     let mut workers: Vec<Worker<T>> = match data {
         // Batches of 100 sequences (at least one per worker).
-        Data::Labelled(set) => {
-            let cap = 100usize.max(threads).div_ceil(threads);
-            (0..threads)
-                .map(|_| Worker::new(&net, cap, set.steps, false))
-                .collect()
-        }
-        Data::Text(tokens) => {
-            let cap = eval_streams(tokens.len(), seq_len).div_ceil(threads);
-            (0..threads)
-                .map(|_| Worker::new(&net, cap, seq_len, false))
-                .collect()
-        }
+        Data::Labelled(set) => (0..groups)
+            .map(|_| Worker::new(&net, batch.div_ceil(groups), set.steps, false))
+            .collect(),
+        Data::Text(_) => (0..groups)
+            .map(|_| Worker::new(&net, batch.div_ceil(groups), seq_len, false))
+            .collect(),
     };
-    let mut run = || match data {
+    let run = || match data {
         Data::Labelled(set) => {
             let norm = info.norm().unwrap_or(&set.norm);
-            evaluate_set(&net, &n.params, pool.as_ref(), &mut workers, set, norm)
+            evaluate_set(&net, &n.params, &crew, &mut workers, set, norm)
         }
-        Data::Text(tokens) => evaluate_text(&net, &n.params, pool.as_ref(), &mut workers, tokens),
+        Data::Text(tokens) => evaluate_text(&net, &n.params, &crew, &mut workers, tokens),
     };
-    Ok(match &pool {
-        Some(p) => threads::keep_awake(p, &mut run),
-        None => run(),
-    })
+    Ok(crew.keep_awake(run))
 }

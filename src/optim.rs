@@ -1,6 +1,6 @@
 //! Optimizers over the flat parameter buffer, gradient clipping and learning-rate schedules.
 
-use crate::blas::{axpy, nrm2, scal};
+use crate::blas::{nrm2, scal};
 use crate::real::Real;
 
 /// Which update rule.
@@ -123,25 +123,90 @@ impl<T: Real> Optimizer<T> {
             g.len(),
             "optimizer: parameter and gradient lengths differ"
         );
+        let (update, m, v) = self.begin(lr, 1.0);
+        update.apply(p, g, m, v);
+    }
+
+    /// Counts an update and returns its rule with learning rate `lr` applied to the gradient
+    /// times `scale` (a clip), and the state to update with it (`m`, `v`: empty when the rule
+    /// has none). [`Update::apply`] over any split of the buffers into ranges — each range of
+    /// `p`, `g`, `m`, `v` alike, on any thread — gives the same numbers as over the whole.
+    pub fn begin(&mut self, lr: f64, scale: f64) -> (Update<T>, &mut [T], &mut [T]) {
         self.steps += 1;
+        let n = self.steps.min(i32::MAX as u64) as i32;
+        let c1 = 1.0 - BETA1.powi(n);
+        let c2 = 1.0 - BETA2.powi(n);
+        let update = Update {
+            kind: self.kind,
+            lr: T::from_f64(lr),
+            scale: T::from_f64(scale),
+            scaled: scale != 1.0,
+            step: T::from_f64(lr / c1),
+            c2s: T::from_f64(c2.sqrt()),
+        };
+        (update, &mut self.m, &mut self.v)
+    }
+}
+
+/// One update's rule and coefficients (see [`Optimizer::begin`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Update<T> {
+    kind: OptimizerKind,
+    lr: T,
+    scale: T,
+    scaled: bool,
+    /// Adam: `lr / (1 − β₁ᵗ)`, and `√(1 − β₂ᵗ)`.
+    step: T,
+    c2s: T,
+}
+
+impl<T: Real> Update<T> {
+    /// Applies the update to parameters `p` from gradient `g` (times the scale), with the
+    /// matching range of the optimizer's state (`m`, `v`, as long as `p`, or empty when the rule
+    /// has none). Elementwise: each number depends only on its own position's values.
+    ///
+    /// # Panics
+    /// When the lengths do not match.
+    pub fn apply(&self, p: &mut [T], g: &[T], m: &mut [T], v: &mut [T]) {
+        let n = p.len();
+        assert!(
+            g.len() == n
+                && m.len()
+                    == if self.kind == OptimizerKind::Sgd {
+                        0
+                    } else {
+                        n
+                    }
+                && v.len()
+                    == if self.kind == OptimizerKind::Adam {
+                        n
+                    } else {
+                        0
+                    },
+            "optimizer: parameter, gradient and state lengths differ"
+        );
+        let grad = |gv: T| if self.scaled { gv * self.scale } else { gv };
         match self.kind {
-            OptimizerKind::Sgd => axpy(-lr, g, p),
+            OptimizerKind::Sgd => {
+                for (pv, &gv) in p.iter_mut().zip(g) {
+                    *pv -= self.lr * grad(gv);
+                }
+            }
             OptimizerKind::Momentum => {
-                scal(MOMENTUM, &mut self.m);
-                axpy(1.0, g, &mut self.m);
-                axpy(-lr, &self.m, p);
+                let mu = T::from_f64(MOMENTUM);
+                for ((pv, &gv), mv) in p.iter_mut().zip(g).zip(m) {
+                    *mv = mu * *mv + grad(gv);
+                    *pv -= self.lr * *mv;
+                }
             }
             OptimizerKind::Adam => {
-                let c1 = 1.0 - BETA1.powi(self.steps.min(i32::MAX as u64) as i32);
-                let c2 = 1.0 - BETA2.powi(self.steps.min(i32::MAX as u64) as i32);
-                let step = T::from_f64(lr / c1);
-                let c2s = T::from_f64(c2.sqrt());
                 let (b1, b2, eps) = (T::from_f64(BETA1), T::from_f64(BETA2), T::from_f64(EPS));
                 let (nb1, nb2) = (T::from_f64(1.0 - BETA1), T::from_f64(1.0 - BETA2));
-                for (((pv, &gv), m), v) in p.iter_mut().zip(g).zip(&mut self.m).zip(&mut self.v) {
-                    *m = b1 * *m + nb1 * gv;
-                    *v = b2 * *v + nb2 * gv * gv;
-                    *pv -= step * *m / (v.sqrt() / c2s + eps);
+                for (((pv, &gv), mv), vv) in p.iter_mut().zip(g).zip(m).zip(v) {
+                    let gv = grad(gv);
+                    *mv = b1 * *mv + nb1 * gv;
+                    *vv = b2 * *vv + nb2 * gv * gv;
+                    *pv -= self.step * *mv / (vv.sqrt() / self.c2s + eps);
                 }
             }
         }

@@ -5,6 +5,7 @@
 //! [`Sampler`] is generic over the number type and works in tokens; [`TextSampler`] (from
 //! [`crate::Model::sampler`]) works in characters, in the dtype the model was saved in.
 
+use crate::blas::Team;
 use crate::data::text::{Vocab, show_chars};
 use crate::error::{Error, Result};
 use crate::network::{Network, Task, Workspace};
@@ -22,6 +23,9 @@ pub struct SampleOptions {
     pub top_k: Option<usize>,
     /// Seed of the draws.
     pub seed: u64,
+    /// Threads each character's step is split across (see [`crate::blas::team`]); the text is
+    /// the same for every count but for rounding.
+    pub threads: usize,
 }
 
 impl Default for SampleOptions {
@@ -30,6 +34,7 @@ impl Default for SampleOptions {
             temperature: 1.0,
             top_k: None,
             seed: 1,
+            threads: 1,
         }
     }
 }
@@ -49,6 +54,9 @@ impl SampleOptions {
         if self.top_k == Some(0) {
             return Err(Error::config("`top_k` must be at least 1"));
         }
+        if self.threads == 0 {
+            return Err(Error::config("`threads` must be at least 1"));
+        }
         Ok(())
     }
 }
@@ -64,6 +72,8 @@ pub struct Sampler<'a, T: Real> {
     next: Vec<f64>,
     /// Token indices, for the top-k selection.
     order: Vec<usize>,
+    /// The threads each step is split across.
+    team: Team,
 }
 
 impl<'a, T: Real> Sampler<'a, T> {
@@ -85,6 +95,10 @@ impl<'a, T: Real> Sampler<'a, T> {
         }
         config.check()?;
         let v = model.config.input;
+        let team = Team::new(config.threads).map_err(|e| Error::Threads {
+            threads: config.threads,
+            reason: e.to_string(),
+        })?;
         Ok(Sampler {
             model,
             params,
@@ -93,6 +107,7 @@ impl<'a, T: Real> Sampler<'a, T> {
             rng: StdRng::seed_from_u64(config.seed),
             next: vec![0.0; v],
             order: (0..v).collect(),
+            team,
         })
     }
 
@@ -108,7 +123,8 @@ impl<'a, T: Real> Sampler<'a, T> {
             self.ws.tokens[..t].copy_from_slice(part);
             self.ws.targets[..t].fill(0);
             self.ws.begin_full(1, t);
-            let logits = self.model.next_token_logits(self.params, &mut self.ws);
+            let (model, params, ws) = (self.model, self.params, &mut self.ws);
+            let logits = self.team.enter(|| model.next_token_logits(params, ws));
             let last = &logits[(t - 1) * v..t * v];
             // softmax(logits / τ), in f64.
             let tau = self.config.temperature;

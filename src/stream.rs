@@ -12,6 +12,7 @@
 //! A bidirectional model reads each sequence backwards from its end: it has no answer before the
 //! sequence has ended, and no stream.
 
+use crate::blas::Team;
 use crate::checkpoint::DataInfo;
 use crate::data::Norm;
 use crate::error::{Error, Result};
@@ -82,6 +83,8 @@ enum Reader {
 /// A stream of frames: one sequence, one step at a time.
 struct Framed<'m, T: Real> {
     n: &'m Net<T>,
+    /// The threads each step is split across.
+    team: Team,
     reader: Reader,
     ws: Workspace<T>,
     /// Steps of the current sequence.
@@ -101,6 +104,20 @@ impl<'m> Stream<'m> {
     /// # Errors
     /// [`Error::Task`] for a bidirectional model, which cannot be fed one step at a time.
     pub fn new(model: &'m Model) -> Result<Stream<'m>> {
+        Stream::with_threads(model, 1)
+    }
+
+    /// A stream of `model` whose every step is split across `threads` threads (see
+    /// [`crate::blas::team`]): worth it for wide models, whose steps' products are large. The
+    /// answers are those of one thread but for rounding.
+    ///
+    /// # Errors
+    /// As [`Stream::new`]; [`Error::Config`] for 0 threads, [`Error::Threads`] when the operating
+    /// system refuses to start them.
+    pub fn with_threads(model: &'m Model, threads: usize) -> Result<Stream<'m>> {
+        if threads == 0 {
+            return Err(Error::config("`threads` must be at least 1"));
+        }
         if model.config().bidirectional {
             return Err(Error::task(
                 "a bidirectional model reads each sequence backwards from its end: it has no \
@@ -108,8 +125,8 @@ impl<'m> Stream<'m> {
             ));
         }
         let inner = match model.net() {
-            ByDtype::F32(n) => ByDtype::F32(Live::new(n)?),
-            ByDtype::F64(n) => ByDtype::F64(Live::new(n)?),
+            ByDtype::F32(n) => ByDtype::F32(Live::new(n, threads)?),
+            ByDtype::F64(n) => ByDtype::F64(Live::new(n, threads)?),
         };
         Ok(Stream {
             inner,
@@ -184,10 +201,13 @@ impl<'m> Stream<'m> {
 }
 
 impl<'m, T: Real> Live<'m, T> {
-    fn new(n: &'m Net<T>) -> Result<Self> {
+    fn new(n: &'m Net<T>, threads: usize) -> Result<Self> {
         let (reader, feat, h) = match (n.net.config.task, *n.net.head()) {
             (Task::NextToken, _) => {
-                let options = SampleOptions::default();
+                let options = SampleOptions {
+                    threads,
+                    ..SampleOptions::default()
+                };
                 return Ok(Live::Text(Sampler::new(&n.net, &n.params, options, 1)?));
             }
             (_, Head::Sequence(head)) => {
@@ -200,8 +220,13 @@ impl<'m, T: Real> Live<'m, T> {
             (_, Head::Steps(head)) => (Reader::Steps(head), head.h, head.h),
         };
         let k = n.net.head().outputs();
+        let team = Team::new(threads).map_err(|e| Error::Threads {
+            threads,
+            reason: e.to_string(),
+        })?;
         Ok(Live::Frames(Framed {
             n,
+            team,
             reader,
             ws: n.net.workspace(1, 1, false),
             t: 0,
@@ -235,8 +260,8 @@ impl<T: Real> Framed<'_, T> {
             *x = T::from_f64((v - norm.shift[k]) * norm.scale[k]);
         }
         self.ws.begin_full(1, 1);
-        let (net, p) = (&self.n.net, &self.n.params);
-        let h = net.stack_states(p, &mut self.ws);
+        let (net, p, ws) = (&self.n.net, &self.n.params, &mut self.ws);
+        let h = self.team.enter(|| net.stack_states(p, ws));
         let hp = net.head_params(p);
         self.t += 1;
         let head = match self.reader {

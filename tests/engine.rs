@@ -49,6 +49,41 @@ fn same_seed_and_threads_give_bit_identical_weights() {
     }
 }
 
+/// Threads in row shards, in teams splitting each shard's steps, and both (2 shards of 2): every
+/// layout reruns bit for bit, and agrees with one thread to rounding. H = 64 and 16 rows a shard
+/// are large enough for the teams to split every product and elementwise loop.
+#[test]
+fn every_thread_layout_reruns_bit_for_bit() {
+    for cell in [CellKind::Tanh, CellKind::Lstm, CellKind::Gru] {
+        let base = TrainConfig {
+            hidden: 64,
+            batch: 32,
+            iters: 8,
+            ..config(cell, Readout::Seq, 1, 5)
+        };
+        let one = train(base.clone());
+        for (threads, team) in [(2, 1), (2, 2), (4, 2), (3, 3)] {
+            let cfg = TrainConfig {
+                threads,
+                step_threads: Some(team),
+                ..base.clone()
+            };
+            let (a, b) = (train(cfg.clone()), train(cfg));
+            let what = format!("{cell:?}, {threads} threads in teams of {team}");
+            assert!(
+                a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{what}: reruns differ"
+            );
+            let worst = one
+                .iter()
+                .zip(&a)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0, f64::max);
+            assert!(worst < 1e-9, "{what}: differs from one thread by {worst}");
+        }
+    }
+}
+
 #[test]
 fn thread_counts_agree_to_rounding() {
     let one = train(config(CellKind::Tanh, Readout::Last, 1, 3));

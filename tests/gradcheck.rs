@@ -2,10 +2,12 @@
 //! stacked layers; the classifier with each readout (and sequences of mixed lengths); the
 //! language model from a carried (non-zero) start state, with and without dropout between layers;
 //! bidirectional layers (every cell, 1 and 2 layers, mixed lengths); the regression head with each
-//! loss (one target and several, as a forecast's horizon); a class at every step.
+//! loss (one target and several, as a forecast's horizon); a class at every step. Each analytic
+//! gradient is computed alone and with its steps split across a team of threads.
 
 mod common;
 
+use blasrnn::blas::Team;
 use blasrnn::network::{Network, NetworkConfig, Task, Workspace};
 use blasrnn::nn::cell::CellKind;
 use blasrnn::nn::head::{Loss, Readout};
@@ -29,7 +31,27 @@ fn check(what: &str, model: &Network, ws: &mut Workspace, scale: f64, dropout: O
     ws.grad.fill(0.0);
     model.forward(&p, ws, dropout);
     model.backward(&p, ws, scale);
+    let alone = ws.grad.clone();
+    // The same gradient with every product and elementwise loop split across a team (4 threads
+    // over H = 6 units: blocks of 1, 2, 1 and 2), to rounding; the finite differences check it.
+    let team = Team::eager(4).unwrap();
+    ws.grad.fill(0.0);
+    team.enter(|| {
+        model.forward(&p, ws, dropout);
+        model.backward(&p, ws, scale);
+    });
     let analytic = ws.grad.clone();
+    let (diff, norm) = alone
+        .iter()
+        .zip(&analytic)
+        .fold((0.0, 0.0), |(d, n), (a, b)| {
+            (d + (a - b) * (a - b), n + a * a)
+        });
+    assert!(
+        (diff / norm).sqrt() < 1e-13,
+        "{what}: the team's gradient differs by {:e}",
+        (diff / norm).sqrt()
+    );
     // (8(f(x+e) − f(x−e)) − (f(x+2e) − f(x−2e))) / 12e has truncation error O(e⁴), so e can be
     // large enough that rounding noise in the loss (~1e-15) stays far below 1e-6 of even the
     // smallest gradient entries (~1e-6).

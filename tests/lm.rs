@@ -119,6 +119,7 @@ fn sampling_is_seeded_and_top_k_1_is_greedy() {
             temperature,
             top_k,
             seed,
+            threads: 1,
         };
         let mut s = Sampler::new(&tr.net, &tr.params, config, 100).unwrap();
         s.start(&vocab, &vocab.encode("ab").unwrap());
@@ -139,6 +140,7 @@ fn sampling_is_seeded_and_top_k_1_is_greedy() {
         temperature: 0.7,
         top_k: Some(1),
         seed: 5,
+        threads: 1,
     };
     let mut s = Sampler::new(&tr.net, &tr.params, config, 7).unwrap();
     s.feed(&vocab.encode("abc").unwrap());
@@ -153,6 +155,7 @@ fn sampling_is_seeded_and_top_k_1_is_greedy() {
         temperature: 1.0,
         top_k: None,
         seed: 1,
+        threads: 1,
     };
     let mut whole = Sampler::new(model, &tr.params, config, 64).unwrap();
     let mut parts = Sampler::new(model, &tr.params, config, 7).unwrap();
@@ -160,6 +163,55 @@ fn sampling_is_seeded_and_top_k_1_is_greedy() {
     parts.feed(&prime);
     for (a, b) in whole.distribution().iter().zip(parts.distribution()) {
         assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+    }
+}
+
+/// Sampling with each step split across threads draws the same text as one thread, from the same
+/// distributions to rounding, and again the same on a rerun (H = 64: every product is split).
+#[test]
+fn sampling_on_several_threads_draws_what_one_thread_draws() {
+    let text = synthetic_text(3000, 4);
+    let cfg = TrainConfig {
+        hidden: 64,
+        iters: 40,
+        ..lm_config(CellKind::Lstm, 1, 0.0)
+    };
+    let (tr, _) = train(cfg, &text);
+    let vocab = Vocab::of(&text);
+    let generate = |threads: usize| {
+        let config = SampleOptions {
+            threads,
+            ..SampleOptions::default()
+        };
+        let mut s = Sampler::new(&tr.net, &tr.params, config, 100).unwrap();
+        s.start(&vocab, &vocab.encode("ab").unwrap());
+        let mut dists = Vec::new();
+        let text: String = (0..200)
+            .map(|_| {
+                dists.extend_from_slice(s.distribution());
+                vocab.char(s.next_token())
+            })
+            .collect();
+        (text, dists)
+    };
+    let (one, d1) = generate(1);
+    for threads in [2, 3] {
+        let (many, d) = generate(threads);
+        assert_eq!(one, many, "{threads} threads");
+        let worst = d1
+            .iter()
+            .zip(&d)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(
+            worst < 1e-12,
+            "{threads} threads: distributions differ by {worst}"
+        );
+        assert_eq!(
+            generate(threads),
+            (many, d),
+            "{threads} threads: a rerun differs"
+        );
     }
 }
 

@@ -1,6 +1,7 @@
-//! A training step allocates nothing: buffers are sized once, then reused (one thread, and two
-//! threads with the loop inside `Trainer::in_pool`) — classifiers, regression, a class at every
-//! step, one and two directions, language models. Nor does a step of streaming prediction.
+//! A training step allocates nothing: buffers are sized once, then reused (one thread; threads
+//! in row shards with the loop inside `Trainer::in_pool`, in a team splitting each step, and
+//! both) — classifiers, regression, a class at every step, one and two directions, language
+//! models. Nor does a step of streaming prediction, on one thread or split across two.
 //!
 //! A test with its own `main` (`harness = false`): the counting allocator sees every thread of the
 //! process, and libtest's own threads allocate at moments of their choosing.
@@ -72,11 +73,14 @@ fn main() {
                 runs += 1;
             };
             for readout in [Readout::Seq, Readout::Last] {
-                for (optimizer, threads) in [
-                    (OptimizerKind::Sgd, 1),
-                    (OptimizerKind::Momentum, 2),
-                    (OptimizerKind::Adam, 1),
-                    (OptimizerKind::Adam, 2),
+                // Threads in row shards, in a team splitting the steps, and both.
+                for (optimizer, threads, team) in [
+                    (OptimizerKind::Sgd, 1, 1),
+                    (OptimizerKind::Momentum, 2, 1),
+                    (OptimizerKind::Adam, 1, 1),
+                    (OptimizerKind::Adam, 2, 1),
+                    (OptimizerKind::Adam, 2, 2),
+                    (OptimizerKind::Sgd, 4, 2),
                 ] {
                     let cfg = TrainConfig {
                         hidden: 32,
@@ -84,10 +88,12 @@ fn main() {
                         optimizer,
                         lr: 0.001,
                         warmup: 2,
+                        step_threads: Some(team),
                         ..common::config(cell, readout, threads, 1)
                     };
                     let model = cfg.classifier(&images);
-                    let what = format!("{readout:?}/{optimizer:?}/{threads} threads");
+                    let what =
+                        format!("{readout:?}/{optimizer:?}/{threads} threads in teams of {team}");
                     check(cfg, model, Data::Labelled(&images), what);
                 }
             }
@@ -125,12 +131,14 @@ fn main() {
                 check(cfg, model, Data::Labelled(set), what);
             }
             // Language models: two layers, the state carried, with and without dropout.
-            for (dropout, threads) in [(0.0, 1), (0.2, 2)] {
+            for (dropout, threads, team) in [(0.0, 1, 1), (0.2, 2, 1), (0.2, 2, 2)] {
                 let cfg = TrainConfig {
                     layers: 2,
+                    hidden: 32,
                     batch: 4,
                     seq_len: 20,
                     dropout,
+                    step_threads: Some(team),
                     ..common::config(cell, Readout::Seq, threads, 1)
                 };
                 let model = cfg.language_model(Vocab::of(&text).len());
@@ -138,7 +146,9 @@ fn main() {
                     cfg,
                     model,
                     Data::Text(&tokens),
-                    format!("language model/dropout {dropout}/{threads} threads"),
+                    format!(
+                        "language model/dropout {dropout}/{threads} threads in teams of {team}"
+                    ),
                 );
             }
         }
@@ -148,9 +158,10 @@ fn main() {
     println!("no_alloc: {runs} passed, 0 failed");
 }
 
-/// Allocations in 100 steps of `model`'s stream (after a first), each a frame of `dims` numbers.
-fn allocations_in_pushes(model: &blasrnn::Model, dims: usize) -> usize {
-    let mut live = model.stream().unwrap();
+/// Allocations in 100 steps of `model`'s stream on `threads` threads (after a first), each a
+/// frame of `dims` numbers.
+fn allocations_in_pushes(model: &blasrnn::Model, dims: usize, threads: usize) -> usize {
+    let mut live = model.stream_with_threads(threads).unwrap();
     let frame = vec![0.5; dims];
     live.push(&frame).unwrap();
     COUNT.store(0, Ordering::Relaxed);
@@ -173,7 +184,7 @@ fn streams_of_values_and_steps(regression: &SeqSet, tagged: &SeqSet) -> usize {
             ..common::config(CellKind::Gru, readout, 1, 1)
         };
         let model = blasrnn::fit(&cfg, &data, |_| blasrnn::Control::Continue).unwrap();
-        let n = allocations_in_pushes(&model, set.dims);
+        let n = allocations_in_pushes(&model, set.dims, 1);
         assert_eq!(n, 0, "stream {readout:?}: {n} allocations in 100 steps");
         checked += 1;
     }
@@ -195,16 +206,20 @@ fn streams(images: &SeqSet, ragged: &SeqSet, text: &str) -> usize {
             let cfg = TrainConfig {
                 iters: 2,
                 layers: 2,
+                hidden: 64,
                 dtype,
                 ..common::config(CellKind::Lstm, readout, 1, 1)
             };
             let model = blasrnn::fit(&cfg, &data, |_| blasrnn::Control::Continue).unwrap();
-            let n = allocations_in_pushes(&model, set.dims);
-            assert_eq!(
-                n, 0,
-                "stream {readout:?}/{dtype:?}: {n} allocations in 100 steps"
-            );
-            checked += 1;
+            // One thread, and each step split across two (H = 64: every product is split).
+            for threads in [1, 2] {
+                let n = allocations_in_pushes(&model, set.dims, threads);
+                assert_eq!(
+                    n, 0,
+                    "stream {readout:?}/{dtype:?}/{threads} threads: {n} allocations in 100 steps"
+                );
+                checked += 1;
+            }
         }
     }
     let dir = std::env::temp_dir().join(format!("blasrnn-no-alloc-{}.txt", std::process::id()));
@@ -214,25 +229,29 @@ fn streams(images: &SeqSet, ragged: &SeqSet, text: &str) -> usize {
     let cfg = TrainConfig {
         iters: 2,
         layers: 2,
+        hidden: 64,
         batch: 4,
         seq_len: 20,
         ..common::config(CellKind::Gru, Readout::Seq, 1, 1)
     };
     let model = blasrnn::fit(&cfg, &data, |_| blasrnn::Control::Continue).unwrap();
-    let mut live = model.stream().unwrap();
-    live.push_char('a').unwrap();
-    COUNT.store(0, Ordering::Relaxed);
-    COUNTING.store(true, Ordering::Relaxed);
-    for c in text.chars().take(100) {
-        live.push_char(c).unwrap();
+    for threads in [1, 2] {
+        let mut live = model.stream_with_threads(threads).unwrap();
+        live.push_char('a').unwrap();
+        COUNT.store(0, Ordering::Relaxed);
+        COUNTING.store(true, Ordering::Relaxed);
+        for c in text.chars().take(100) {
+            live.push_char(c).unwrap();
+        }
+        COUNTING.store(false, Ordering::Relaxed);
+        let n = COUNT.load(Ordering::Relaxed);
+        assert_eq!(
+            n, 0,
+            "language-model stream on {threads} threads: {n} allocations in 100 characters"
+        );
+        checked += 1;
     }
-    COUNTING.store(false, Ordering::Relaxed);
-    let n = COUNT.load(Ordering::Relaxed);
-    assert_eq!(
-        n, 0,
-        "language-model stream: {n} allocations in 100 characters"
-    );
-    checked + 1
+    checked
 }
 
 /// `n` float sequences of 1..=`t` steps of 4 numbers, `k` classes.

@@ -13,6 +13,7 @@
 
 mod backend;
 pub mod cut;
+pub mod team;
 
 pub use backend::{
     Blas, backend, blis_choice, config, init, openblas_version, set_threads, small_kernels_linked,
@@ -20,6 +21,7 @@ pub use backend::{
 #[cfg(blasrnn_blis)]
 pub use backend::{blis_arch, blis_arch_name};
 pub use cut::{Axis, Cutting, cutting, set_cutting, small_pieces};
+pub use team::Team;
 
 use crate::real::Real;
 use cut::prefers_stored_transpose;
@@ -107,7 +109,37 @@ pub fn gemm<T: Real>(
     c: &mut [T],
     ldc: usize,
 ) {
+    gemm_grouped(1, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+/// [`gemm`] whose n columns are `groups` groups of n / `groups` (a cell's gates, each H wide).
+/// Made by a [`Team`], each member takes the same units of every group: the columns whose
+/// elementwise work [`team::for_units`] gives it. Alone, the same as `gemm`.
+///
+/// # Panics
+/// As [`gemm`]; when n is not a multiple of `groups`.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_grouped<T: Real>(
+    groups: usize,
+    ta: Op,
+    tb: Op,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f64,
+    a: &[T],
+    lda: usize,
+    b: &[T],
+    ldb: usize,
+    beta: f64,
+    c: &mut [T],
+    ldc: usize,
+) {
     init();
+    assert!(
+        groups >= 1 && n % groups == 0,
+        "blas: gemm: {n} columns are not {groups} groups"
+    );
     let (ar, ac) = stored(ta, m, k);
     let (br, bc) = stored(tb, k, n);
     check_len("gemm A", a.len(), ar, ac, lda);
@@ -126,19 +158,38 @@ pub fn gemm<T: Real>(
             Op::T => (Op::N, n, k),
             Op::N => (Op::T, k, n),
         };
+        let (alpha, beta) = (T::from_f64(alpha), T::from_f64(beta));
         // SAFETY: as for the product: `a` holds k elements at stride incx (checked as op(A),
         // 1×k), `b` its k×n (checked), `c` n elements of its first row; `c` is a unique borrow.
+        let shared = unsafe {
+            team::split_gemv(
+                tv,
+                rows,
+                cols,
+                alpha,
+                b.as_ptr(),
+                ldb,
+                a.as_ptr(),
+                incx,
+                beta,
+                c.as_mut_ptr(),
+            )
+        };
+        if shared {
+            return;
+        }
+        // SAFETY: as above.
         unsafe {
             T::gemv_raw(
                 tv,
                 int("rows", rows),
                 int("cols", cols),
-                T::from_f64(alpha),
+                alpha,
                 b.as_ptr(),
                 int("ldb", ldb),
                 a.as_ptr(),
                 int("lda", incx),
-                T::from_f64(beta),
+                beta,
                 c.as_mut_ptr(),
                 1,
             )
@@ -158,8 +209,9 @@ pub fn gemm<T: Real>(
     // SAFETY: every slice was checked above to cover the elements BLAS reads or writes for these
     // shapes and leading dimensions; `c` is a unique borrow, so it overlaps neither `a` nor `b`.
     unsafe {
-        product(
+        shared_product(
             shape,
+            groups,
             T::from_f64(alpha),
             a.as_ptr(),
             b.as_ptr(),
@@ -231,8 +283,9 @@ pub fn gemm_within<T: Real>(
     // (checked above), so BLAS reads A while writing C without aliasing (nor does any piece of
     // them); `b` is a separate borrow.
     unsafe {
-        product(
+        shared_product(
             shape,
+            1,
             T::from_f64(alpha),
             base.add(a_off),
             b.as_ptr(),
@@ -254,6 +307,28 @@ struct Shape {
     lda: usize,
     ldb: usize,
     ldc: usize,
+}
+
+/// [`product`], split across the team this thread leads when there is one and the product is
+/// large enough ([`team`]); C's columns are `groups` groups split alike (see [`gemm_grouped`]).
+///
+/// # Safety
+/// As [`product_cut`].
+unsafe fn shared_product<T: Real>(
+    sh: Shape,
+    groups: usize,
+    alpha: T,
+    a: *const T,
+    b: *const T,
+    beta: T,
+    c: *mut T,
+) {
+    // SAFETY: the caller's contract, passed on.
+    unsafe {
+        if !team::split_product(sh, groups, alpha, a, b, beta, c) {
+            product(sh, alpha, a, b, beta, c)
+        }
+    }
 }
 
 /// `C = alpha·op(A)·op(B) + beta·C` through CBLAS: one call, or one call per piece of the cut
@@ -386,8 +461,45 @@ pub fn gemm_xwt<T: Real>(
     ldc: usize,
     scratch: &mut [T],
 ) {
+    gemm_xwt_grouped(1, m, n, k, alpha, a, lda, w, beta, c, ldc, scratch)
+}
+
+/// [`gemm_xwt`] whose n columns are `groups` groups, split by a team as [`gemm_grouped`] does.
+///
+/// # Panics
+/// As [`gemm_xwt`]; when n is not a multiple of `groups`.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_xwt_grouped<T: Real>(
+    groups: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f64,
+    a: &[T],
+    lda: usize,
+    w: &[T],
+    beta: f64,
+    c: &mut [T],
+    ldc: usize,
+    scratch: &mut [T],
+) {
     let (b, op, ldb) = weight_operand(w, m, n, k, scratch);
-    gemm(Op::N, op, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    gemm_grouped(
+        groups,
+        Op::N,
+        op,
+        m,
+        n,
+        k,
+        alpha,
+        a,
+        lda,
+        b,
+        ldb,
+        beta,
+        c,
+        ldc,
+    );
 }
 
 /// `dst` (c×r) = the transpose of `src` (r×c), both contiguous.
@@ -449,19 +561,38 @@ pub fn gemv<T: Real>(
         return;
     }
     count(2 * rows * cols);
+    let (alpha, beta) = (T::from_f64(alpha), T::from_f64(beta));
     // SAFETY: the lengths of `a`, `x` and `y` were checked above for these shapes; `y` is a unique
     // borrow.
+    let shared = unsafe {
+        team::split_gemv(
+            ta,
+            rows,
+            cols,
+            alpha,
+            a.as_ptr(),
+            lda,
+            x.as_ptr(),
+            1,
+            beta,
+            y.as_mut_ptr(),
+        )
+    };
+    if shared {
+        return;
+    }
+    // SAFETY: as above.
     unsafe {
         T::gemv_raw(
             ta,
             int("rows", rows),
             int("cols", cols),
-            T::from_f64(alpha),
+            alpha,
             a.as_ptr(),
             int("lda", lda),
             x.as_ptr(),
             1,
-            T::from_f64(beta),
+            beta,
             y.as_mut_ptr(),
             1,
         )

@@ -300,11 +300,21 @@ pub fn run(a: BenchArgs) -> Result<()> {
             }
         }
         if on(Workload::Sample) {
-            let r = sampling_rate(model, 2000, 5)?;
+            let counts: &[usize] = if threads > 1 { &[threads, 1] } else { &[1] };
+            let r = sampling_rates(model, 2000, 5, counts)?;
             console.say(format_args!(
-                "sampling (the language model above, one stream, f32): {r:.0} chars/s"
+                "sampling (the language model above, one stream, f32, {threads} thread{plural}): {:.0} chars/s",
+                r[0]
             ));
-            out.insert("sample_chars_per_sec".into(), r.into());
+            out.insert("sample_chars_per_sec".into(), r[0].into());
+            if let Some(&single) = r.get(1) {
+                console.say(format_args!(
+                    "sampling on 1 thread: {single:.0} chars/s; {threads} threads / 1 thread = {:.2}×",
+                    r[0] / single
+                ));
+                out.insert("sample_1thread_chars_per_sec".into(), single.into());
+                out.insert("sample_thread_scaling".into(), (r[0] / single).into());
+            }
         }
     }
     if let (Some(m), true) = (&mnist, on(Workload::Reference)) {
@@ -364,24 +374,40 @@ fn line<T: Real>(
     out.insert(format!("{key}_peak_fraction"), (gflops / peak).into());
 }
 
-/// Characters a second that one stream of a fresh `model` (f32) generates: the median of
-/// `segments` runs of `chars`.
-fn sampling_rate(model: NetworkConfig, chars: usize, segments: usize) -> Result<f64> {
+/// Characters a second that one stream of a fresh `model` (f32) generates with each thread count
+/// of `threads`: the median of `segments` runs of `chars`, the counts' runs alternating.
+fn sampling_rates(
+    model: NetworkConfig,
+    chars: usize,
+    segments: usize,
+    threads: &[usize],
+) -> Result<Vec<f64>> {
     let m = Network::<f32>::new(model);
     let params = m.init(
         blasrnn::network::Init::Uniform,
         &mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(1),
     );
-    let mut s = Sampler::new(&m, &params, SampleOptions::default(), 100)?;
-    s.feed(&[0]);
-    let rates = (0..segments)
-        .map(|_| {
+    let mut samplers = threads
+        .iter()
+        .map(|&threads| {
+            let options = SampleOptions {
+                threads,
+                ..SampleOptions::default()
+            };
+            let mut s = Sampler::new(&m, &params, options, 100)?;
+            s.feed(&[0]);
+            Ok(s)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut rates = vec![Vec::with_capacity(segments); threads.len()];
+    for _ in 0..segments {
+        for (s, r) in samplers.iter_mut().zip(&mut rates) {
             let start = Instant::now();
             for _ in 0..chars {
                 s.next_token();
             }
-            chars as f64 / start.elapsed().as_secs_f64()
-        })
-        .collect();
-    Ok(median(rates))
+            r.push(chars as f64 / start.elapsed().as_secs_f64());
+        }
+    }
+    Ok(rates.into_iter().map(median).collect())
 }

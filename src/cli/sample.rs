@@ -28,6 +28,9 @@ pub struct SampleArgs {
     /// Seed of the draws (the same seed gives the same text).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Threads each character's step is split across [default: all cores].
+    #[arg(long)]
+    threads: Option<usize>,
     /// After the text, print one JSON object (the text, characters/s, settings) as the last line.
     #[arg(long)]
     json: bool,
@@ -38,6 +41,7 @@ pub fn run(a: SampleArgs) -> Result<()> {
         temperature: a.temperature,
         top_k: a.top_k,
         seed: a.seed,
+        threads: a.threads.unwrap_or_else(blasrnn::train::default_threads),
     };
     options.check()?;
     let model = Model::load(&a.model)?;

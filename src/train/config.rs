@@ -65,6 +65,10 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Worker threads.
     pub threads: usize,
+    /// Threads each shard's steps are split across (a divisor of `threads`; the others cut the
+    /// batch into shards of rows); `None`: chosen by [`super::threads::layout`].
+    #[serde(default)]
+    pub step_threads: Option<usize>,
     /// The number type the run computes in.
     pub dtype: Dtype,
 }
@@ -168,6 +172,7 @@ impl TrainConfig {
             dropout: 0.0,
             seed: 1,
             threads: default_threads(),
+            step_threads: None,
             dtype: default_dtype(cell, kind),
         }
     }
@@ -185,6 +190,16 @@ impl TrainConfig {
             c.readout = Readout::Step;
         }
         c
+    }
+
+    /// How this run's threads share a batch of `net`: `(groups, team)`, `groups` shards of rows
+    /// each split across `team` threads (`step_threads`, or [`super::threads::layout`]'s rule).
+    pub fn layout<T: crate::real::Real>(&self, net: &crate::network::Network<T>) -> (usize, usize) {
+        let threads = self.threads.max(1);
+        match self.step_threads {
+            Some(team) if team >= 1 && threads % team == 0 => (threads / team, team),
+            _ => super::threads::layout(threads, self.batch, net),
+        }
     }
 
     /// Iterations in one pass over `data`'s training part (at least 1).
@@ -301,6 +316,14 @@ impl TrainConfig {
             if v == 0 {
                 return bad(format!("`{name}` must be at least 1"));
             }
+        }
+        if let Some(t) = self.step_threads
+            && (t == 0 || self.threads % t != 0)
+        {
+            return bad(format!(
+                "`step_threads` must divide `threads` ({}), got {t}",
+                self.threads
+            ));
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return bad(format!("`lr` must be a positive number, got {}", self.lr));

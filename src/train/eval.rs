@@ -6,7 +6,7 @@
 //! last. Sums are taken in worker order: the result depends on the thread count (rounding only)
 //! but not on timing.
 
-use super::threads::each;
+use super::threads::Crew;
 use crate::data::text::Streams;
 use crate::data::{Norm, SeqSet};
 use crate::network::{Network, Task, Workspace};
@@ -256,7 +256,7 @@ pub(crate) fn shard(b: usize, n: usize, i: usize) -> std::ops::Range<usize> {
 pub(crate) fn evaluate_set<T: Real>(
     net: &Network<T>,
     params: &[T],
-    pool: Option<&rayon::ThreadPool>,
+    crew: &Crew,
     workers: &mut [Worker<T>],
     set: &SeqSet,
     norm: &Norm,
@@ -268,7 +268,7 @@ pub(crate) fn evaluate_set<T: Real>(
     while start < set.len() {
         let end = (start + chunk).min(set.len());
         let b = end - start;
-        each(pool, workers, |i, w| {
+        crew.each(workers, |i, w| {
             let r = shard(b, n, i);
             if r.is_empty() {
                 return;
@@ -311,7 +311,7 @@ pub(crate) fn evaluate_set<T: Real>(
 pub(crate) fn evaluate_text<T: Real>(
     net: &Network<T>,
     params: &[T],
-    pool: Option<&rayon::ThreadPool>,
+    crew: &Crew,
     workers: &mut [Worker<T>],
     tokens: &[u32],
 ) -> Evaluation {
@@ -320,7 +320,7 @@ pub(crate) fn evaluate_text<T: Real>(
     let e = eval_streams(tokens.len(), s);
     let streams = Streams::new(tokens, e);
     workers.iter_mut().for_each(Worker::clear);
-    each(pool, workers, |i, w| {
+    crew.each(workers, |i, w| {
         let r = shard(e, n, i);
         if r.is_empty() {
             return;

@@ -15,8 +15,12 @@
 //! Neither changes which thread computes which shard's numbers, nor the order they are summed in:
 //! results stay bit-identical for a seed and a thread count.
 
+use crate::blas::Team;
+use crate::blas::team::block;
 use crate::error::Error;
+use crate::real::Real;
 use rayon::prelude::*;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -50,6 +54,147 @@ fn pool_spawning(
         })?;
     pool.broadcast(|_| ());
     Ok(pool)
+}
+
+/// The threads of a trainer or an evaluation: `groups` workers, each taking a shard of a batch's
+/// rows on its own thread, each shard's products split across a [`Team`] of `team` threads
+/// (see [`crate::blas::team`]): `groups · team` threads in all.
+pub struct Crew {
+    pool: Option<Arc<rayon::ThreadPool>>,
+    teams: Vec<Team>,
+}
+
+impl Crew {
+    /// `groups` shards of `team` threads each.
+    ///
+    /// # Errors
+    /// [`Error::Threads`] when the operating system refuses to start a thread.
+    pub fn new(groups: usize, team: usize) -> Result<Crew, Error> {
+        let (groups, team) = (groups.max(1), team.max(1));
+        let pool = match groups {
+            1 => None,
+            n => Some(Arc::new(pool(n)?)),
+        };
+        let teams = (0..groups)
+            .map(|_| Team::new(team))
+            .collect::<std::io::Result<_>>()
+            .map_err(|e| Error::Threads {
+                threads: groups * team,
+                reason: e.to_string(),
+            })?;
+        Ok(Crew { pool, teams })
+    }
+
+    /// Shards (workers) a batch is cut into.
+    pub fn groups(&self) -> usize {
+        self.teams.len()
+    }
+
+    /// Threads each shard's products are split across.
+    pub fn team(&self) -> usize {
+        self.teams[0].size()
+    }
+
+    /// Runs `f(i, worker i)` for every worker as [`each`] does, each inside its team.
+    ///
+    /// # Panics
+    /// When there are not [`Crew::groups`] workers.
+    pub fn each<W: Send>(&self, workers: &mut [W], f: impl Fn(usize, &mut W) + Sync) {
+        assert_eq!(workers.len(), self.teams.len(), "one worker per shard");
+        let teams = &self.teams;
+        each(self.pool.as_deref(), workers, |i, w| {
+            teams[i].enter(|| f(i, w))
+        });
+    }
+
+    /// Work on `len` numbers of each of `bufs` split across every thread of the crew: contiguous
+    /// ranges (multiples of `align`) for each shard's team, split again within the team (see
+    /// [`crate::blas::team::for_ranges`]). `job(k, range, slices)` runs once per thread k (`0 ..
+    /// groups · team`) with its range of every buffer (empty buffers stay empty). The ranges
+    /// depend on the crew's layout only.
+    pub fn for_ranges<T: Real, const N: usize>(
+        &self,
+        len: usize,
+        align: usize,
+        bufs: [&mut [T]; N],
+        job: impl Fn(usize, std::ops::Range<usize>, [&mut [T]; N]) + Sync,
+    ) {
+        let groups = self.groups();
+        let job = &job;
+        // Groups `lo..hi` over elements `at..` of `bufs`, halved until one group is left.
+        fn split<T: Real, const N: usize>(
+            crew: &Crew,
+            lo: usize,
+            hi: usize,
+            at: usize,
+            (len, align): (usize, usize),
+            bufs: [&mut [T]; N],
+            job: &(impl Fn(usize, std::ops::Range<usize>, [&mut [T]; N]) + Sync),
+        ) {
+            let groups = crew.groups();
+            let edge = |g: usize| block(len, groups, g, align).start.min(len);
+            let end = if hi == groups { len } else { edge(hi) };
+            if hi - lo == 1 {
+                let team = crew.team();
+                crew.teams[lo].enter(|| {
+                    crate::blas::team::for_ranges(end - at, align, bufs, |j, r, parts| {
+                        job(lo * team + j, at + r.start..at + r.end, parts)
+                    })
+                });
+                return;
+            }
+            let mid = lo + (hi - lo) / 2;
+            let cut = edge(mid) - at;
+            let mut left = [const { None }; N];
+            let mut right = [const { None }; N];
+            for (i, b) in bufs.into_iter().enumerate() {
+                let (l, r) = if b.is_empty() {
+                    b.split_at_mut(0)
+                } else {
+                    b.split_at_mut(cut)
+                };
+                (left[i], right[i]) = (Some(l), Some(r));
+            }
+            let (left, right) = (left.map(Option::unwrap), right.map(Option::unwrap));
+            let lo_half = || split(crew, lo, mid, at, (len, align), left, job);
+            let hi_half = || split(crew, mid, hi, at + cut, (len, align), right, job);
+            rayon::join(lo_half, hi_half);
+        }
+        match &self.pool {
+            Some(pool) => pool.install(|| split(self, 0, groups, 0, (len, align), bufs, job)),
+            None => split(self, 0, 1, 0, (len, align), bufs, job),
+        }
+    }
+
+    /// Runs `f` with the shards' threads kept awake (see [`keep_awake`]); on this thread when
+    /// there is one shard.
+    pub fn keep_awake<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        match &self.pool {
+            Some(p) => keep_awake(p, f),
+            None => f(),
+        }
+    }
+}
+
+/// Rows a shard keeps at least before a batch's threads split steps rather than rows: below it,
+/// one thread's products are too short to run at its full rate (see `docs/scaling.md`).
+pub const MIN_SHARD_ROWS: usize = 16;
+
+/// How `threads` threads share batches of `batch` rows of `net`: `(groups, team)`, `groups`
+/// shards of rows, each split across a team of `team` threads, `groups · team = threads`. The
+/// most shards that keep [`MIN_SHARD_ROWS`] rows each (a divisor of `threads`), the rest of the
+/// threads in teams.
+pub fn layout<T: crate::real::Real>(
+    threads: usize,
+    batch: usize,
+    _net: &crate::network::Network<T>,
+) -> (usize, usize) {
+    let threads = threads.max(1);
+    let groups = (1..=threads)
+        .rev()
+        .find(|&g| threads % g == 0 && (g == 1 || batch / g >= MIN_SHARD_ROWS))
+        .unwrap_or(1);
+    (groups, threads / groups)
 }
 
 /// Runs `f(worker index, worker)` on every worker: worker 0 on this thread, the others in

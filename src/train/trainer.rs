@@ -18,18 +18,19 @@
 
 use super::TrainConfig;
 use super::eval::{Evaluation, Worker, eval_streams, evaluate_set, evaluate_text, shard};
-use super::threads::each;
+use super::threads::Crew;
 use crate::blas::axpy;
 use crate::data::Data;
 use crate::data::text::Streams;
 use crate::error::{Error, Result};
 use crate::network::{Network, NetworkConfig, Task};
 use crate::nn::stack::Dropout;
-use crate::optim::{Optimizer, clip_global_norm};
+use crate::optim::Optimizer;
 use crate::real::Real;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use std::sync::atomic::Ordering;
 
 /// Statistics of one training step (before the update).
 #[derive(Debug, Clone, Copy)]
@@ -58,11 +59,17 @@ pub struct Trainer<T: Real = f64> {
     workers: Vec<Worker<T>>,
     /// Workers of text evaluation (which must not touch the training streams' state).
     eval: Vec<Worker<T>>,
-    pool: Option<std::sync::Arc<rayon::ThreadPool>>,
+    crew: std::sync::Arc<Crew>,
+    /// Each thread's sum of squares of its range of the gradient (as `f64` bits).
+    sums: Vec<std::sync::atomic::AtomicU64>,
     /// The current epoch's order of a labelled set, and which epoch it is.
     order: Vec<usize>,
     order_epoch: Option<usize>,
 }
+
+/// Threads' ranges of the parameter buffer in the reduction and update are multiples of this
+/// (4 KiB of `f32`), so that no two threads write one cache line.
+const RANGE_ALIGN: usize = 1024;
 
 /// A 64-bit mix of two numbers (SplitMix64's finaliser): seeds of per-epoch and per-iteration
 /// random streams.
@@ -93,18 +100,15 @@ impl<T: Real> Trainer<T> {
         if let Some(v) = config.forget_bias {
             net.set_forget_bias(&mut params, v);
         }
-        let threads = config.threads.max(1);
-        let cap = config.batch.div_ceil(threads);
+        let (groups, team) = config.layout(&net);
+        let cap = config.batch.div_ceil(groups);
         let steps = net.config.task.steps().unwrap_or(config.seq_len);
-        let workers = (0..threads)
+        let workers = (0..groups)
             .map(|_| Worker::new(&net, cap, steps, config.dropout > 0.0))
             .collect();
-        // Each worker calls BLAS single-threaded; parallelism comes from the shards.
+        // Each thread calls BLAS single-threaded; parallelism comes from the shards and teams.
         crate::blas::set_threads(1);
-        let pool = match threads {
-            1 => None,
-            n => Some(std::sync::Arc::new(super::threads::pool(n)?)),
-        };
+        let crew = std::sync::Arc::new(Crew::new(groups, team)?);
         Ok(Trainer {
             opt: Optimizer::new(config.optimizer, net.num_params()),
             net,
@@ -112,7 +116,8 @@ impl<T: Real> Trainer<T> {
             config,
             workers,
             eval: Vec::new(),
-            pool,
+            sums: (0..groups * team).map(|_| Default::default()).collect(),
+            crew,
             order: Vec::new(),
             order_epoch: None,
         })
@@ -124,10 +129,8 @@ impl<T: Real> Trainer<T> {
     /// pool through its shared queue, which allocates a block every few dozen entries, and find
     /// the other threads parked. Run training loops inside this.
     pub fn in_pool<R: Send>(&mut self, f: impl FnOnce(&mut Trainer<T>) -> R + Send) -> R {
-        match self.pool.clone() {
-            Some(pool) => super::threads::keep_awake(&pool, || f(self)),
-            None => f(self),
-        }
+        let crew = self.crew.clone();
+        crew.keep_awake(|| f(self))
     }
 
     /// Iterations in one pass over `data`.
@@ -183,7 +186,7 @@ impl<T: Real> Trainer<T> {
                     Task::Tag { .. } => batch.iter().map(|&i| set.len_of(i)).sum(),
                     _ => b,
                 };
-                each(self.pool.as_deref(), &mut self.workers, |i, w| {
+                self.crew.each(&mut self.workers, |i, w| {
                     let r = shard(b, n, i);
                     w.ws.grad.fill(T::ZERO);
                     (w.loss, w.correct) = (0.0, 0);
@@ -206,7 +209,7 @@ impl<T: Real> Trainer<T> {
                 let s = self.config.seq_len;
                 let streams = Streams::new(tokens, b);
                 let k = iter % per_epoch;
-                each(self.pool.as_deref(), &mut self.workers, |i, w| {
+                self.crew.each(&mut self.workers, |i, w| {
                     let r = shard(b, n, i);
                     let dropout = dropout.map(|d| Dropout {
                         first: r.start,
@@ -224,22 +227,13 @@ impl<T: Real> Trainer<T> {
                 b * s
             }
         };
-        let (first, rest) = self.workers.split_at_mut(1);
-        let grad = &mut first[0].ws.grad;
-        for w in rest.iter() {
-            axpy(1.0, &w.ws.grad, grad);
-        }
-        let grad_norm = match self.config.clip {
-            Some(c) => clip_global_norm(grad, c),
-            None => crate::blas::nrm2(grad),
-        };
         let lr = self.config.lr_schedule.rate(
             self.config.lr,
             iter,
             self.config.iters,
             self.config.warmup,
         );
-        self.opt.step(&mut self.params, grad, lr);
+        let grad_norm = self.reduce_and_update(lr);
         StepStats {
             loss: self.workers.iter().map(|w| w.loss).sum::<f64>() / count as f64,
             correct: self.workers.iter().map(|w| w.correct).sum(),
@@ -249,16 +243,51 @@ impl<T: Real> Trainer<T> {
         }
     }
 
+    /// The end of a step, on every thread: the workers' gradients summed into worker 0's, in
+    /// worker order; the global norm from each thread's sum of squares over its range, combined
+    /// in thread order; the clip; the update. Each thread owns a fixed range of the parameters
+    /// (a reduce-scatter), so the results depend on the thread count, never on timing. Returns
+    /// the norm before clipping.
+    fn reduce_and_update(&mut self, lr: f64) -> f64 {
+        let (first, rest) = self.workers.split_at_mut(1);
+        let grad = &mut first[0].ws.grad[..];
+        let n = grad.len();
+        let sums = &self.sums;
+        self.crew.for_ranges(n, RANGE_ALIGN, [grad], |k, r, [g]| {
+            for w in rest.iter() {
+                axpy(1.0, &w.ws.grad[r.clone()], g);
+            }
+            let sq: f64 = g.iter().map(|&x| x.to_f64() * x.to_f64()).sum();
+            sums[k].store(sq.to_bits(), Ordering::Relaxed);
+        });
+        let norm = sums
+            .iter()
+            .map(|s| f64::from_bits(s.load(Ordering::Relaxed)))
+            .sum::<f64>()
+            .sqrt();
+        let scale = match self.config.clip {
+            Some(c) if norm > c && norm.is_finite() => c / norm,
+            _ => 1.0,
+        };
+        let (update, m, v) = self.opt.begin(lr, scale);
+        let bufs = [&mut self.params[..], grad, m, v];
+        self.crew
+            .for_ranges(n, RANGE_ALIGN, bufs, |_, _, [p, g, m, v]| {
+                update.apply(p, g, m, v)
+            });
+        norm
+    }
+
     /// Loss and accuracy of the current parameters on the whole of `data` (and the confusion
     /// matrix of a labelled set); panics as [`Trainer::step`] does. Text is read in [`super::eval::EVAL_STREAMS`] streams, each
     /// carrying its state from its first character to its last, in chunks of the training length.
     pub fn evaluate(&mut self, data: Data) -> Evaluation {
-        let pool = self.pool.as_deref();
+        let crew = &*self.crew;
         match data {
             Data::Labelled(set) => evaluate_set(
                 &self.net,
                 &self.params,
-                pool,
+                crew,
                 &mut self.workers,
                 set,
                 &set.norm,
@@ -272,7 +301,7 @@ impl<T: Real> Trainer<T> {
                         .map(|_| Worker::new(&self.net, cap, s, false))
                         .collect();
                 }
-                evaluate_text(&self.net, &self.params, pool, &mut self.eval, tokens)
+                evaluate_text(&self.net, &self.params, crew, &mut self.eval, tokens)
             }
         }
     }

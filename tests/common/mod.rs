@@ -127,6 +127,7 @@ pub fn config(cell: CellKind, readout: Readout, threads: usize, seed: u64) -> Tr
         dropout: 0.0,
         seed,
         threads,
+        step_threads: None,
         dtype: Dtype::F64,
     }
 }

@@ -142,6 +142,11 @@ pub struct TrainArgs {
     /// saved run's].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub threads: Option<u32>,
+    /// Threads each shard of a batch splits its steps across (a divisor of --threads; the
+    /// others cut the batch into shards of rows) [default: chosen from the batch and the
+    /// thread count].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub step_threads: Option<u32>,
     /// Feed raw pixels 0..255 as the seed did (default scales them to 0..1).
     #[arg(long)]
     pub raw_pixels: bool,

@@ -149,7 +149,11 @@ pub fn resolve(a: &TrainArgs, data: &Dataset, resume: Option<&Checkpoint>) -> Re
         forget_bias: a.forget_bias.or(saved.and_then(|s| s.forget_bias)),
         dropout: pick!(a.dropout, dropout),
         seed: pick!(a.seed, seed),
-        threads: pick!(a.threads.map(|t| t as usize), threads).min(batch),
+        threads: pick!(a.threads.map(|t| t as usize), threads),
+        step_threads: a
+            .step_threads
+            .map(|t| t as usize)
+            .or(saved.and_then(|s| s.step_threads)),
         dtype: a.dtype.unwrap_or(default_dtype(cell, kind)),
     };
     config.iters = match (a.epochs, a.iters) {

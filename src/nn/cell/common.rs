@@ -6,7 +6,7 @@
 //! gates `[b][t][g]`, states `[b][t][h]`, start state `[b][sl]`.
 
 use super::{Input, Seqs};
-use crate::blas::{Op, gemm, gemm_xwt, gemv, transpose, weight_operand};
+use crate::blas::{Op, gemm, gemm_grouped, gemm_xwt_grouped, gemv, transpose, weight_operand};
 use crate::real::Real;
 
 /// Sizes of a layer: `d` inputs, `h` hidden units, `g` gate rows, `sl` numbers of start state per
@@ -17,6 +17,13 @@ pub(crate) struct Dims {
     pub h: usize,
     pub g: usize,
     pub sl: usize,
+}
+
+impl Dims {
+    /// Gates stacked in a row of `g` (1 tanh, 4 LSTM, 3 GRU): the groups a team splits alike.
+    pub fn groups(&self) -> usize {
+        self.g / self.h
+    }
 }
 
 /// The four tensors of a layer with `g` stacked gate rows — `weight_ih` (g×D), `weight_hh` (g×H),
@@ -111,7 +118,9 @@ pub(crate) fn input_projection<T: Real>(
 ) {
     let (d, g) = (dm.d, dm.g);
     match x {
-        Input::Dense(x) => gemm_xwt(rows, g, d, 1.0, x, d, w_ih, 0.0, a, g, wt),
+        Input::Dense(x) => {
+            gemm_xwt_grouped(dm.groups(), rows, g, d, 1.0, x, d, w_ih, 0.0, a, g, wt)
+        }
         Input::Tokens(ids) if rows < d => {
             // Fewer rows than symbols (sampling): read the columns where they are.
             for (row, &id) in a[..rows * g].chunks_exact_mut(g).zip(&ids[..rows]) {
@@ -205,7 +214,22 @@ pub(crate) fn recurrent_gates<T: Real>(
         }
         return;
     };
-    gemm(Op::N, op, n, g, h, 1.0, prev, ld, w, ldw, beta, c, t * g);
+    gemm_grouped(
+        dm.groups(),
+        Op::N,
+        op,
+        n,
+        g,
+        h,
+        1.0,
+        prev,
+        ld,
+        w,
+        ldw,
+        beta,
+        c,
+        t * g,
+    );
 }
 
 /// `dH_{s−1} += dA_s·W_hh` at step `step` ≥ 1 for the `n = active[step]` running sequences, all
@@ -295,58 +319,6 @@ pub fn recurrent_weight_grad<T: Real>(
 /// `db += dAᵀ·1` over all rows (a row sum as one BLAS call: m = rows, n = g).
 pub(crate) fn add_row_sums<T: Real>(s: &Seqs<T>, da: &[T], g: usize, db: &mut [T]) {
     gemv(Op::T, s.rows(), g, 1.0, da, g, s.ones, 1.0, db);
-}
-
-/// The state of sequence `seq` before step `step` (`h` numbers): row step−1 of `buf` (`[b][t][h]`),
-/// or at step 0 numbers `off..off+h` of the sequence's start state.
-#[inline]
-pub(crate) fn prev<'a, T>(
-    s: &Seqs<'a, T>,
-    buf: &'a [T],
-    seq: usize,
-    step: usize,
-    h: usize,
-    sl: usize,
-    off: usize,
-) -> &'a [T] {
-    if step > 0 {
-        let row = seq * s.t + step - 1;
-        &buf[row * h..(row + 1) * h]
-    } else {
-        &s.start[seq * sl + off..seq * sl + off + h]
-    }
-}
-
-/// The row of (`seq`, `step`) of `buf` (`[b][t][h]`) to write, and the state before it to read
-/// (as [`prev`]).
-#[inline]
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn row_and_prev<'a, T>(
-    s: &Seqs<'a, T>,
-    buf: &'a mut [T],
-    seq: usize,
-    step: usize,
-    h: usize,
-    sl: usize,
-    off: usize,
-) -> (&'a mut [T], &'a [T]) {
-    let row = seq * s.t + step;
-    let (before, rest) = buf.split_at_mut(row * h);
-    let cur = &mut rest[..h];
-    if step > 0 {
-        (cur, &before[(row - 1) * h..])
-    } else {
-        (cur, &s.start[seq * sl + off..seq * sl + off + h])
-    }
-}
-
-/// Zeros the rows of step `step` of the sequences that have ended (`active[step]..b`) in `buf`
-/// (`[b][t][w]`): padding holds no state and passes no gradient.
-pub(crate) fn zero_ended<T: Real>(s: &Seqs<T>, step: usize, buf: &mut [T], w: usize) {
-    for seq in s.active[step]..s.b {
-        let row = seq * s.t + step;
-        buf[row * w..(row + 1) * w].fill(T::ZERO);
-    }
 }
 
 /// Copies the last state of every sequence (row len−1 of `buf`, `h` numbers) to numbers

@@ -16,11 +16,12 @@
 
 use super::common::{
     Dims, GateTensors, Recurrent, add_bias, add_input_grads, add_recurrent_state_grad,
-    common_flops, copy_last, input_projection, prev, recurrent_gates, recurrent_weight_grad,
-    row_and_prev, split_transposes, transposes_len, zero_ended,
+    common_flops, copy_last, input_projection, recurrent_gates, recurrent_weight_grad,
+    split_transposes, transposes_len,
 };
 use super::{Cell, CellKind, Grads, Seqs};
 use crate::activation::{sigmoid_in_place, tanh_in_place};
+use crate::blas::team::for_units;
 use crate::blas::{Op, axpy, gemv};
 use crate::nn::params::{LayerId, ParamSpec, rnn_params};
 use crate::real::Real;
@@ -125,24 +126,41 @@ impl<T: Real> Cell<T> for LstmCell {
         input_projection(s.x, w.w_ih, dm, rows, a, wt);
         for step in 0..s.t {
             recurrent_gates(s, step, hs, w_hh, 1.0, a, dm);
-            for seq in 0..s.active[step] {
-                let row = seq * s.t + step;
-                let gates = &mut a[row * g..(row + 1) * g];
-                add_bias(gates, w.b_ih);
-                add_bias(gates, w.b_hh);
-                let (ifg, o) = gates.split_at_mut(3 * h);
-                let (if_, gg) = ifg.split_at_mut(2 * h);
-                sigmoid_in_place(if_);
-                tanh_in_place(gg);
-                sigmoid_in_place(o);
-                let (i, f) = if_.split_at(h);
-                let (c_row, c_prev) = row_and_prev(s, c, seq, step, h, dm.sl, h);
-                let tc_row = &mut tc[row * h..(row + 1) * h];
-                cell_update(i, f, gg, c_prev, c_row, tc_row);
-                tanh_in_place(tc_row);
-                hidden_out(o, tc_row, &mut hs[row * h..(row + 1) * h]);
-            }
-            zero_ended(s, step, hs, h);
+            let n = s.active[step];
+            // Each row's gates, cell and state, unit by unit: split by a team, each member
+            // takes the units whose gate columns its share of the product above made.
+            let bufs = [(&mut *a, 4), (&mut *c, 1), (&mut *tc, 1), (&mut *hs, 1)];
+            for_units(h, n * g, bufs, |[mut a, mut c, mut tc, mut hs]| {
+                let u = a.units();
+                for seq in 0..n {
+                    let row = seq * s.t + step;
+                    let [i, f, gg, o] = a.gates(row);
+                    for (q, x) in [&mut *i, &mut *f, &mut *gg, &mut *o]
+                        .into_iter()
+                        .enumerate()
+                    {
+                        add_bias(x, &w.b_ih[q * h + u.start..]);
+                        add_bias(x, &w.b_hh[q * h + u.start..]);
+                    }
+                    sigmoid_in_place(i);
+                    sigmoid_in_place(f);
+                    tanh_in_place(gg);
+                    sigmoid_in_place(o);
+                    let (c_row, c_prev) = if step > 0 {
+                        c.pair(row, row - 1)
+                    } else {
+                        let at = seq * dm.sl + h;
+                        (c.row(row), &s.start[at + u.start..at + u.end])
+                    };
+                    let tc_row = tc.row(row);
+                    cell_update(i, f, gg, c_prev, c_row, tc_row);
+                    tanh_in_place(tc_row);
+                    hidden_out(o, tc_row, hs.row(row));
+                }
+                for seq in n..s.b {
+                    hs.row(seq * s.t + step).fill(T::ZERO);
+                }
+            });
         }
     }
 
@@ -158,20 +176,30 @@ impl<T: Real> Cell<T> for LstmCell {
         let db = &mut rest[..gn];
         let g_h = g.g_h;
         dc_next.fill(T::ZERO);
+        let (c, tc) = (&*c, &*tc);
         for step in (0..s.t).rev() {
-            zero_ended(s, step, a, gn);
-            for seq in 0..s.active[step] {
-                let row = seq * s.t + step;
-                let dh = &g_h[row * h..(row + 1) * h];
-                let gates = &mut a[row * gn..(row + 1) * gn];
-                let dcn = &mut dc_next[seq * h..(seq + 1) * h];
-                let tc_row = &tc[row * h..(row + 1) * h];
-                let c_prev = prev(s, c, seq, step, h, dm.sl, h);
-                let (gi, rest) = gates.split_at_mut(h);
-                let (gf, rest) = rest.split_at_mut(h);
-                let (gg, go) = rest.split_at_mut(h);
-                gate_grads(dh, tc_row, c_prev, dcn, [gi, gf, gg, go]);
-            }
+            let n = s.active[step];
+            // Each row's gate gradients, unit by unit, split by a team as the forward pass was.
+            let bufs = [(&mut *a, 4), (&mut *g_h, 1), (&mut *dc_next, 1)];
+            for_units(h, n * gn, bufs, |[mut a, g_h, mut dc_next]| {
+                let u = a.units();
+                for seq in n..s.b {
+                    a.gates::<4>(seq * s.t + step)
+                        .into_iter()
+                        .for_each(|x| x.fill(T::ZERO));
+                }
+                for seq in 0..n {
+                    let row = seq * s.t + step;
+                    let dh = g_h.get(row);
+                    let tc_row = &tc[row * h + u.start..row * h + u.end];
+                    let c_prev = if step > 0 {
+                        &c[(row - 1) * h + u.start..(row - 1) * h + u.end]
+                    } else {
+                        &s.start[seq * dm.sl + h + u.start..seq * dm.sl + h + u.end]
+                    };
+                    gate_grads(dh, tc_row, c_prev, dc_next.row(seq), a.gates(row));
+                }
+            });
             if step > 0 {
                 add_recurrent_state_grad(s, step, a, w.w_hh, g_h, dm);
             }

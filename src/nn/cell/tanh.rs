@@ -8,10 +8,10 @@
 use super::common::{
     Dims, GateTensors, Recurrent, add_bias, add_input_grads, add_row_sums, common_flops, copy_last,
     input_projection, recurrent_gates, recurrent_weight_grad, split_transposes, transposes_len,
-    zero_ended,
 };
 use super::{Cell, CellKind, Grads, Seqs};
 use crate::activation::tanh_in_place;
+use crate::blas::team::for_units;
 use crate::blas::{Op, gemm_within};
 use crate::nn::params::{LayerId, ParamSpec, rnn_params};
 use crate::real::Real;
@@ -109,13 +109,18 @@ impl<T: Real> Cell<T> for TanhCell {
             } else {
                 recurrent_gates(s, 0, &[], w_hh, 1.0, st, dm);
             }
-            for seq in 0..n {
-                let at = (seq * s.t + step) * dm.h;
-                let row = &mut st[at..at + dm.h];
-                add_bias(row, w.b_ih);
-                tanh_in_place(row);
-            }
-            zero_ended(s, step, st, dm.h);
+            // Unit by unit, split by a team as the product above was.
+            for_units(dm.h, n * dm.h, [(&mut *st, 1)], |[mut st]| {
+                let u = st.units();
+                for seq in 0..n {
+                    let row = st.row(seq * s.t + step);
+                    add_bias(row, &w.b_ih[u.clone()]);
+                    tanh_in_place(row);
+                }
+                for seq in n..s.b {
+                    st.row(seq * s.t + step).fill(T::ZERO);
+                }
+            });
         }
     }
 
@@ -128,13 +133,20 @@ impl<T: Real> Cell<T> for TanhCell {
         let da = &mut g.g_h[..rows * dm.h];
         // BPTT: dA_t = dS_t ⊙ (1 − S_t²); dS_{t-1} += dA_t·W (dS_t already holds what t+1 sent).
         for step in (0..s.t).rev() {
-            zero_ended(s, step, da, dm.h);
-            for seq in 0..s.active[step] {
-                let at = (seq * s.t + step) * dm.h;
-                for (gv, sv) in da[at..at + dm.h].iter_mut().zip(&st[at..at + dm.h]) {
-                    *gv *= T::ONE - *sv * *sv;
+            let (n, st) = (s.active[step], &*st);
+            for_units(dm.h, n * dm.h, [(&mut *da, 1)], |[mut da]| {
+                let u = da.units();
+                for seq in n..s.b {
+                    da.row(seq * s.t + step).fill(T::ZERO);
                 }
-            }
+                for seq in 0..n {
+                    let row = seq * s.t + step;
+                    let sv = &st[row * dm.h + u.start..row * dm.h + u.end];
+                    for (gv, sv) in da.row(row).iter_mut().zip(sv) {
+                        *gv *= T::ONE - *sv * *sv;
+                    }
+                }
+            });
             if step > 0 {
                 // dS_{t-1} += dA_t·W (m = running, n = H, k = H), rows of the same buffer.
                 let (n, ld) = (s.active[step], s.t * dm.h);
