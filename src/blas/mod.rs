@@ -461,45 +461,8 @@ pub fn gemm_xwt<T: Real>(
     ldc: usize,
     scratch: &mut [T],
 ) {
-    gemm_xwt_grouped(1, m, n, k, alpha, a, lda, w, beta, c, ldc, scratch)
-}
-
-/// [`gemm_xwt`] whose n columns are `groups` groups, split by a team as [`gemm_grouped`] does.
-///
-/// # Panics
-/// As [`gemm_xwt`]; when n is not a multiple of `groups`.
-#[allow(clippy::too_many_arguments)]
-pub fn gemm_xwt_grouped<T: Real>(
-    groups: usize,
-    m: usize,
-    n: usize,
-    k: usize,
-    alpha: f64,
-    a: &[T],
-    lda: usize,
-    w: &[T],
-    beta: f64,
-    c: &mut [T],
-    ldc: usize,
-    scratch: &mut [T],
-) {
     let (b, op, ldb) = weight_operand(w, m, n, k, scratch);
-    gemm_grouped(
-        groups,
-        Op::N,
-        op,
-        m,
-        n,
-        k,
-        alpha,
-        a,
-        lda,
-        b,
-        ldb,
-        beta,
-        c,
-        ldc,
-    );
+    gemm(Op::N, op, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 /// `dst` (c×r) = the transpose of `src` (r×c), both contiguous.

@@ -57,6 +57,8 @@ struct Inner {
     /// ([`MIN_SPLIT_MNK`], [`MIN_SPLIT_WORK`], or 0 for an eager team).
     min_mnk: usize,
     min_work: usize,
+    /// A [`Team::share`]: no members; the leader makes block 0 of each job alone.
+    alone: bool,
     /// Jobs posted so far; a member runs a job when it sees this change.
     posted: AtomicUsize,
     /// Members done with the current job.
@@ -111,6 +113,24 @@ impl Team {
         Team::with_limits(size, 1, 0, 0)
     }
 
+    /// A team of `size` of which only the leader exists: inside [`Team::enter`] every product and
+    /// elementwise job is split as a team of `size` splits it, and the leader makes its own block
+    /// (member 0's) and nothing else. The numbers are meaningless; the time is what one member
+    /// of a real team spends, without the meetings (`bench --scaling` measures it so on a machine
+    /// with fewer cores than the team).
+    pub fn share(size: usize) -> Team {
+        let size = size.max(1);
+        Team {
+            inner: Arc::new(Inner::new(size, ALIGN, MIN_SPLIT_MNK, MIN_SPLIT_WORK, true)),
+            handles: Vec::new(),
+        }
+    }
+
+    /// Jobs this team's leader has posted (each one meeting of the team) so far.
+    pub fn meetings(&self) -> usize {
+        self.inner.posted.load(Ordering::Relaxed)
+    }
+
     fn with_limits(
         size: usize,
         align: usize,
@@ -118,20 +138,7 @@ impl Team {
         min_work: usize,
     ) -> std::io::Result<Team> {
         let size = size.max(1);
-        let inner = Arc::new(Inner {
-            size,
-            align,
-            min_mnk,
-            min_work,
-            posted: AtomicUsize::new(0),
-            done: AtomicUsize::new(0),
-            job: UnsafeCell::new(None),
-            failed: AtomicBool::new(false),
-            sleeping: AtomicUsize::new(0),
-            stop: AtomicBool::new(false),
-            started: AtomicUsize::new(0),
-            threads: std::sync::OnceLock::new(),
-        });
+        let inner = Arc::new(Inner::new(size, align, min_mnk, min_work, false));
         let mut team = Team {
             inner: inner.clone(),
             handles: Vec::with_capacity(size - 1),
@@ -191,9 +198,31 @@ impl Drop for Team {
 }
 
 impl Inner {
+    fn new(size: usize, align: usize, min_mnk: usize, min_work: usize, alone: bool) -> Inner {
+        Inner {
+            size,
+            align,
+            min_mnk,
+            min_work,
+            alone,
+            posted: AtomicUsize::new(0),
+            done: AtomicUsize::new(0),
+            job: UnsafeCell::new(None),
+            failed: AtomicBool::new(false),
+            sleeping: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+            started: AtomicUsize::new(0),
+            threads: std::sync::OnceLock::new(),
+        }
+    }
+
     /// Runs `job(j)` on every member j and `job(0)` here; returns when all are done. A panic in
-    /// any of them is raised here, after all are done.
+    /// any of them is raised here, after all are done. A [`Team::share`] runs `job(0)` only.
     fn run(&self, job: &(dyn Fn(usize) + Sync)) {
+        if self.alone {
+            self.posted.fetch_add(1, Ordering::Relaxed);
+            return job(0);
+        }
         // SAFETY: the lifetime is erased only for the members' copy of the pointer, which they
         // use until they report done; this function waits for every member's report before it
         // returns (also when `job(0)` panics), so `job` outlives every use.
@@ -215,7 +244,7 @@ impl Inner {
         let mut polls = 0u32;
         while self.done.load(Ordering::Acquire) < others {
             polls = polls.wrapping_add(1);
-            if polls % 64 == 0 {
+            if polls % 4096 == 0 {
                 std::thread::yield_now();
             } else {
                 std::hint::spin_loop();
@@ -257,7 +286,7 @@ fn member(inner: &Inner, j: usize) {
             return;
         }
         polls = polls.wrapping_add(1);
-        if polls < 4096 {
+        if polls < 65536 {
             std::hint::spin_loop();
         } else if idle_since.elapsed() < SPIN {
             std::thread::yield_now();
@@ -308,18 +337,22 @@ impl<T> Ptrs<T> {
     }
 }
 
-/// Which dimension of a product's output to split across a team of `p`: along n (columns of C,
-/// and of op(B): each thread keeps its part of a weight) when each block gets at least the
-/// team's alignment of columns, else along m (rows) when each gets at least one; `None` when the product is too small
-/// to share.
+/// Which dimension of a product's output to split across the team: the longer one, so that
+/// the operand every member reads whole (and packs, for a large product) is the smaller. A
+/// recurrent step's product, a batch of rows against a weight, is split along n (columns of C
+/// and of op(B): each member keeps its part of the weight); a product over all the rows of a
+/// batch (the input projection, the weight gradients), along m. Each block gets at least the
+/// team's alignment of columns, or a row; `None` when the product is too small to share.
 fn axis(team: &Inner, m: usize, n: usize, k: usize) -> Option<super::Axis> {
     let p = team.size;
     if m.saturating_mul(n).saturating_mul(k) < team.min_mnk {
         None
-    } else if n >= p * team.align {
+    } else if n >= m && n >= p * team.align {
         Some(super::Axis::N)
     } else if m >= p {
         Some(super::Axis::M)
+    } else if n >= p * team.align {
+        Some(super::Axis::N)
     } else {
         None
     }

@@ -47,6 +47,10 @@ pub struct BenchArgs {
     /// Threads for the engine and for the GEMM rates [default: all cores].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
     threads: Option<u32>,
+    /// Threads each shard of a batch splits its steps across (a divisor of --threads) [default:
+    /// chosen as `train` chooses].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
+    step_threads: Option<u32>,
     /// Samples the seed model trains on, split into 5 timed segments; the LSTM and GRU at H = 128
     /// train on an eighth of it.
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(2500..))]
@@ -67,6 +71,14 @@ pub struct BenchArgs {
     /// blasrnn cut products for OpenBLAS's small-matrix kernels, interleaved in the same run.
     #[arg(long)]
     uncut: bool,
+    /// Instead of the workloads' throughputs: the seed model's and the language model's
+    /// projected speedup on 1 to 64 threads, from what one thread does with its part of the
+    /// work, and the real speedup where this machine has the cores (see docs/scaling.md).
+    #[arg(long)]
+    scaling: bool,
+    /// Timed iterations of each shard measured by --scaling.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    scaling_iters: u64,
     /// Print one JSON object as the last line of stdout.
     #[arg(long)]
     json: bool,
@@ -122,6 +134,10 @@ impl Rates {
 
 pub fn run(a: BenchArgs) -> Result<()> {
     let threads = a.threads.map_or_else(default_threads, |t| t as usize);
+    let step_threads = a.step_threads.map(|t| t as usize);
+    if let Some(t) = step_threads.filter(|t| threads % t != 0) {
+        anyhow::bail!("--step-threads {t} does not divide --threads {threads}");
+    }
     let plural = if threads == 1 { "" } else { "s" };
     let console = Console::new(a.json, false);
     let on = |w: Workload| a.only.is_empty() || a.only.contains(&w);
@@ -148,6 +164,15 @@ pub fn run(a: BenchArgs) -> Result<()> {
         }
     ));
     out.insert("cut_products".into(), cut.into());
+    if a.scaling {
+        let mnist = (a.only.is_empty() || on(Workload::Seed)).then_some(a.data.as_path());
+        let text = (a.only.is_empty() || on(Workload::Lm)).then_some(a.text.as_path());
+        super::scaling::run(&console, mnist, text, a.scaling_iters as usize, &mut out)?;
+        if a.json {
+            println!("{}", Value::Object(out));
+        }
+        return Ok(());
+    }
     let n = a.gemm_size as usize;
     let rates = Rates {
         threads,
@@ -183,6 +208,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         if on(Workload::Seed) {
             let config = TrainConfig {
                 threads,
+                step_threads,
                 ..TrainConfig::for_kind(Kind::Images)
             };
             let model = config.classifier(&m.train);
@@ -192,6 +218,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 runs.push((
                     TrainConfig {
                         threads: 1,
+                        step_threads: None,
                         ..config.clone()
                     },
                     model,
@@ -243,6 +270,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 cell,
                 hidden: 128,
                 threads,
+                step_threads,
                 ..TrainConfig::for_kind(Kind::Images)
             };
             let model = base.classifier(&m.train);
@@ -282,21 +310,43 @@ pub fn run(a: BenchArgs) -> Result<()> {
         let corpus = Corpus::load(&a.text, 0.1, None)?;
         let config = TrainConfig {
             threads,
+            step_threads,
             ..TrainConfig::for_kind(Kind::Text)
         };
         let model = config.language_model(corpus.vocab.len());
         if on(Workload::Lm) {
-            let runs = cut_and_uncut(vec![(config.clone(), model)], a.uncut);
+            let mut runs = vec![(config.clone(), model)];
+            if threads > 1 {
+                runs.push((
+                    TrainConfig {
+                        threads: 1,
+                        step_threads: None,
+                        ..config.clone()
+                    },
+                    model,
+                ));
+            }
+            let runs = cut_and_uncut(runs, a.uncut);
             let text = Data::Text(&corpus.train);
             let rs = throughputs::<f32>(text, &runs, 3, 5, a.lm_iters as usize)?;
+            let half = runs.len() / if a.uncut { 2 } else { 1 };
             let r = rs[0];
             let what = "language model: lstm 2×256, 64 streams × 100 chars";
             line::<f32>(
                 &console, &rates, &mut out, "lm", what, &config, model, r, "chars",
             );
             out.insert("lm_tokens_per_sec".into(), r.into());
-            if let Some(&uncut) = rs.get(1) {
-                uncut_line(&console, &mut out, "lm", r, uncut, "chars");
+            if a.uncut {
+                uncut_line(&console, &mut out, "lm", r, rs[half], "chars");
+            }
+            if half > 1 {
+                let single = rs[1];
+                console.say(format_args!(
+                    "language model on 1 thread: {single:.0} chars/s; {threads} threads / 1 thread = {:.2}×",
+                    r / single
+                ));
+                out.insert("lm_1thread_tokens_per_sec".into(), single.into());
+                out.insert("lm_thread_scaling".into(), (r / single).into());
             }
         }
         if on(Workload::Sample) {

@@ -9,6 +9,7 @@ pub mod plot;
 pub mod predict;
 pub mod results;
 pub mod sample;
+pub mod scaling;
 pub mod signals;
 pub mod train;
 

@@ -17,5 +17,5 @@ pub use config::{
 };
 pub use eval::{EVAL_STREAMS, Evaluation, ValueErrors};
 pub use run::{Control, Ending, Event, Outcome, RunOptions};
-pub use trainer::{StepStats, Trainer};
+pub use trainer::{StepStats, StepTimes, Trainer};
 pub use training::{Training, fit};

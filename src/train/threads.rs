@@ -85,6 +85,20 @@ impl Crew {
         Ok(Crew { pool, teams })
     }
 
+    /// One shard on this thread, measuring what one member of a team of `team` does (see
+    /// [`Team::share`]).
+    pub(crate) fn share(team: usize) -> Crew {
+        Crew {
+            pool: None,
+            teams: vec![Team::share(team)],
+        }
+    }
+
+    /// The teams' meetings so far, all teams together.
+    pub fn meetings(&self) -> usize {
+        self.teams.iter().map(Team::meetings).sum()
+    }
+
     /// Shards (workers) a batch is cut into.
     pub fn groups(&self) -> usize {
         self.teams.len()
@@ -176,25 +190,37 @@ impl Crew {
     }
 }
 
-/// Rows a shard keeps at least before a batch's threads split steps rather than rows: below it,
-/// one thread's products are too short to run at its full rate (see `docs/scaling.md`).
-pub const MIN_SHARD_ROWS: usize = 16;
+/// Rows a shard keeps at least before a batch's threads form teams: below it, a thread's share
+/// of a team's products outruns a shard's own (`bench --scaling` on the language model: 32
+/// threads as 16 shards of 4 rows in teams of 2 project 20.8× one thread, 32 shards of 2 rows
+/// 17.6×; 64 threads as 16 × 4, 34.4×, as 64 shards, 23.9×; at 4 rows a shard and above, shards
+/// alone win: 16 threads as 16 shards, 12.9×, as 4 teams of 4, 10.1×).
+pub const MIN_SHARD_ROWS: usize = 4;
+
+/// Hidden units each member of a team takes at least: narrower, its share of a step's products
+/// is too small to pay for the team's meetings (the seed model, H = 50, gains from no team at any
+/// thread count: 64 threads as 64 shards of 1–2 rows project 46.6×, as 16 shards in teams of 4,
+/// 19.1×).
+pub const MIN_TEAM_UNITS: usize = 64;
 
 /// How `threads` threads share batches of `batch` rows of `net`: `(groups, team)`, `groups`
-/// shards of rows, each split across a team of `team` threads, `groups · team = threads`. The
-/// most shards that keep [`MIN_SHARD_ROWS`] rows each (a divisor of `threads`), the rest of the
-/// threads in teams.
+/// shards of rows, each split across a team of `team` threads, `groups · team = threads`.
+/// Shards alone while each keeps [`MIN_SHARD_ROWS`] rows; past that, the smallest teams that
+/// keep that many rows a shard, each member at least [`MIN_TEAM_UNITS`] units of the layers.
 pub fn layout<T: crate::real::Real>(
     threads: usize,
     batch: usize,
-    _net: &crate::network::Network<T>,
+    net: &crate::network::Network<T>,
 ) -> (usize, usize) {
     let threads = threads.max(1);
-    let groups = (1..=threads)
-        .rev()
-        .find(|&g| threads % g == 0 && (g == 1 || batch / g >= MIN_SHARD_ROWS))
+    let widest = (net.config.hidden / MIN_TEAM_UNITS).max(1);
+    let teams = (1..=threads).filter(|t| threads % t == 0 && *t <= widest);
+    let team = teams
+        .clone()
+        .find(|&t| batch / (threads / t) >= MIN_SHARD_ROWS)
+        .or_else(|| teams.last())
         .unwrap_or(1);
-    (groups, threads / groups)
+    (threads / team, team)
 }
 
 /// Runs `f(worker index, worker)` on every worker: worker 0 on this thread, the others in
@@ -297,6 +323,39 @@ fn keep(stop: &AtomicBool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The rule's layouts: shards alone while they keep 4 rows, then the smallest teams that
+    /// keep them so, never narrower than 64 units a member.
+    #[test]
+    fn the_layout_rule() {
+        use crate::network::{Network, NetworkConfig, Task};
+        use crate::nn::cell::CellKind;
+        let net = |hidden| {
+            Network::<f32>::new(NetworkConfig {
+                cell: CellKind::Lstm,
+                input: 65,
+                hidden,
+                layers: 2,
+                bidirectional: false,
+                task: Task::NextToken,
+            })
+        };
+        let (lm, seed) = (net(256), net(50));
+        for (threads, batch, want) in [
+            (1, 64, (1, 1)),
+            (2, 64, (2, 1)),
+            (16, 64, (16, 1)),
+            (32, 64, (16, 2)),
+            (64, 64, (16, 4)),
+            (128, 64, (32, 4)),
+            (6, 10, (2, 3)),
+            (2, 1, (1, 2)),
+        ] {
+            assert_eq!(layout(threads, batch, &lm), want, "{threads} threads, batch {batch}");
+        }
+        assert_eq!(layout(64, 100, &seed), (64, 1));
+        assert_eq!(layout(3, 2, &seed), (3, 1));
+    }
 
     /// Every worker is visited exactly once, with its own index, with and without a pool, inside
     /// and outside `keep_awake`, for more workers than threads too.

@@ -31,6 +31,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 /// Statistics of one training step (before the update).
 #[derive(Debug, Clone, Copy)]
@@ -45,6 +46,15 @@ pub struct StepStats {
     pub grad_norm: f64,
     /// Learning rate used.
     pub lr: f64,
+}
+
+/// Where a training step's time went (wall clock).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StepTimes {
+    /// Forward and backward over the batch's shards, on every thread.
+    pub shards: Duration,
+    /// The end of the step: the gradients reduced, clipped and applied.
+    pub update: Duration,
 }
 
 /// A network, its parameters, optimizer and all the buffers training needs, computing in `T`.
@@ -62,6 +72,8 @@ pub struct Trainer<T: Real = f64> {
     crew: std::sync::Arc<Crew>,
     /// Each thread's sum of squares of its range of the gradient (as `f64` bits).
     sums: Vec<std::sync::atomic::AtomicU64>,
+    /// Where the last step's time went.
+    times: StepTimes,
     /// The current epoch's order of a labelled set, and which epoch it is.
     order: Vec<usize>,
     order_epoch: Option<usize>,
@@ -120,6 +132,7 @@ impl<T: Real> Trainer<T> {
             crew,
             order: Vec::new(),
             order_epoch: None,
+            times: StepTimes::default(),
         })
     }
 
@@ -161,6 +174,7 @@ impl<T: Real> Trainer<T> {
     /// # Panics
     /// When `data` is not what the network reads ([`Trainer::fits`] says so without panicking).
     pub fn step(&mut self, data: Data, iter: usize) -> StepStats {
+        let start = Instant::now();
         let b = self.config.batch;
         let per_epoch = self.iters_per_epoch(data).max(1);
         let n = self.workers.len();
@@ -233,7 +247,12 @@ impl<T: Real> Trainer<T> {
             self.config.iters,
             self.config.warmup,
         );
+        let shards = start.elapsed();
         let grad_norm = self.reduce_and_update(lr);
+        self.times = StepTimes {
+            shards,
+            update: start.elapsed() - shards,
+        };
         StepStats {
             loss: self.workers.iter().map(|w| w.loss).sum::<f64>() / count as f64,
             correct: self.workers.iter().map(|w| w.correct).sum(),
@@ -304,6 +323,25 @@ impl<T: Real> Trainer<T> {
                 evaluate_text(&self.net, &self.params, crew, &mut self.eval, tokens)
             }
         }
+    }
+
+    /// Where the last step's time went.
+    pub fn last_step_times(&self) -> StepTimes {
+        self.times
+    }
+
+    /// Replaces the threads with `crew` (its groups must be those of the trainer's workers).
+    pub(crate) fn set_crew(&mut self, crew: Crew) {
+        assert_eq!(crew.groups(), self.workers.len(), "one shard per worker");
+        self.sums = (0..crew.groups() * crew.team())
+            .map(|_| Default::default())
+            .collect();
+        self.crew = std::sync::Arc::new(crew);
+    }
+
+    /// The threads' teams' meetings so far (see [`crate::blas::Team::meetings`]).
+    pub fn meetings(&self) -> usize {
+        self.crew.meetings()
     }
 
     /// The optimizer (to save its state).

@@ -6,7 +6,7 @@
 //! gates `[b][t][g]`, states `[b][t][h]`, start state `[b][sl]`.
 
 use super::{Input, Seqs};
-use crate::blas::{Op, gemm, gemm_grouped, gemm_xwt_grouped, gemv, transpose, weight_operand};
+use crate::blas::{Op, gemm, gemm_grouped, gemm_xwt, gemv, transpose, weight_operand};
 use crate::real::Real;
 
 /// Sizes of a layer: `d` inputs, `h` hidden units, `g` gate rows, `sl` numbers of start state per
@@ -118,9 +118,7 @@ pub(crate) fn input_projection<T: Real>(
 ) {
     let (d, g) = (dm.d, dm.g);
     match x {
-        Input::Dense(x) => {
-            gemm_xwt_grouped(dm.groups(), rows, g, d, 1.0, x, d, w_ih, 0.0, a, g, wt)
-        }
+        Input::Dense(x) => gemm_xwt(rows, g, d, 1.0, x, d, w_ih, 0.0, a, g, wt),
         Input::Tokens(ids) if rows < d => {
             // Fewer rows than symbols (sampling): read the columns where they are.
             for (row, &id) in a[..rows * g].chunks_exact_mut(g).zip(&ids[..rows]) {

@@ -7,6 +7,8 @@
 //! is the median of several n³ products. FLOPs are exact: [`Network::flops`] counts every product
 //! the engine asks BLAS for (a test checks it against the BLAS wrapper's own counter).
 
+pub mod scaling;
+
 use crate::blas::{self, Cutting, Op};
 use crate::data::SeqSet;
 use crate::network::{Network, NetworkConfig, Task};
