@@ -190,8 +190,7 @@ pub fn scaling<T: Real>(
         layouts.dedup();
         for (groups, team) in layouts {
             let rows = batch / groups;
-            let (work, _, meetings) =
-                shard_times::<T>(data, config, model, rows, team, iters)?;
+            let (work, _, meetings) = shard_times::<T>(data, config, model, rows, team, iters)?;
             let update = update1 / p as f64 + (groups - 1) as f64 * add / p as f64;
             let depth = (groups as f64).log2().ceil();
             let meet = meetings * meeting * (team - 1) as f64 + depth * fork;

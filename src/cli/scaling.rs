@@ -37,7 +37,11 @@ pub fn run(
         let model = config.language_model(corpus.vocab.len());
         let data = Data::Text(&corpus.train);
         let s = scaling::<f32>(data, &config, model, &COUNTS, iters)?;
-        show(console, "language model (lstm 2×256, 64 streams × 100 chars, f32)", &s);
+        show(
+            console,
+            "language model (lstm 2×256, 64 streams × 100 chars, f32)",
+            &s,
+        );
         out.insert("scaling_lm".into(), to_json(&s));
     }
     Ok(())

@@ -480,9 +480,11 @@ fn check_labels(labels: &[u32], classes: usize) -> Result<()> {
 #[inline]
 fn normalise<S: Copy, T: Real>(src: &[S], norm: &Norm, out: &mut [T], wide: impl Fn(S) -> f64) {
     let d = norm.shift.len();
+    let (shift, scale) = (&norm.shift[..d], &norm.scale[..d]);
     for (o, s) in out.chunks_exact_mut(d).zip(src.chunks_exact(d)) {
-        for k in 0..d {
-            o[k] = T::from_f64((wide(s[k]) - norm.shift[k]) * norm.scale[k]);
+        // Zipped, so that no index is checked and the loop vectorises.
+        for (((o, &s), &sh), &sc) in o.iter_mut().zip(s).zip(shift).zip(scale) {
+            *o = T::from_f64((wide(s) - sh) * sc);
         }
     }
 }

@@ -218,7 +218,7 @@ pub fn layout<T: crate::real::Real>(
     let team = teams
         .clone()
         .find(|&t| batch / (threads / t) >= MIN_SHARD_ROWS)
-        .or_else(|| teams.last())
+        .or_else(|| teams.clone().next_back())
         .unwrap_or(1);
     (threads / team, team)
 }
@@ -351,7 +351,11 @@ mod tests {
             (6, 10, (2, 3)),
             (2, 1, (1, 2)),
         ] {
-            assert_eq!(layout(threads, batch, &lm), want, "{threads} threads, batch {batch}");
+            assert_eq!(
+                layout(threads, batch, &lm),
+                want,
+                "{threads} threads, batch {batch}"
+            );
         }
         assert_eq!(layout(64, 100, &seed), (64, 1));
         assert_eq!(layout(3, 2, &seed), (3, 1));
