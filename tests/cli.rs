@@ -110,6 +110,17 @@ fn bad_flag_values_are_rejected() {
         &blasrnn(&["train", "--iters", "5", "--epochs", "1"]),
         &["cannot be used with"],
     );
+    // A time budget: a positive number and a unit, and not besides a length.
+    for bad in ["0s", "-5m", "abc", "5", "1.5x", "inf h"] {
+        fails_with(
+            &blasrnn(&["train", &format!("--time-budget={bad}")]),
+            &[&format!("`{bad}` is not a duration")],
+        );
+    }
+    fails_with(
+        &blasrnn(&["train", "--time-budget", "1m", "--iters", "5"]),
+        &["cannot be used with"],
+    );
 }
 
 #[test]

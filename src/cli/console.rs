@@ -10,6 +10,8 @@ pub struct Console {
     json: bool,
     quiet: bool,
     bar: Option<ProgressBar>,
+    /// A time budget's end, and the seconds left shown last.
+    deadline: Option<(std::time::Instant, u64)>,
 }
 
 impl Console {
@@ -19,6 +21,7 @@ impl Console {
             json,
             quiet,
             bar: None,
+            deadline: None,
         }
     }
 
@@ -54,6 +57,42 @@ impl Console {
         );
         bar.set_position(pos as u64);
         self.bar = Some(bar);
+    }
+
+    /// Sets the bar's length (a time budget's schedule, once fixed).
+    pub fn set_bar_length(&self, total: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total as u64);
+        }
+    }
+
+    /// Shows the time left of a budget of `seconds` from now beside the bar.
+    pub fn start_clock(&mut self, seconds: f64) {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs_f64(seconds);
+        self.deadline = Some((end, u64::MAX));
+        if let Some(bar) = &self.bar {
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:40.cyan/blue} {pos}/{len} iters  time left {prefix}  {msg}",
+                )
+                .expect("valid template"),
+            );
+        }
+        self.time_left();
+    }
+
+    /// Updates the time left beside the bar (once a second at most).
+    pub fn time_left(&mut self) {
+        let (Some(bar), Some((end, shown))) = (&self.bar, &mut self.deadline) else {
+            return;
+        };
+        let left = end
+            .saturating_duration_since(std::time::Instant::now())
+            .as_secs();
+        if left != *shown {
+            *shown = left;
+            bar.set_prefix(format!("{}:{:02}", left / 60, left % 60));
+        }
     }
 
     /// Advances the bar by one (when it shows).

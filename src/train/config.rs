@@ -71,7 +71,27 @@ pub struct TrainConfig {
     pub step_threads: Option<usize>,
     /// The number type the run computes in.
     pub dtype: Dtype,
+    /// Train for a time instead of a number of iterations (see [`TimeBudget`]).
+    #[serde(default)]
+    pub time_budget: Option<TimeBudget>,
 }
+
+/// A run that trains for a wall-clock time instead of a number of iterations. It measures its
+/// own speed over its first iterations — those whose learning rate does not depend on the
+/// schedule's length: the warm-up (or, without one, the first iteration; any with a constant
+/// rate) — then fixes the schedule's length (`iters`) so that the run, its evaluations included,
+/// ends with the budget and its learning-rate schedule with it. The length is recorded: a
+/// resumed run continues the same schedule, whatever the machine's speed then.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TimeBudget {
+    /// Seconds the run may take.
+    pub seconds: f64,
+    /// Whether `iters` holds the length the run fixed (until then, `iters` is [`UNFIXED`]).
+    pub fixed: bool,
+}
+
+/// The schedule length of a run with a [`TimeBudget`] until it has measured its speed.
+pub const UNFIXED: usize = 1 << 40;
 
 /// Passes over a sequence set (other than MNIST) of the default run.
 pub const SEQUENCE_EPOCHS: usize = 100;
@@ -174,6 +194,7 @@ impl TrainConfig {
             threads: default_threads(),
             step_threads: None,
             dtype: default_dtype(cell, kind),
+            time_budget: None,
         }
     }
 
@@ -217,6 +238,17 @@ impl TrainConfig {
     /// Sets [`TrainConfig::iters`] to `epochs` passes over `data`'s training part.
     pub fn set_epochs(&mut self, epochs: usize, data: &Dataset) {
         self.iters = epochs * self.iters_per_epoch(data);
+        self.time_budget = None;
+    }
+
+    /// Trains for `seconds` of wall-clock time instead of a number of iterations (see
+    /// [`TimeBudget`]).
+    pub fn set_time_budget(&mut self, seconds: f64) {
+        self.time_budget = Some(TimeBudget {
+            seconds,
+            fixed: false,
+        });
+        self.iters = UNFIXED;
     }
 
     /// The network this configuration trains on `data`: for labelled sequences, the one their
@@ -316,6 +348,14 @@ impl TrainConfig {
             if v == 0 {
                 return bad(format!("`{name}` must be at least 1"));
             }
+        }
+        if let Some(b) = self.time_budget
+            && !(b.seconds.is_finite() && b.seconds > 0.0)
+        {
+            return bad(format!(
+                "`time_budget` must be a positive number of seconds, got {}",
+                b.seconds
+            ));
         }
         if let Some(t) = self.step_threads
             && (t == 0 || self.threads % t != 0)

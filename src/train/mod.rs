@@ -4,6 +4,7 @@
 //! threads ([`trainer`]), the evaluation of a whole data part ([`eval`]) and the threads
 //! themselves ([`threads`]).
 
+mod budget;
 mod config;
 pub mod eval;
 pub mod run;
@@ -13,7 +14,8 @@ mod training;
 
 pub use crate::data::Data;
 pub use config::{
-    SEQUENCE_EPOCHS, SERIES_EPOCHS, TrainConfig, default_dtype, default_lr, default_threads,
+    SEQUENCE_EPOCHS, SERIES_EPOCHS, TimeBudget, TrainConfig, UNFIXED, default_dtype, default_lr,
+    default_threads,
 };
 pub use eval::{EVAL_STREAMS, Evaluation, ValueErrors};
 pub use run::{Control, Ending, Event, Outcome, RunOptions};

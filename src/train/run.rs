@@ -4,6 +4,7 @@
 //! end, when the caller's callback returns [`Control::Stop`] (after the step in progress), or at
 //! the first non-finite loss or gradient (before anything diverged is saved).
 
+use super::budget::Calibration;
 use super::trainer::{StepStats, Trainer};
 use crate::data::Data;
 use crate::error::Result;
@@ -53,6 +54,12 @@ pub enum Event<'a> {
     },
     /// A report interval ended (every `log_every` iterations, at an evaluation, at the end).
     Report(&'a Report),
+    /// A run with a time budget fixed its schedule's length from its speed (see
+    /// [`super::TimeBudget`]).
+    Scheduled {
+        /// The schedule's length, in iterations.
+        iters: usize,
+    },
     /// A checkpoint was written after `iteration` iterations.
     Saved {
         /// Iterations done.
@@ -71,6 +78,7 @@ impl std::fmt::Display for Event<'_> {
                 stats.loss, stats.grad_norm
             ),
             Event::Report(r) => write!(f, "{r}"),
+            Event::Scheduled { iters } => write!(f, "the time budget buys {iters} iterations"),
             Event::Saved { iteration, path } => {
                 write!(f, "saved {} (iteration {iteration})", path.display())
             }
@@ -154,9 +162,9 @@ pub(crate) fn run<T: Real>(
         _ => "samples",
     };
     let accuracy = trainer.net.config.task.has_accuracy();
-    let last = opts
-        .stop_at
-        .map_or(trainer.config.iters, |s| s.min(trainer.config.iters));
+    let stop_at = |iters: usize| opts.stop_at.map_or(iters, |s| s.min(iters));
+    let mut last = stop_at(trainer.config.iters);
+    let mut budget = Calibration::of(trainer, eval, opts.eval_every);
     trainer.in_pool(|trainer| {
         let mut out = Outcome {
             reports: Vec::new(),
@@ -168,10 +176,17 @@ pub(crate) fn run<T: Real>(
             saved_at: None,
         };
         let (mut loss, mut correct, mut count, mut secs) = (0.0, 0, 0, 0.0);
-        for it in first..last {
+        let mut it = first;
+        while it < last {
             let start = Instant::now();
             let st = trainer.step(train, it);
             let dt = start.elapsed().as_secs_f64();
+            let mut stop = false;
+            if let Some(iters) = budget.as_mut().and_then(|b| b.observe(trainer, it, dt)) {
+                budget = None;
+                last = stop_at(iters).max(it + 1);
+                stop = on(&Event::Scheduled { iters }) == Control::Stop;
+            }
             (out.train_seconds, secs) = (out.train_seconds + dt, secs + dt);
             out.samples += st.count;
             if !(st.loss.is_finite() && st.grad_norm.is_finite()) {
@@ -189,7 +204,7 @@ pub(crate) fn run<T: Real>(
                 correct + st.correct,
                 count + st.count,
             );
-            let mut stop = on(&Event::Step {
+            stop |= on(&Event::Step {
                 iteration: done,
                 stats: &st,
             }) == Control::Stop;
@@ -231,6 +246,7 @@ pub(crate) fn run<T: Real>(
                 out.ending = Ending::Stopped;
                 break;
             }
+            it += 1;
         }
         Ok(out)
     })

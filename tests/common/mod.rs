@@ -129,6 +129,7 @@ pub fn config(cell: CellKind, readout: Readout, threads: usize, seed: u64) -> Tr
         threads,
         step_threads: None,
         dtype: Dtype::F64,
+        time_budget: None,
     }
 }
 

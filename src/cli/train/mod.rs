@@ -99,6 +99,11 @@ pub struct TrainArgs {
     /// Train for this many passes over the training data instead of --iters.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub epochs: Option<u32>,
+    /// Train for this long instead of --iters or --epochs: `90s`, `30m`, `2h` (decimals too,
+    /// `1.5h`). The run measures its speed over its first iterations and fixes the schedule's
+    /// length so that it ends with the budget; the length is saved, and --resume continues it.
+    #[arg(long, value_parser = settings::parse_duration, conflicts_with_all = ["iters", "epochs"])]
+    pub time_budget: Option<f64>,
     /// Sequences (text: parallel streams) per mini-batch [default: 100; text: 64].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub batch: Option<u32>,
@@ -259,6 +264,9 @@ fn train(
         stop_at: Some(last),
     };
     console.start_bar(last, first);
+    if let Some(b) = config.time_budget.filter(|b| !b.fixed) {
+        console.start_clock(b.seconds);
+    }
     let outcome = run.run(&options, |event| {
         match event {
             Event::Step { .. } => console.tick(),
@@ -266,14 +274,21 @@ fn train(
                 console.progress_line(format_args!("{r}"));
                 console.message(r.metrics());
             }
+            Event::Scheduled { iters } => {
+                console.set_bar_length(*iters);
+                console.say(format_args!("the time budget buys {iters} iterations"));
+            }
             Event::Saved { .. } => {}
         }
+        console.time_left();
         match signals::pending() {
             Some(_) => Control::Stop,
             None => Control::Continue,
         }
     })?;
     console.finish_bar();
+    // A run on a time budget has fixed its schedule's length by now.
+    let config = run.config().clone();
     let write_reports = |title: &str| -> Result<()> {
         if let Some(path) = &a.log {
             report::write_csv(path, &outcome.reports)?;

@@ -150,6 +150,7 @@ pub fn resolve(a: &TrainArgs, data: &Dataset, resume: Option<&Checkpoint>) -> Re
         dropout: pick!(a.dropout, dropout),
         seed: pick!(a.seed, seed),
         threads: pick!(a.threads.map(|t| t as usize), threads),
+        time_budget: None,
         step_threads: a
             .step_threads
             .map(|t| t as usize)
@@ -168,5 +169,36 @@ pub fn resolve(a: &TrainArgs, data: &Dataset, resume: Option<&Checkpoint>) -> Re
         }
         (None, None) => pick!(None::<usize>, iters),
     };
+    match (a.time_budget, saved) {
+        (Some(_), Some(_)) => bail!(
+            "--time-budget with --resume: a resumed run continues the saved run's schedule;              give --iters to lengthen it"
+        ),
+        (Some(seconds), None) => config.set_time_budget(seconds),
+        // A saved run on a budget keeps it: the length it fixed (then in `iters`), or, stopped
+        // before it measured its speed, the measurement still to make.
+        (None, Some(s)) if a.iters.is_none() && a.epochs.is_none() => {
+            config.time_budget = s.time_budget
+        }
+        _ => {}
+    }
     Ok(config)
+}
+
+/// A duration on the command line: a positive number and a unit, `s`, `m` or `h` (`90s`, `30m`,
+/// `1.5h`), in seconds.
+pub fn parse_duration(s: &str) -> Result<f64, String> {
+    let bad =
+        || format!("`{s}` is not a duration: give a positive number and s, m or h (90s, 30m, 2h)");
+    let t = s.trim();
+    let (num, unit) = t.split_at(t.len().saturating_sub(1));
+    let scale = match unit {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(bad()),
+    };
+    match num.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && !num.starts_with('+') => Ok(v * scale),
+        _ => Err(bad()),
+    }
 }

@@ -23,6 +23,21 @@ pub fn describe(console: &Console, c: &TrainConfig, data: &Loaded, params: usize
     } else {
         String::new()
     };
+    // How long: a number of iterations (and the passes they make over `n` items of `per`
+    // each), or a time budget not yet turned into one.
+    let length = |per: usize, n: usize| match c.time_budget {
+        Some(b) if !b.fixed => format!("{} of training", human_duration(b.seconds)),
+        _ => format!(
+            "{} iterations × {} ({:.2} epochs)",
+            c.iters,
+            if per == c.batch {
+                format!("batch {}", c.batch)
+            } else {
+                format!("{} streams × {} characters", c.batch, c.seq_len)
+            },
+            (c.iters * per) as f64 / n.max(1) as f64
+        ),
+    };
     let schedule = format!(
         "{} lr {} ({}, warm-up {}), clip {}, init {}, seed {}",
         c.optimizer.name(),
@@ -52,11 +67,8 @@ pub fn describe(console: &Console, c: &TrainConfig, data: &Loaded, params: usize
                 sets.test.len(),
             ));
             console.say(format_args!(
-                "training: {} iterations × batch {} ({:.2} epochs){resuming}, {schedule}, loss {}, \
-                 columns standardised",
-                c.iters,
-                c.batch,
-                (c.iters * c.batch) as f64 / sets.train.len() as f64,
+                "training: {}{resuming}, {schedule}, loss {}, columns standardised",
+                length(c.batch, sets.train.len()),
                 c.loss
             ));
         }
@@ -94,10 +106,8 @@ pub fn describe(console: &Console, c: &TrainConfig, data: &Loaded, params: usize
                 (false, _) => "inputs standardised per dimension".to_string(),
             };
             console.say(format_args!(
-                "training: {} iterations × batch {} ({:.2} epochs){resuming}, {schedule}, {inputs}",
-                c.iters,
-                c.batch,
-                (c.iters * c.batch) as f64 / train.len() as f64,
+                "training: {}{resuming}, {schedule}, {inputs}",
+                length(c.batch, train.len()),
             ));
             for note in &sets.notes {
                 console.say(format_args!("note: {note}"));
@@ -113,14 +123,23 @@ pub fn describe(console: &Console, c: &TrainConfig, data: &Loaded, params: usize
                 t.val.len()
             ));
             console.say(format_args!(
-                "training: {} iterations × {} streams × {} characters ({:.2} epochs){resuming}, {schedule}, dropout {}",
-                c.iters,
-                c.batch,
-                c.seq_len,
-                (c.iters * c.batch * c.seq_len) as f64 / t.train.len() as f64,
+                "training: {}{resuming}, {schedule}, dropout {}",
+                length(c.batch * c.seq_len, t.train.len()),
                 c.dropout
             ));
         }
+    }
+}
+
+/// `seconds` as a person writes it: `90s`, `30m`, `2h`, `1h30m`.
+pub fn human_duration(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    match (s / 3600, s % 3600 / 60, s % 60) {
+        (0, 0, sec) => format!("{sec}s"),
+        (0, m, 0) => format!("{m}m"),
+        (0, m, sec) => format!("{m}m{sec}s"),
+        (h, 0, 0) => format!("{h}h"),
+        (h, m, _) => format!("{h}h{m}m"),
     }
 }
 
@@ -151,6 +170,8 @@ pub struct Summary<'a> {
     train_seconds: f64,
     start_iteration: usize,
     iterations_done: usize,
+    /// The iterations a time budget bought (the schedule's length it fixed).
+    budget_iters: Option<usize>,
     stopped: Option<String>,
     backend: &'static str,
     parameters: usize,
@@ -206,6 +227,7 @@ impl<'a> Summary<'a> {
             train_seconds: outcome.train_seconds,
             start_iteration: outcome.first,
             iterations_done: outcome.done,
+            budget_iters: config.time_budget.filter(|b| b.fixed).map(|_| config.iters),
             stopped,
             backend: blasrnn::blas::backend(),
             parameters: run.num_params(),
