@@ -12,7 +12,8 @@ or characters/s for the language model), the ratio blasrnn / PyTorch, and what e
 PyTorch is not a dependency of blasrnn, its build, tests or CI: this script is how the README's
 ratios were measured. blasrnn runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its
 environment (OpenBLAS then picks its kernels for this CPU, as on a user's machine); PyTorch picks
-its own. `--full` trains the language model for its whole default budget (2000 iterations, several
+its own. `--only lm30` trains the `--preset shakespeare-30m` language model for 30 minutes a side
+(`--budget SECONDS` to change it). `--full` trains the language model for its whole default budget (2000 iterations, several
 minutes a side) and reports validation loss; without it, 150 iterations measure speed. `--repeat N`
 measures each workload N times, the two sides alternating, and reports medians: on a shared machine
 one ratio moves by a fifth or more from run to run.
@@ -64,7 +65,7 @@ class Seed(torch.nn.Module):
         return self.classifier(self.out(s).flatten(1))
 
 
-def torch_mnist(cell, hidden, iters, dtype, lr, seed=1):
+def torch_mnist(cell, hidden, iters, dtype, lr, seed=1, orthogonal=False):
     d = os.path.join(ROOT, "data", "mnist")
     xs = torch.tensor(idx(os.path.join(d, "train-images-idx3-ubyte.gz")) / 255.0, dtype=dtype)
     ys = torch.tensor(idx(os.path.join(d, "train-labels-idx1-ubyte.gz")).astype(np.int64))
@@ -72,6 +73,12 @@ def torch_mnist(cell, hidden, iters, dtype, lr, seed=1):
     yt = torch.tensor(idx(os.path.join(d, "t10k-labels-idx1-ubyte.gz")).astype(np.int64))
     torch.manual_seed(seed)
     net = Seed(cell, hidden).to(dtype)
+    if orthogonal:
+        # blasrnn's --init orthogonal: each gate's block of weight_hh orthogonal, the rest
+        # PyTorch's default (which is blasrnn's uniform).
+        with torch.no_grad():
+            for block in net.rnn.weight_hh_l0.split(hidden):
+                torch.nn.init.orthogonal_(block)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     set_lr = schedule(opt, lr, 100, iters)
     g = torch.Generator().manual_seed(seed)
@@ -92,16 +99,17 @@ def torch_mnist(cell, hidden, iters, dtype, lr, seed=1):
 # ---- the character-level language model -----------------------------------------------------------
 
 class LM(torch.nn.Module):
-    def __init__(self, vocab, hidden, layers):
+    def __init__(self, vocab, hidden, layers, cell="lstm", dropout=0.0, output_dropout=0.0):
         super().__init__()
         self.vocab = vocab
-        self.rnn = torch.nn.LSTM(vocab, hidden, num_layers=layers, batch_first=True)
+        self.rnn = CELLS[cell](vocab, hidden, num_layers=layers, batch_first=True, dropout=dropout)
+        self.drop = torch.nn.Dropout(output_dropout)
         self.out = torch.nn.Linear(hidden, vocab)
 
     def forward(self, ids, state):
         x = torch.nn.functional.one_hot(ids, self.vocab).to(self.out.weight.dtype)
         h, state = self.rnn(x, state)
-        return self.out(h), state
+        return self.out(self.drop(h)), state
 
 
 def text_data():
@@ -151,6 +159,69 @@ def torch_lm(iters, seed=1):
     return iters * B * S / secs, vl, cps
 
 
+def torch_lm_budget(seconds, cell, hidden, layers, dropout, output_dropout, lr=2e-3, warmup=100,
+                    eval_every=500, seed=1):
+    """The language model trained for `seconds` as `blasrnn train --time-budget` does: the warm-up
+    timed, the schedule's length fixed from it (evaluations included), validation every
+    `eval_every` iterations and at the end. Returns (chars/s, (final validation loss, iterations),
+    the curve: (iteration, seconds, validation loss) at each evaluation)."""
+    train, val, V = text_data()
+    B, S = 64, 100
+    torch.manual_seed(seed)
+    net = LM(V, hidden, layers, cell, dropout, output_dropout)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    L = (len(train) - 1) // B
+    xs = torch.tensor(train[:B * L].reshape(B, L))
+    ys = torch.tensor(train[1:B * L + 1].reshape(B, L))
+    E = 16
+    Lv = (len(val) - 1) // E
+    vx = torch.tensor(val[:E * Lv].reshape(E, Lv))
+    vy = torch.tensor(val[1:E * Lv + 1].reshape(E, Lv))
+
+    def validate():
+        net.eval()
+        with torch.no_grad():
+            logits, _ = net(vx, None)
+            vl = torch.nn.functional.cross_entropy(logits.reshape(-1, V).double(),
+                                                   vy.reshape(-1)).item()
+        net.train()
+        return vl
+
+    chunks, state, t0, total, curve = L // S, None, time.perf_counter(), None, []
+    set_lr = schedule(opt, lr, warmup, 1 << 40)
+    it = 0
+    while total is None or it < total:
+        k = it % chunks
+        if k == 0:
+            state = None
+        set_lr(it)
+        logits, state = net(xs[:, k * S:(k + 1) * S], state)
+        state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+        y = ys[:, k * S:(k + 1) * S].reshape(-1)
+        update(opt, net.parameters(), torch.nn.functional.cross_entropy(logits.reshape(-1, V), y))
+        it += 1
+        if total is None and it == warmup:
+            per_iter = (time.perf_counter() - t0) / it
+            t1 = time.perf_counter()
+            validate()
+            per_eval = time.perf_counter() - t1
+            left = seconds - (time.perf_counter() - t0)
+            n = int(left / per_iter)
+            while n > 0 and n * per_iter + ((it + n) // eval_every + 1) * per_eval > left:
+                n -= max(1, n // 1000)
+            total = it + max(n, 0)
+            set_lr = schedule(opt, lr, warmup, total)
+            print(f"PyTorch: {total} iterations in the budget", file=sys.stderr, flush=True)
+        if it % eval_every == 0 and (total is None or it < total):
+            curve.append((it, time.perf_counter() - t0, validate()))
+            print(f"PyTorch: iteration {it}, {curve[-1][1]:.0f} s, val {curve[-1][2]:.4f}",
+                  file=sys.stderr, flush=True)
+    secs = time.perf_counter() - t0
+    vl = validate()
+    curve.append((it, time.perf_counter() - t0, vl))
+    return total * B * S / secs, (vl, total), curve
+
+
 # ---- UCR/UEA sequences -------------------------------------------------------------------------------
 
 def read_ts(path):
@@ -170,7 +241,7 @@ def read_ts(path):
     return xs, np.array(ys)
 
 
-def torch_uea(name, cell, hidden, layers, epochs, seed=1):
+def torch_uea(name, cell, hidden, layers, epochs, seed=1, dropout=0.0, lr=4e-3, warmup=100):
     base = os.path.join(ROOT, "data", "uea", name, name)
     xtr, ytr = read_ts(base + "_TRAIN.ts")
     xte, yte = read_ts(base + "_TEST.ts")
@@ -186,12 +257,12 @@ def torch_uea(name, cell, hidden, layers, epochs, seed=1):
     Xtr, Ltr = pack(xtr)
     Xte, Lte = pack(xte)
     torch.manual_seed(seed)
-    rnn = CELLS[cell](Xtr.shape[2], hidden, num_layers=layers, batch_first=True)
+    rnn = CELLS[cell](Xtr.shape[2], hidden, num_layers=layers, batch_first=True, dropout=dropout)
     fc = torch.nn.Linear(hidden, int(ytr.max()) + 1)
     params = list(rnn.parameters()) + list(fc.parameters())
-    opt = torch.optim.Adam(params, lr=2e-3)
+    opt = torch.optim.Adam(params, lr=lr)
     per_epoch = (len(xtr) + 31) // 32
-    set_lr = schedule(opt, 2e-3, 50, epochs * per_epoch)
+    set_lr = schedule(opt, lr, warmup, epochs * per_epoch)
 
     def logits(X, L):
         _, h = rnn(torch.nn.utils.rnn.pack_padded_sequence(X, L, batch_first=True, enforce_sorted=False))
@@ -207,6 +278,7 @@ def torch_uea(name, cell, hidden, layers, epochs, seed=1):
             it += 1
             update(opt, params, torch.nn.functional.cross_entropy(logits(Xtr[b], Ltr[b]), Y[b]))
     secs = time.perf_counter() - t0
+    rnn.eval()
     with torch.no_grad():
         acc = (logits(Xte, Lte).argmax(1).numpy() == yte).mean()
     return epochs * len(xtr) / secs, float(acc)
@@ -217,10 +289,12 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--only", default="seed,lstm,gru,lm,uea,tser,forecast,segments")
     p.add_argument("--full", action="store_true")
+    p.add_argument("--budget", type=float, default=1800,
+                   help="seconds a side of the lm30 workload (the 30-minute preset)")
     p.add_argument("--repeat", type=int, default=1,
-                   help="measure each workload this many times, the two sides alternating (which "
-                        "goes first alternates too), and report medians: a single ratio moves by "
-                        "a fifth or more between runs on a shared machine")
+                   help="measure each workload this many times, the r-th with seed r on both "
+                        "sides, the two sides alternating (which goes first alternates too), and "
+                        "report medians of speed and of what was reached")
     a = p.parse_args()
     if a.repeat < 1:
         sys.exit("compare_pytorch.py: --repeat must be at least 1")
@@ -229,97 +303,113 @@ def main():
     th = ["--threads", str(a.threads)]
     rows = []
 
-    def measure(name, unit, ours, theirs):
-        """`ours()` and `theirs()` each return (throughput, what it reached); runs them
-        `--repeat` times, alternating, and adds the row of medians."""
-        pairs = []
+    def measure(name, unit, fmt, ours, theirs):
+        """`ours(seed)` and `theirs(seed)` each return (throughput, figures reached: a tuple
+        that `fmt` formats); runs them `--repeat` times with seeds 1, 2, …, alternating, and adds
+        the row of medians."""
+        pairs, reached = [], ([], [])
         for rep in range(a.repeat):
             sides = [ours, theirs] if rep % 2 == 0 else [theirs, ours]
-            got = {f: f() for f in sides}
-            (o, o_acc), (t, t_acc) = got[ours], got[theirs]
+            got = {f: f(rep + 1) for f in sides}
+            (o, o_got), (t, t_got) = got[ours], got[theirs]
             pairs.append((o, t))
-            print(f"{name}: blasrnn {o:.0f} {unit}, PyTorch {t:.0f} ({o / t:.2f}×)", file=sys.stderr)
+            reached[0].append(o_got)
+            reached[1].append(t_got)
+            print(f"{name}, seed {rep + 1}: blasrnn {o:.0f} {unit} {fmt.format(*o_got)}, "
+                  f"PyTorch {t:.0f} {fmt.format(*t_got)} ({o / t:.2f}×)", file=sys.stderr)
+        med = [fmt.format(*[median(list(c)) for c in zip(*r)]) if fmt else "" for r in reached]
         rows.append((name, median([t for _, t in pairs]), median([o for o, _ in pairs]),
-                     sorted(o / t for o, t in pairs), unit, t_acc, o_acc))
+                     sorted(o / t for o, t in pairs), unit, med[1], med[0]))
 
+    def train(args, seed):
+        return blasrnn(["train", "--seed", str(seed)] + args + th)
+
+    def ours(args, *keys, scale=1):
+        """blasrnn's side: `train ARGS` with a seed; its throughput and the JSON's `keys`."""
+        def run(seed):
+            j = train(args, seed)
+            speed = j["train_tokens_per_sec"] if "--text" in args else j["train_samples_per_sec"]
+            return speed, tuple(scale * j[k] for k in keys)
+        return run
+
+    def theirs(f, pick):
+        """PyTorch's side: `f(seed)` returns (throughput, what it reached), `pick` the figures."""
+        def run(seed):
+            speed, got = f(seed)[:2]
+            return speed, pick(got)
+        return run
+
+    acc = "{:.2f}%"
     if "seed" in only:
-        def ours():
-            j = blasrnn(["train"] + th)
-            return j["train_samples_per_sec"], f"{100 * j['test_accuracy']:.2f}%"
-        def theirs():
-            sps, acc = torch_mnist("tanh", 50, 2500, torch.float64, 4e-3)
-            return sps, f"{100 * acc:.2f}%"
-        measure("seed model (tanh H=50), f64, 2500 iters", "samples/s", ours, theirs)
+        measure("seed model (tanh H=50), f64, 2500 iters", "samples/s", acc,
+                ours([], "test_accuracy", scale=100),
+                theirs(lambda s: torch_mnist("tanh", 50, 2500, torch.float64, 6e-3, seed=s,
+                                             orthogonal=True),
+                       lambda a: (100 * a,)))
     for cell in ["lstm", "gru"]:
         if cell in only:
-            def ours(cell=cell):
-                j = blasrnn(["train", "--cell", cell, "--hidden", "128", "--iters", "600"] + th)
-                return j["train_samples_per_sec"], f"{100 * j['test_accuracy']:.2f}%"
-            def theirs(cell=cell):
-                sps, acc = torch_mnist(cell, 128, 600, torch.float32, 4e-3)
-                return sps, f"{100 * acc:.2f}%"
-            measure(f"{cell} H=128, f32, 600 iters", "samples/s", ours, theirs)
+            measure(f"{cell} H=128, f32, 5 epochs", "samples/s", acc,
+                    ours(["--cell", cell, "--hidden", "128", "--epochs", "5"], "test_accuracy",
+                         scale=100),
+                    theirs(lambda s, c=cell: torch_mnist(c, 128, 3000, torch.float32, 6e-3, seed=s),
+                           lambda a: (100 * a,)))
     if "lm" in only:
         iters = 2000 if a.full else 150
         sampling = []
-        def ours():
-            j = blasrnn(["train", "--text", "data/tinyshakespeare/input.txt", "--iters", str(iters)] + th)
-            return j["train_tokens_per_sec"], f"val {j['val_loss']:.3f}"
-        def theirs():
-            tps, vl, cps = torch_lm(iters)
+        def torch_lm_sampling(seed):
+            tps, vl, cps = torch_lm(iters, seed)
             sampling.append(cps)
-            return tps, f"val {vl:.3f}"
-        measure(f"language model lstm 2×256, f32, {iters} iters", "chars/s", ours, theirs)
+            return tps, vl
+        measure(f"language model lstm 2×256, f32, {iters} iters", "chars/s", "val {:.3f}",
+                ours(["--text", "data/tinyshakespeare/input.txt", "--iters", str(iters)],
+                     "val_loss"),
+                theirs(torch_lm_sampling, lambda vl: (vl,)))
         pt_sampling = iter(sampling)
-        def ours():
-            return blasrnn(["bench", "--only", "sample"] + th)["sample_chars_per_sec"], ""
-        def theirs():
-            return next(pt_sampling), ""
         # PyTorch's sampling speed comes from its language-model runs above.
-        measure("sampling, one stream", "chars/s", ours, theirs)
+        measure("sampling, one stream", "chars/s", "",
+                lambda s: (blasrnn(["bench", "--only", "sample"] + th)["sample_chars_per_sec"], ()),
+                lambda s: (next(pt_sampling), ()))
+    if "lm30" in only:
+        # The --preset shakespeare-30m recipe, both sides for --budget seconds (not in the default
+        # list: an hour on the two sides).
+        budget = f"{a.budget:g}s"
+        measure(f"language model gru 2×512, dropout 0.3 + 0.3, {budget}", "chars/s",
+                "val {:.3f} ({:.0f} iters)",
+                ours(["--text", "data/tinyshakespeare/input.txt", "--preset", "shakespeare-30m",
+                      "--time-budget", budget], "val_loss", "budget_iters"),
+                theirs(lambda s: torch_lm_budget(a.budget, "gru", 512, 2, 0.3, 0.3, seed=s),
+                       lambda vl_iters: vl_iters))
     if "uea" in only:
         for name in ["JapaneseVowels", "BasicMotions"]:
-            def ours(name=name):
-                j = blasrnn(["train", "--data", f"data/uea/{name}"] + th)
-                return j["train_samples_per_sec"], f"{100 * j['test_accuracy']:.2f}%"
-            def theirs(name=name):
-                sps, acc = torch_uea(name, "gru", 128, 2, 100)
-                return sps, f"{100 * acc:.2f}%"
-            measure(f"{name}, gru 2×128, 100 epochs", "samples/s", ours, theirs)
-
+            measure(f"{name}, gru 2×128, 100 epochs", "samples/s", acc,
+                    ours(["--data", f"data/uea/{name}"], "test_accuracy", scale=100),
+                    theirs(lambda s, n=name: torch_uea(n, "gru", 128, 2, 100, seed=s),
+                           lambda a: (100 * a,)))
     if "tser" in only:
-        def ours():
-            j = blasrnn(["train", "--data", "data/tser/Covid3Month"] + th)
-            return j["train_samples_per_sec"], f"RMSE {j['test_rmse']:.4f}"
-        def theirs():
-            sps, e = tasks.regression("Covid3Month")
-            return sps, f"RMSE {e['rmse']:.4f}"
-        measure("Covid3Month regression, gru 2×128, 100 epochs", "samples/s", ours, theirs)
+        measure("Covid3Month regression, gru 2×128, 100 epochs", "samples/s", "RMSE {:.4f}",
+                ours(["--data", "data/tser/Covid3Month"], "test_rmse"),
+                theirs(lambda s: tasks.regression("Covid3Month", seed=s), lambda e: (e["rmse"],)))
     if "forecast" in only:
         flags = ["--series", "data/forecast/taylor.csv", "--window", "336", "--horizon", "48",
                  "--test-len", "672", "--season", "336", "--residual"]
-        def ours():
-            j = blasrnn(["train"] + flags + th)
-            return j["train_samples_per_sec"], f"MASE {j['test_mase']:.3f}, MAPE {j['test_mape']:.2f}%"
-        def theirs():
-            sps, e, _ = tasks.forecasting(os.path.join(ROOT, "data", "forecast", "taylor.csv"), 336, 48,
-                                          672, 336, True)
-            return sps, f"MASE {e['mase']:.3f}, MAPE {e['mape']:.2f}%"
-        measure("Taylor demand, 48 steps ahead, lstm 64, 1 epoch", "samples/s", ours, theirs)
+        measure("Taylor demand, 48 steps ahead, lstm 64, 1 epoch", "samples/s",
+                "MASE {:.3f}, MAPE {:.2f}%", ours(flags, "test_mase", "test_mape"),
+                theirs(lambda s: tasks.forecasting(os.path.join(ROOT, "data", "forecast",
+                                                                "taylor.csv"),
+                                                   336, 48, 672, 336, True, seed=s),
+                       lambda e: (e["mase"], e["mape"])))
     if "segments" in only:
         npz = "data/segments/basicmotions_segments.npz"
-        def ours():
-            j = blasrnn(["train", "--data", npz, "--bidirectional"] + th)
-            return j["train_samples_per_sec"], f"{100 * j['test_step_accuracy']:.2f}% of steps"
-        def theirs():
-            sps, acc, _ = tasks.segments(os.path.join(ROOT, npz))
-            return sps, f"{100 * acc:.2f}% of steps"
-        measure("BasicMotions segments, bidirectional gru 2×128, 100 epochs", "steps/s", ours, theirs)
+        measure("BasicMotions segments, bidirectional gru 2×128, 100 epochs", "steps/s",
+                "{:.2f}% of steps",
+                ours(["--data", npz, "--bidirectional"], "test_step_accuracy", scale=100),
+                theirs(lambda s: tasks.segments(os.path.join(ROOT, npz), seed=s),
+                       lambda a: (100 * a,)))
 
     print(f"\nPyTorch {torch.__version__}, {a.threads} threads; blasrnn {blasrnn_version()}")
     if a.repeat > 1:
-        print(f"Medians of {a.repeat} alternating runs a side; the ratio is the median of the runs' "
-              "ratios, listed smallest first in the last column.")
+        print(f"Medians of {a.repeat} alternating runs a side (seeds 1 to {a.repeat}); the ratio "
+              "is the median of the runs' ratios, listed smallest first in the last column.")
     print("\n| workload | PyTorch | blasrnn | blasrnn / PyTorch | unit | PyTorch reached | blasrnn reached |"
           + (" each run's ratio |" if a.repeat > 1 else ""))
     print("| --- | --- | --- | --- | --- | --- | --- |" + (" --- |" if a.repeat > 1 else ""))

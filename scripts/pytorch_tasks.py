@@ -75,7 +75,7 @@ def read_ts_targets(path):
     return xs, np.array(ys)
 
 
-def regression(name, cell="gru", hidden=128, layers=2, epochs=100, batch=32, lr=2e-3, warmup=50,
+def regression(name, cell="gru", hidden=128, layers=2, epochs=100, batch=32, lr=4e-3, warmup=100,
                seed=1):
     """Samples/s and the test errors of blasrnn's default regression model on `data/tser/NAME`."""
     base = os.path.join(ROOT, "data", "tser", name, name)
@@ -175,7 +175,7 @@ def forecasting(path, window, horizon, test_len, season, residual, cell="lstm", 
 # ---- a class at every step -----------------------------------------------------------------------
 
 def segments(path, cell="gru", hidden=128, layers=2, bidirectional=True, epochs=100, batch=32,
-             lr=2e-3, warmup=50, seed=1):
+             lr=4e-3, warmup=100, seed=1):
     """Steps/s, the per-step test accuracy and the fraction of test sequences all right."""
     a = np.load(path)
     names = sorted({v for row, n in zip(a["y_train"], a["len_train"]) for v in row[:n]})

@@ -50,7 +50,7 @@
 //!
 //! Where to look:
 //! - the API above: [`TrainConfig`] (settings and their defaults for each kind of data),
-//!   [`fit`] and [`Training`] (a run, resumable, driven by a callback), [`Model`] (save, load,
+//!   [`Preset`] (named recipes measured for a budget), [`fit`] and [`Training`] (a run, resumable, driven by a callback), [`Model`] (save, load,
 //!   evaluate, classify, sample, stream), [`data`] (MNIST, UCR/UEA `.ts`, NumPy `.npz`, text,
 //!   arrays);
 //! - the engine under it: [`network`] (input, stack and head over one flat parameter buffer),
@@ -95,7 +95,7 @@ pub use optim::{OptimizerKind, Schedule};
 pub use real::Dtype;
 pub use sample::SampleOptions;
 pub use stream::Stream;
-pub use train::{Control, Event, RunOptions, TrainConfig, Training, fit};
+pub use train::{Control, Event, Preset, RunOptions, TrainConfig, Training, fit};
 
 /// The README's example, compiled and run as a doctest.
 #[cfg(doctest)]

@@ -464,3 +464,46 @@ fn a_trainer_refuses_a_configuration_of_another_dtype() {
         "the model computes in f64, but f32 was asked for"
     );
 }
+
+/// `--init orthogonal`: every gate's block of every `weight_hh` (both directions, each layer)
+/// has orthonormal rows; the input weights stay PyTorch's uniform ones.
+#[test]
+fn orthogonal_init_makes_each_gate_block_orthogonal() {
+    use rand::SeedableRng;
+    for (cell, gates) in [(CellKind::Tanh, 1), (CellKind::Lstm, 4), (CellKind::Gru, 3)] {
+        let h = 7;
+        let model = Network::<f64>::new(NetworkConfig {
+            bidirectional: true,
+            cell,
+            input: 5,
+            hidden: h,
+            layers: 2,
+            task: Task::Classify {
+                readout: Readout::Last,
+                steps: 4,
+                outputs: 5,
+                classes: 3,
+            },
+        });
+        let p = model.init(Init::Orthogonal, &mut rand::rngs::StdRng::seed_from_u64(9));
+        for name in ["rnn.weight_hh_l0", "rnn.weight_hh_l1_reverse"] {
+            let w = model.view(&p, name).unwrap_or_else(|| panic!("{name}"));
+            assert_eq!(w.len(), gates * h * h);
+            for block in w.chunks_exact(h * h) {
+                for i in 0..h {
+                    for j in 0..h {
+                        let dot: f64 = (0..h).map(|k| block[i * h + k] * block[j * h + k]).sum();
+                        let want = if i == j { 1.0 } else { 0.0 };
+                        assert!(
+                            (dot - want).abs() < 1e-12,
+                            "{cell:?} {name}: {dot} at {i},{j}"
+                        );
+                    }
+                }
+            }
+        }
+        let bound = 1.0 / (h as f64).sqrt();
+        let w_ih = model.view(&p, "rnn.weight_ih_l1").unwrap();
+        assert!(w_ih.iter().all(|v| v.abs() <= bound) && w_ih.iter().any(|&v| v != 0.0));
+    }
+}

@@ -1,6 +1,7 @@
 //! Every parameter's analytic gradient against central finite differences: every cell, 1 to 3
 //! stacked layers; the classifier with each readout (and sequences of mixed lengths); the
-//! language model from a carried (non-zero) start state, with and without dropout between layers;
+//! language model from a carried (non-zero) start state, with and without dropout between layers
+//! and before the head;
 //! bidirectional layers (every cell, 1 and 2 layers, mixed lengths); the regression head with each
 //! loss (one target and several, as a forecast's horizon); a class at every step. Each analytic
 //! gradient is computed alone and with its steps split across a team of threads.
@@ -136,7 +137,7 @@ fn sequences(cell: CellKind, layers: usize, bidirectional: bool, task: Task, len
 }
 
 /// A language model's check over a vocabulary of D symbols, from a random carried state.
-fn language_model(cell: CellKind, layers: usize, dropout: Option<f64>) {
+fn language_model(cell: CellKind, layers: usize, dropout: Option<(f64, f64)>) {
     let model = Network::new(NetworkConfig {
         bidirectional: false,
         cell,
@@ -147,8 +148,9 @@ fn language_model(cell: CellKind, layers: usize, dropout: Option<f64>) {
     });
     let mut ws = common::carried_lm_batch(&model, B, T, D, dropout.is_some());
     assert!(ws.carried());
-    let drop = dropout.map(|p| Dropout {
+    let drop = dropout.map(|(p, top)| Dropout {
         p,
+        top,
         key: 99,
         first: 0,
     });
@@ -199,7 +201,15 @@ fn language_model_from_a_carried_state() {
 #[test]
 fn language_model_with_dropout_between_layers() {
     for cell in CELLS {
-        language_model(cell, 2, Some(0.3));
+        language_model(cell, 2, Some((0.3, 0.0)));
+    }
+}
+
+#[test]
+fn language_model_with_dropout_before_the_head() {
+    for cell in CELLS {
+        language_model(cell, 1, Some((0.0, 0.4)));
+        language_model(cell, 2, Some((0.3, 0.4)));
     }
 }
 

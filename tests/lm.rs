@@ -87,6 +87,25 @@ fn thread_counts_agree_to_rounding_and_dropout_changes_the_run() {
         .fold(0.0, f64::max);
     assert!(worst < 1e-9, "dropout: 1 vs 2 threads differ by {worst}");
     assert!(d1.params != one.params);
+    // Dropout before the head too: other weights than between layers alone, the same on 1 and
+    // 2 threads.
+    let top = |threads| TrainConfig {
+        output_dropout: 0.3,
+        ..lm_config(CellKind::Lstm, threads, 0.3)
+    };
+    let (t1, _) = train(top(1), &text);
+    let (t2, _) = train(top(2), &text);
+    assert!(t1.params != d1.params && t1.params != one.params);
+    let worst = t1
+        .params
+        .iter()
+        .zip(&t2.params)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(
+        worst < 1e-9,
+        "output dropout: 1 vs 2 threads differ by {worst}"
+    );
 }
 
 #[test]
@@ -507,6 +526,10 @@ fn bad_texts_are_one_line_errors() {
         &["--dropout must be"],
     );
     one_line(
+        &["train", "--text", &short, "--output-dropout", "1.5"],
+        &["--output-dropout must be at least 0 and below 1"],
+    );
+    one_line(
         &[
             "train",
             "--text",
@@ -518,4 +541,73 @@ fn bad_texts_are_one_line_errors() {
         ],
         &["needs --layers 2"],
     );
+}
+
+#[test]
+fn the_preset_is_its_recipe_and_the_flags_still_override_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = write_text(dir.path(), "t.txt", &synthetic_text(3000, 5));
+    let path = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    // The recipe, with its length and width overridden to keep the test short.
+    let out = blasrnn(&[
+        "train",
+        "--text",
+        &text,
+        "--preset",
+        "shakespeare-30m",
+        "--iters",
+        "3",
+        "--hidden",
+        "16",
+        "--batch",
+        "4",
+        "--json",
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j = last_json(&out);
+    assert_eq!(
+        (j["cell"].as_str(), j["layers"].as_u64()),
+        (Some("gru"), Some(2))
+    );
+    assert_eq!(
+        (j["hidden"].as_u64(), j["iters"].as_u64()),
+        (Some(16), Some(3))
+    );
+    assert_eq!(j["dropout"].as_f64(), Some(0.3));
+    assert_eq!(j["output_dropout"].as_f64(), Some(0.3));
+    assert!(
+        j["time_budget"].is_null(),
+        "--iters replaces the preset's budget"
+    );
+    // Without a length, the preset's 30 minutes (seen before the run starts: --stop-at 1).
+    let out = blasrnn(&[
+        "train",
+        "--text",
+        &text,
+        "--preset",
+        "shakespeare-30m",
+        "--hidden",
+        "16",
+        "--batch",
+        "4",
+        "--stop-at",
+        "1",
+        "--save",
+        &path("stopped.safetensors"),
+        "--json",
+        "--quiet",
+    ]);
+    let j = last_json(&out);
+    assert_eq!(j["time_budget"]["seconds"].as_f64(), Some(1800.0), "{j}");
+    // Not a recipe for MNIST.
+    fails_with(
+        &blasrnn(&["train", "--preset", "shakespeare-30m"]),
+        &["--preset shakespeare-30m is a recipe for --text"],
+    );
+    fails_with(&blasrnn(&["train", "--preset", "mnist-1h"]), &["mnist-1h"]);
 }

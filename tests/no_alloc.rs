@@ -130,7 +130,8 @@ fn main() {
                 let what = format!("{:?}/bidirectional {bidirectional}", model.task);
                 check(cfg, model, Data::Labelled(set), what);
             }
-            // Language models: two layers, the state carried, with and without dropout.
+            // Language models: two layers, the state carried, with and without dropout (between
+            // layers; before the head).
             for (dropout, threads, team) in [(0.0, 1, 1), (0.2, 2, 1), (0.2, 2, 2)] {
                 let cfg = TrainConfig {
                     layers: 2,
@@ -138,6 +139,7 @@ fn main() {
                     batch: 4,
                     seq_len: 20,
                     dropout,
+                    output_dropout: dropout,
                     step_threads: Some(team),
                     ..common::config(cell, Readout::Seq, threads, 1)
                 };

@@ -31,9 +31,12 @@ pub enum Init {
     /// The seed's: weights normal(0, 0.1) truncated at 2σ, cell and output biases 0.1, the
     /// classifier zero.
     Seed,
+    /// Each gate's block of every `weight_hh` a random orthogonal matrix (Saxe et al., 2014;
+    /// Keras's recurrent default), everything else as [`Init::Uniform`].
+    Orthogonal,
 }
 
-crate::choice::choice!(Init { Uniform => "uniform", Seed => "seed" });
+crate::choice::choice!(Init { Uniform => "uniform", Seed => "seed", Orthogonal => "orthogonal" });
 
 /// A recurrent network: input, stack and head, and where each parameter sits in the flat buffer;
 /// its parameters, gradients and activations are of type `T` (`f64` or `f32`).
@@ -169,13 +172,18 @@ impl<T: Real> Network<T> {
         for (spec, range) in self.layout.iter() {
             let dst = &mut p[range];
             match init {
-                Init::Uniform => {
+                Init::Orthogonal if spec.role == Role::Recurrent => {
+                    let h = spec.shape[1];
+                    dst.chunks_exact_mut(h * h)
+                        .for_each(|block| orthogonal(block, h, rng));
+                }
+                Init::Uniform | Init::Orthogonal => {
                     let a = 1.0 / (spec.fan_in as f64).sqrt();
                     let u = Uniform::new_inclusive(-a, a).expect("valid bound");
                     dst.iter_mut().for_each(|v| *v = u.sample(rng));
                 }
                 Init::Seed => match spec.role {
-                    Role::Weight => dst.iter_mut().for_each(|v| {
+                    Role::Weight | Role::Recurrent => dst.iter_mut().for_each(|v| {
                         // normal(0, 0.1) redrawn until within 2σ, as the original.
                         *v = loop {
                             let z: f64 = normal.sample(rng);
@@ -412,4 +420,22 @@ struct Parts<'a, T> {
     grad: &'a mut [T],
     stack: &'a mut StackBuffers<T>,
     head: &'a mut HeadBuffers<T>,
+}
+
+/// Fills the row-major `n`×`n` `block` with a random orthogonal matrix: the rows of a standard
+/// normal matrix made orthonormal by modified Gram–Schmidt (the Q of its QR decomposition, up
+/// to the rows' signs, which are as random as the draw).
+fn orthogonal(block: &mut [f64], n: usize, rng: &mut impl Rng) {
+    let normal = Normal::new(0.0, 1.0).expect("valid normal");
+    block.iter_mut().for_each(|v| *v = normal.sample(rng));
+    for i in 0..n {
+        let (done, rest) = block.split_at_mut(i * n);
+        let row = &mut rest[..n];
+        for prev in done.chunks_exact(n) {
+            let d: f64 = prev.iter().zip(row.iter()).map(|(a, b)| a * b).sum();
+            row.iter_mut().zip(prev).for_each(|(r, p)| *r -= d * p);
+        }
+        let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt();
+        row.iter_mut().for_each(|v| *v /= norm);
+    }
 }

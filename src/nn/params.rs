@@ -18,8 +18,10 @@ pub struct ParamSpec {
 /// What a parameter is, which decides how each initialisation scheme fills it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
-    /// A weight matrix of a recurrent layer or of an output layer.
+    /// A weight matrix of a recurrent layer's input or of an output layer.
     Weight,
+    /// A recurrent layer's `weight_hh`: one H×H block per gate, stacked.
+    Recurrent,
     /// A bias vector of a recurrent layer or of an output layer.
     Bias,
     /// A weight of the softmax classifier.
@@ -90,7 +92,7 @@ pub fn rnn_params(
     let (d, h, g) = (input, hidden, gates * hidden);
     let mut v = vec![
         ParamSpec::new(&rnn_name("weight_ih", id), &[g, d], h, Role::Weight),
-        ParamSpec::new(&rnn_name("weight_hh", id), &[g, h], h, Role::Weight),
+        ParamSpec::new(&rnn_name("weight_hh", id), &[g, h], h, Role::Recurrent),
         ParamSpec::new(&rnn_name("bias_ih", id), &[g], h, Role::Bias),
     ];
     if bias_hh {

@@ -1,12 +1,13 @@
-//! Training: the configuration of a run and its defaults ([`TrainConfig`]), a run as callers
-//! drive it ([`Training`], [`fit`]), the loop every task shares and what it reports ([`run`]:
-//! [`RunOptions`], [`Event`], [`Control`], [`Outcome`]), the step of one mini-batch across worker
-//! threads ([`trainer`]), the evaluation of a whole data part ([`eval`]) and the threads
-//! themselves ([`threads`]).
+//! Training: the configuration of a run and its defaults ([`TrainConfig`]) and named recipes
+//! ([`Preset`]), a run as callers drive it ([`Training`], [`fit`]), the loop every task shares
+//! and what it reports ([`run`]: [`RunOptions`], [`Event`], [`Control`], [`Outcome`]), the step
+//! of one mini-batch across worker threads ([`trainer`]), the evaluation of a whole data part
+//! ([`eval`]) and the threads themselves ([`threads`]).
 
 mod budget;
 mod config;
 pub mod eval;
+mod preset;
 pub mod run;
 pub mod threads;
 pub mod trainer;
@@ -14,10 +15,11 @@ mod training;
 
 pub use crate::data::Data;
 pub use config::{
-    SEQUENCE_EPOCHS, SERIES_EPOCHS, TimeBudget, TrainConfig, UNFIXED, default_dtype, default_lr,
-    default_threads,
+    SEQUENCE_EPOCHS, SERIES_EPOCHS, TimeBudget, TrainConfig, UNFIXED, default_dtype, default_init,
+    default_lr, default_threads,
 };
 pub use eval::{EVAL_STREAMS, Evaluation, ValueErrors};
+pub use preset::Preset;
 pub use run::{Control, Ending, Event, Outcome, RunOptions};
 pub use trainer::{StepStats, StepTimes, Trainer};
 pub use training::{Training, fit};

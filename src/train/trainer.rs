@@ -116,7 +116,7 @@ impl<T: Real> Trainer<T> {
         let cap = config.batch.div_ceil(groups);
         let steps = net.config.task.steps().unwrap_or(config.seq_len);
         let workers = (0..groups)
-            .map(|_| Worker::new(&net, cap, steps, config.dropout > 0.0))
+            .map(|_| Worker::new(&net, cap, steps, config.drops()))
             .collect();
         // Each thread calls BLAS single-threaded; parallelism comes from the shards and teams.
         crate::blas::set_threads(1);
@@ -178,8 +178,9 @@ impl<T: Real> Trainer<T> {
         let b = self.config.batch;
         let per_epoch = self.iters_per_epoch(data).max(1);
         let n = self.workers.len();
-        let dropout = (self.config.dropout > 0.0).then(|| Dropout {
+        let dropout = self.config.drops().then(|| Dropout {
             p: self.config.dropout,
+            top: self.config.output_dropout,
             key: mix(self.config.seed ^ 0x5eed_d80b, iter as u64),
             first: 0,
         });

@@ -125,6 +125,7 @@ pub fn config(cell: CellKind, readout: Readout, threads: usize, seed: u64) -> Tr
         init: Init::Seed,
         forget_bias: None,
         dropout: 0.0,
+        output_dropout: 0.0,
         seed,
         threads,
         step_threads: None,

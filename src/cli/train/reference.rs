@@ -29,6 +29,7 @@ pub fn flags_ok(m: &ArgMatches) -> Result<()> {
         "init",
         "forget_bias",
         "dropout",
+        "output_dropout",
         "dtype",
         "save",
         "save_every",

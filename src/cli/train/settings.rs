@@ -10,7 +10,7 @@ use blasrnn::checkpoint::{Checkpoint, DataInfo};
 use blasrnn::data::{Dataset, Kind, Targets};
 use blasrnn::network::Task;
 use blasrnn::nn::head::Readout;
-use blasrnn::train::{SEQUENCE_EPOCHS, SERIES_EPOCHS, default_dtype, default_lr};
+use blasrnn::train::{SEQUENCE_EPOCHS, SERIES_EPOCHS, default_dtype, default_init, default_lr};
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 
@@ -112,7 +112,18 @@ pub fn resolve(a: &TrainArgs, data: &Dataset, resume: Option<&Checkpoint>) -> Re
         bail!("--task regression applies to labelled sequences (--data) only");
     }
     let saved = resume.and_then(|c| c.training.as_ref());
-    let base = TrainConfig::for_data(data);
+    let base = match a.preset {
+        Some(p) if p.kind() != kind => bail!(
+            "--preset {p} is a recipe for {}, not for this data",
+            if p.kind() == Kind::Text {
+                "--text"
+            } else {
+                "another kind of data"
+            }
+        ),
+        Some(p) => p.config(),
+        None => TrainConfig::for_data(data),
+    };
     macro_rules! pick {
         ($arg:expr, $field:ident) => {
             $arg.or(saved.map(|s| s.$field)).unwrap_or(base.$field)
@@ -122,7 +133,11 @@ pub fn resolve(a: &TrainArgs, data: &Dataset, resume: Option<&Checkpoint>) -> Re
     let optimizer = pick!(a.optimizer, optimizer);
     let lr =
         a.lr.or(saved.filter(|s| s.optimizer == optimizer).map(|s| s.lr))
-            .unwrap_or(default_lr(optimizer, kind));
+            .unwrap_or(if optimizer == base.optimizer {
+                base.lr
+            } else {
+                default_lr(optimizer, kind)
+            });
     let clip = match a.clip {
         // 0 turns clipping off; the library checks the rest.
         Some(0.0) => None,
@@ -145,9 +160,19 @@ pub fn resolve(a: &TrainArgs, data: &Dataset, resume: Option<&Checkpoint>) -> Re
         lr_schedule: pick!(a.lr_schedule, lr_schedule),
         warmup: pick!(a.warmup.map(|w| w as usize), warmup),
         clip,
-        init: pick!(a.init, init),
-        forget_bias: a.forget_bias.or(saved.and_then(|s| s.forget_bias)),
+        init: a
+            .init
+            .or(saved.map(|s| s.init))
+            .unwrap_or(if a.preset.is_some() {
+                base.init
+            } else {
+                default_init(cell, kind)
+            }),
+        forget_bias: a
+            .forget_bias
+            .or(saved.map_or(base.forget_bias, |s| s.forget_bias)),
         dropout: pick!(a.dropout, dropout),
+        output_dropout: pick!(a.output_dropout, output_dropout),
         seed: pick!(a.seed, seed),
         threads: pick!(a.threads.map(|t| t as usize), threads),
         time_budget: None,
@@ -178,6 +203,12 @@ pub fn resolve(a: &TrainArgs, data: &Dataset, resume: Option<&Checkpoint>) -> Re
         // before it measured its speed, the measurement still to make.
         (None, Some(s)) if a.iters.is_none() && a.epochs.is_none() => {
             config.time_budget = s.time_budget
+        }
+        // A preset's budget, unless a length is given.
+        (None, None) if a.iters.is_none() && a.epochs.is_none() => {
+            if let Some(b) = base.time_budget {
+                config.set_time_budget(b.seconds)
+            }
         }
         _ => {}
     }

@@ -123,9 +123,13 @@ pub fn describe(console: &Console, c: &TrainConfig, data: &Loaded, params: usize
                 t.val.len()
             ));
             console.say(format_args!(
-                "training: {}{resuming}, {schedule}, dropout {}",
+                "training: {}{resuming}, {schedule}, dropout {}{}",
                 length(c.batch * c.seq_len, t.train.len()),
-                c.dropout
+                c.dropout,
+                match c.output_dropout {
+                    0.0 => String::new(),
+                    p => format!(", output dropout {p}"),
+                }
             ));
         }
     }

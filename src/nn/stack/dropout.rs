@@ -1,16 +1,20 @@
-//! Dropout between stacked layers: masks drawn from a counter-based generator seeded per batch,
-//! sequence and layer, so that they are the same whatever the thread count.
+//! Dropout between stacked layers and on the top layer's outputs: masks drawn from a
+//! counter-based generator seeded per batch, sequence and layer, so that they are the same
+//! whatever the thread count.
 
 use crate::real::Real;
 
-/// Dropout between stacked layers for one batch: keep each number with probability 1 − p and scale
-/// it by 1/(1 − p). The mask of a sequence depends only on `key` (the seed and the iteration), the
-/// sequence's index in the whole batch (`first` + its index in this shard) and the layer, so it is
-/// the same whatever the thread count.
+/// Dropout for one batch: keep each number with probability 1 − p and scale it by 1/(1 − p). The
+/// mask of a sequence depends only on `key` (the seed and the iteration), the sequence's index in
+/// the whole batch (`first` + its index in this shard) and the layer, so it is the same whatever
+/// the thread count.
 #[derive(Debug, Clone, Copy)]
 pub struct Dropout {
-    /// Probability of dropping a number.
+    /// Probability of dropping each number a layer hands to the next (`nn.LSTM(dropout=p)`).
     pub p: f64,
+    /// Probability of dropping each of the top layer's outputs before the head (`nn.Dropout`
+    /// before the decoder, as in PyTorch's word-language-model example); 0: none.
+    pub top: f64,
     /// Seed of this batch's masks.
     pub key: u64,
     /// Index in the whole batch of this shard's first sequence.
@@ -20,6 +24,7 @@ pub struct Dropout {
 /// Draws layer `l`'s keep-mask (0 or 1/(1 − p)) for every number of `states` and writes the
 /// dropped outputs.
 pub(super) fn apply_dropout<T: Real>(
+    p: f64,
     d: Dropout,
     l: usize,
     states: &[T],
@@ -28,9 +33,9 @@ pub(super) fn apply_dropout<T: Real>(
     b: usize,
 ) {
     let per_seq = states.len() / b.max(1);
-    let keep = T::from_f64(1.0 / (1.0 - d.p));
+    let keep = T::from_f64(1.0 / (1.0 - p));
     // Keep when a uniform 32-bit draw is at or above p·2³².
-    let cut = (d.p * 4_294_967_296.0) as u64;
+    let cut = (p * 4_294_967_296.0) as u64;
     for seq in 0..b {
         let mut rng = SplitMix64::new(d.key, (d.first + seq) as u64, l as u64);
         let range = seq * per_seq..(seq + 1) * per_seq;

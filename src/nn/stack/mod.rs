@@ -1,5 +1,6 @@
 //! The cell stack: `L` layers of one cell kind, layer l reading layer l−1's outputs (after dropout,
-//! when training with it, as `nn.LSTM(dropout=p)` does: between layers, not after the last), and
+//! when training with it, as `nn.LSTM(dropout=p)` does: between layers; a second rate drops the
+//! top layer's outputs before the head, as an `nn.Dropout` before the decoder would), and
 //! in backward handing each layer's dL/dx down as the layer below's dL/dh.
 //!
 //! A bidirectional layer (`nn.LSTM(bidirectional=True)`) is two cells: the forward one reads each
@@ -52,11 +53,13 @@ pub struct StackBuffers<T> {
     /// Bidirectional layers: each layer's input with every sequence reversed, and its output.
     reversed: Vec<Vec<T>>,
     outs: Vec<Vec<T>>,
-    /// Scaled keep-masks and dropped outputs of layers 0..L−1 (empty without dropout).
+    /// Scaled keep-masks and dropped outputs of every layer (empty without dropout): layer l's
+    /// feed layer l + 1, the top layer's the head.
     masks: Vec<Vec<T>>,
     dropped: Vec<Vec<T>>,
-    /// Whether the last forward applied dropout.
+    /// Whether the last forward applied dropout between layers, and on the top layer's outputs.
     dropped_live: bool,
+    top_live: bool,
     /// dL/d(output) of the current layer and dL/dx handed down (ping-pong, `[b][t][H']` each).
     g: [Vec<T>; 2],
     /// Bidirectional layers: each direction's dL/dh, and the reverse cell's dL/dx.
@@ -178,7 +181,7 @@ impl<T: Real> Stack<T> {
     pub fn buffers(&self, b: usize, t: usize, dropout: bool) -> StackBuffers<T> {
         let (h, w) = (self.hidden, self.width());
         let bi = self.directions() == 2;
-        let between = if dropout { self.depth() - 1 } else { 0 };
+        let sites = if dropout { self.depth() } else { 0 };
         let zeros = |n: usize| vec![T::ZERO; n];
         let caches = self
             .layers
@@ -209,9 +212,10 @@ impl<T: Real> Stack<T> {
             zeros: zeros(if bi { b * self.state_len() } else { 0 }),
             reversed: per_layer(b * t * d_max),
             outs: per_layer(b * t * w),
-            masks: (0..between).map(|_| zeros(b * t * w)).collect(),
-            dropped: (0..between).map(|_| zeros(b * t * w)).collect(),
+            masks: (0..sites).map(|_| zeros(b * t * w)).collect(),
+            dropped: (0..sites).map(|_| zeros(b * t * w)).collect(),
             dropped_live: false,
+            top_live: false,
             g: [zeros(b * t * w), zeros(b * t * w)],
             g_fwd: zeros(if bi { b * t * h } else { 0 }),
             g_rev: zeros(if bi { b * t * h } else { 0 }),
@@ -232,7 +236,8 @@ impl<T: Real> Stack<T> {
     }
 
     /// Forward through every layer over `s` (its `x` is layer 0's input; its `start` is ignored:
-    /// each layer starts from its own state in `buf`), with dropout between layers when given.
+    /// each layer starts from its own state in `buf`), with dropout between layers and on the
+    /// top layer's outputs when given.
     pub fn forward(
         &self,
         p: &[T],
@@ -242,18 +247,20 @@ impl<T: Real> Stack<T> {
     ) {
         let (b, t, w) = (s.b, s.t, self.width());
         let live = dropout.filter(|d| d.p > 0.0 && self.depth() > 1);
+        let top = dropout.filter(|d| d.top > 0.0);
         assert!(
-            live.is_none() || buf.masks.len() + 1 == self.depth(),
+            (live.is_none() && top.is_none()) || buf.masks.len() == self.depth(),
             "stack: dropout needs buffers sized for it"
         );
         buf.dropped_live = live.is_some();
+        buf.top_live = top.is_some();
         for (l, layer) in self.layers.iter().enumerate() {
             if l > 0
                 && let Some(d) = live
             {
                 let below = self.output_of(&buf.caches, &buf.outs, l - 1, b, t);
                 let (mask, out) = (&mut buf.masks[l - 1], &mut buf.dropped[l - 1]);
-                apply_dropout(d, l - 1, below, mask, out, b);
+                apply_dropout(d.p, d, l - 1, below, mask, out, b);
             }
             let StackBuffers {
                 caches,
@@ -300,6 +307,19 @@ impl<T: Real> Stack<T> {
             let states_r = rev.states(&cache_r[0], b, t);
             concatenate(s, states_f, states_r, &mut outs[l][..b * t * 2 * h], h);
         }
+        if let Some(d) = top {
+            let l = self.depth() - 1;
+            let states = self.output_of(&buf.caches, &buf.outs, l, b, t);
+            apply_dropout(
+                d.top,
+                d,
+                l,
+                states,
+                &mut buf.masks[l],
+                &mut buf.dropped[l],
+                b,
+            );
+        }
     }
 
     /// Layer `l`'s output `[b][t][H']` after `forward`.
@@ -322,9 +342,13 @@ impl<T: Real> Stack<T> {
         }
     }
 
-    /// The top layer's outputs `[b][t][H']` after `forward`.
+    /// The top layer's outputs `[b][t][H']` after `forward` (after dropout, when it dropped
+    /// them).
     pub fn top_states<'a>(&self, buf: &'a StackBuffers<T>, b: usize, t: usize) -> &'a [T] {
-        self.output(buf, self.depth() - 1, b, t)
+        match buf.top_live {
+            true => &buf.dropped[self.depth() - 1][..b * t * self.width()],
+            false => self.output(buf, self.depth() - 1, b, t),
+        }
     }
 
     /// The top layer's outputs, and where the head writes their gradient dL/d(output)
@@ -335,9 +359,12 @@ impl<T: Real> Stack<T> {
         b: usize,
         t: usize,
     ) -> (&'a [T], &'a mut [T]) {
-        let l = self.depth() - 1;
-        let states = self.output_of(&buf.caches, &buf.outs, l, b, t);
-        (states, &mut buf.g[0][..b * t * self.width()])
+        let (l, n) = (self.depth() - 1, b * t * self.width());
+        let states = match buf.top_live {
+            true => &buf.dropped[l][..n],
+            false => self.output_of(&buf.caches, &buf.outs, l, b, t),
+        };
+        (states, &mut buf.g[0][..n])
     }
 
     /// Backpropagation through every layer, top first, after `forward` on the same `s`; the
@@ -354,6 +381,7 @@ impl<T: Real> Stack<T> {
             masks,
             dropped,
             dropped_live,
+            top_live,
             g,
             g_fwd,
             g_rev,
@@ -361,6 +389,13 @@ impl<T: Real> Stack<T> {
         } = buf;
         let [g0, g1] = g;
         let (mut cur, mut down) = (g0, g1);
+        if *top_live {
+            let top = &masks[self.depth() - 1][..b * t * w];
+            cur[..b * t * w]
+                .iter_mut()
+                .zip(top)
+                .for_each(|(gv, &m)| *gv *= m);
+        }
         for l in (0..self.depth()).rev() {
             let layer = &self.layers[l];
             let (below, here) = caches.split_at_mut(2 * l);
