@@ -406,7 +406,7 @@ def main():
                 theirs(lambda s: tasks.segments(os.path.join(ROOT, npz), seed=s),
                        lambda a: (100 * a,)))
 
-    print(f"\nPyTorch {torch.__version__}, {a.threads} threads; blasrnn {blasrnn_version()}")
+    print(f"\nPyTorch {torch.__version__}, {a.threads} threads; {blasrnn_version()}")
     if a.repeat > 1:
         print(f"Medians of {a.repeat} alternating runs a side (seeds 1 to {a.repeat}); the ratio "
               "is the median of the runs' ratios, listed smallest first in the last column.")
