@@ -64,27 +64,25 @@ fn same_seed_and_threads_give_bit_identical_weights() {
     }
 }
 
+/// The largest absolute difference between two runs' parameters.
+fn largest_difference(a: &[f64], b: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
 #[test]
 fn thread_counts_agree_to_rounding_and_dropout_changes_the_run() {
     let text = synthetic_text(3000, 2);
     let (one, _) = train(lm_config(CellKind::Lstm, 1, 0.0), &text);
     let (two, _) = train(lm_config(CellKind::Lstm, 2, 0.0), &text);
-    let worst = one
-        .params
-        .iter()
-        .zip(&two.params)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
+    let worst = largest_difference(&one.params, &two.params);
     assert!(worst < 1e-9, "1 vs 2 threads differ by {worst}");
     // Dropout masks depend on the sequence, not on the thread: 1 and 2 threads agree with it too.
     let (d1, _) = train(lm_config(CellKind::Lstm, 1, 0.3), &text);
     let (d2, _) = train(lm_config(CellKind::Lstm, 2, 0.3), &text);
-    let worst = d1
-        .params
-        .iter()
-        .zip(&d2.params)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
+    let worst = largest_difference(&d1.params, &d2.params);
     assert!(worst < 1e-9, "dropout: 1 vs 2 threads differ by {worst}");
     assert!(d1.params != one.params);
     // Dropout before the head too: other weights than between layers alone, the same on 1 and
@@ -96,12 +94,7 @@ fn thread_counts_agree_to_rounding_and_dropout_changes_the_run() {
     let (t1, _) = train(top(1), &text);
     let (t2, _) = train(top(2), &text);
     assert!(t1.params != d1.params && t1.params != one.params);
-    let worst = t1
-        .params
-        .iter()
-        .zip(&t2.params)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
+    let worst = largest_difference(&t1.params, &t2.params);
     assert!(
         worst < 1e-9,
         "output dropout: 1 vs 2 threads differ by {worst}"

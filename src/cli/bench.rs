@@ -84,6 +84,24 @@ pub struct BenchArgs {
     json: bool,
 }
 
+/// The run of `config`, and with several threads the same work on one thread too (measured
+/// interleaved in the same bench run).
+fn with_one_thread(
+    config: &TrainConfig,
+    model: NetworkConfig,
+) -> Vec<(TrainConfig, NetworkConfig)> {
+    let mut runs = vec![(config.clone(), model)];
+    if config.threads > 1 {
+        let one = TrainConfig {
+            threads: 1,
+            step_threads: None,
+            ..config.clone()
+        };
+        runs.push((one, model));
+    }
+    runs
+}
+
 /// `runs` with products cut where the library gains (the default), then, with `uncut`, each of
 /// them again with every product one call.
 fn cut_and_uncut(
@@ -212,18 +230,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 ..TrainConfig::for_kind(Kind::Images)
             };
             let model = config.classifier(&m.train);
-            // With several threads, the same work on one thread too, interleaved in the same run.
-            let mut runs = vec![(config.clone(), model)];
-            if threads > 1 {
-                runs.push((
-                    TrainConfig {
-                        threads: 1,
-                        step_threads: None,
-                        ..config.clone()
-                    },
-                    model,
-                ));
-            }
+            let runs = with_one_thread(&config, model);
             let seg_iters = (a.engine_samples as usize / config.batch / 5).max(1);
             let runs = cut_and_uncut(runs, a.uncut);
             let r = throughputs::<f64>(data, &runs, 20, 5, seg_iters)?;
@@ -315,17 +322,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         };
         let model = config.language_model(corpus.vocab.len());
         if on(Workload::Lm) {
-            let mut runs = vec![(config.clone(), model)];
-            if threads > 1 {
-                runs.push((
-                    TrainConfig {
-                        threads: 1,
-                        step_threads: None,
-                        ..config.clone()
-                    },
-                    model,
-                ));
-            }
+            let runs = with_one_thread(&config, model);
             let runs = cut_and_uncut(runs, a.uncut);
             let text = Data::Text(&corpus.train);
             let rs = throughputs::<f32>(text, &runs, 3, 5, a.lm_iters as usize)?;
