@@ -161,6 +161,11 @@ def torch_lm(iters, seed=1):
     return iters * B * S / secs, vl, cps
 
 
+# The model and recipe of `blasrnn train --preset shakespeare-30m` (src/train/preset.rs): 64
+# streams × 100 characters, Adam 0.002, 100 warm-up iterations, cosine, clip 1, evaluation every 500.
+LM30 = dict(cell="gru", hidden=768, layers=2, dropout=0.4, output_dropout=0.4)
+
+
 def torch_lm_budget(seconds, cell, hidden, layers, dropout, output_dropout, lr=2e-3, warmup=100,
                     eval_every=500, seed=1):
     """The language model trained for `seconds` as `blasrnn train --time-budget` does: the warm-up
@@ -375,11 +380,13 @@ def main():
         # The --preset shakespeare-30m recipe, both sides for --budget seconds (not in the default
         # list: an hour on the two sides).
         budget = f"{a.budget:g}s"
-        measure(f"language model gru 2×512, dropout 0.3 + 0.3, {budget}", "chars/s",
+        p = LM30
+        measure(f"language model {p['cell']} {p['layers']}×{p['hidden']}, dropout "
+                f"{p['dropout']:g} + {p['output_dropout']:g}, {budget}", "chars/s",
                 "val {:.3f} ({:.0f} iters)",
                 ours(["--text", "data/tinyshakespeare/input.txt", "--preset", "shakespeare-30m",
                       "--time-budget", budget], "val_loss", "budget_iters"),
-                theirs(lambda s: torch_lm_budget(a.budget, "gru", 512, 2, 0.3, 0.3, seed=s),
+                theirs(lambda s: torch_lm_budget(a.budget, seed=s, **LM30),
                        lambda vl_iters: vl_iters))
     if "uea" in only:
         for name in ["JapaneseVowels", "BasicMotions"]:

@@ -507,3 +507,26 @@ fn orthogonal_init_makes_each_gate_block_orthogonal() {
         assert!(w_ih.iter().all(|v| v.abs() <= bound) && w_ih.iter().any(|&v| v != 0.0));
     }
 }
+
+/// A library caller who picks another cell for MNIST gets that cell's defaults, as `train
+/// --cell` does: the gated cells start from the seed's initialisation in f32, not from the tanh
+/// cell's orthogonal start in f64.
+#[test]
+fn a_config_for_another_cell_takes_that_cells_defaults() {
+    use blasrnn::data::Kind;
+    let tanh = TrainConfig::for_kind(Kind::Images);
+    assert_eq!(
+        (tanh.cell, tanh.init, tanh.dtype),
+        (CellKind::Tanh, Init::Orthogonal, Dtype::F64)
+    );
+    for cell in [CellKind::Lstm, CellKind::Gru] {
+        let c = TrainConfig::for_cell(Kind::Images, cell);
+        assert_eq!((c.cell, c.init, c.dtype), (cell, Init::Seed, Dtype::F32));
+        assert_eq!(
+            (c.hidden, c.batch, c.lr),
+            (tanh.hidden, tanh.batch, tanh.lr)
+        );
+    }
+    let text = TrainConfig::for_cell(Kind::Text, CellKind::Gru);
+    assert_eq!((text.init, text.dtype), (Init::Uniform, Dtype::F32));
+}

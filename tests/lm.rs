@@ -571,8 +571,8 @@ fn the_preset_is_its_recipe_and_the_flags_still_override_it() {
         (j["hidden"].as_u64(), j["iters"].as_u64()),
         (Some(16), Some(3))
     );
-    assert_eq!(j["dropout"].as_f64(), Some(0.3));
-    assert_eq!(j["output_dropout"].as_f64(), Some(0.3));
+    assert_eq!(j["dropout"].as_f64(), Some(0.4));
+    assert_eq!(j["output_dropout"].as_f64(), Some(0.4));
     assert!(
         j["time_budget"].is_null(),
         "--iters replaces the preset's budget"

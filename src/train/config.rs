@@ -125,6 +125,16 @@ pub fn default_lr(optimizer: OptimizerKind, kind: Kind) -> f64 {
     }
 }
 
+/// The cell of the default run on a kind of data: the seed's tanh cell on MNIST, a GRU on other
+/// labelled sequences, an LSTM for series and text.
+pub fn default_cell(kind: Kind) -> CellKind {
+    match kind {
+        Kind::Images => CellKind::Tanh,
+        Kind::Sequences => CellKind::Gru,
+        Kind::Series | Kind::Text => CellKind::Lstm,
+    }
+}
+
 /// How a cell's parameters start by default: on MNIST, the tanh cell's recurrent weights
 /// orthogonal (with the learning rate of [`default_lr`], 98.42% against the seed's
 /// initialisation's 98.25%, the medians of 5 seeds) and the gated cells the seed's
@@ -164,12 +174,15 @@ impl TrainConfig {
     /// streams × 100 characters, 2000 iterations, Adam 0.002). Adam with warm-up (100
     /// iterations unless said) and cosine decay, clipping at 1, every core.
     pub fn for_kind(kind: Kind) -> TrainConfig {
+        TrainConfig::for_cell(kind, default_cell(kind))
+    }
+
+    /// The default run on a kind of data with another cell: [`TrainConfig::for_kind`] with the
+    /// initialisation and number type that cell has by default there ([`default_init`],
+    /// [`default_dtype`]: on MNIST, an LSTM or a GRU starts from the seed's initialisation in
+    /// f32, where the tanh cell starts orthogonal in f64), as `train --cell` picks them.
+    pub fn for_cell(kind: Kind, cell: CellKind) -> TrainConfig {
         let text = kind == Kind::Text;
-        let cell = match kind {
-            Kind::Images => CellKind::Tanh,
-            Kind::Sequences => CellKind::Gru,
-            Kind::Series | Kind::Text => CellKind::Lstm,
-        };
         let optimizer = OptimizerKind::Adam;
         TrainConfig {
             cell,
