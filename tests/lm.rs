@@ -597,6 +597,46 @@ fn the_preset_is_its_recipe_and_the_flags_still_override_it() {
     ]);
     let j = last_json(&out);
     assert_eq!(j["time_budget"]["seconds"].as_f64(), Some(1800.0), "{j}");
+    // The preset evaluates every 500 iterations (its figures were measured so); --eval-every
+    // still overrides it.
+    let evaluated_at = |eval_every: Option<&str>| {
+        let log = path("preset.csv");
+        let mut args = vec![
+            "train",
+            "--text",
+            &text,
+            "--preset",
+            "shakespeare-30m",
+            "--iters",
+            "1000",
+            "--hidden",
+            "8",
+            "--batch",
+            "2",
+            "--seq-len",
+            "10",
+            "--log",
+            &log,
+            "--quiet",
+        ];
+        if let Some(n) = eval_every {
+            args.extend(["--eval-every", n]);
+        }
+        let out = blasrnn(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rows = std::fs::read_to_string(&log).unwrap();
+        rows.lines()
+            .skip(1)
+            .filter(|r| !r.split(',').nth(4).unwrap_or("").is_empty())
+            .map(|r| r.split(',').next().unwrap().parse::<usize>().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(evaluated_at(None), [500, 1000]);
+    assert_eq!(evaluated_at(Some("0")), [] as [usize; 0]);
     // Not a recipe for MNIST.
     fails_with(
         &blasrnn(&["train", "--preset", "shakespeare-30m"]),

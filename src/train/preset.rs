@@ -51,8 +51,8 @@ impl Preset {
         }
     }
 
-    /// The recipe: the defaults of its kind of data and cell ([`TrainConfig::for_cell`]) with its model,
-    /// its training and its time budget.
+    /// The recipe: the defaults of its kind of data and cell ([`TrainConfig::for_cell`]) with
+    /// its model, its training and its time budget.
     pub fn config(self) -> TrainConfig {
         let mut c = TrainConfig::for_cell(self.kind(), self.cell());
         match self {
