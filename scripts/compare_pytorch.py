@@ -12,13 +12,12 @@ or characters/s for the language model), the ratio blasrnn / PyTorch, and what e
 PyTorch is not a dependency of blasrnn, its build, tests or CI: this script is how the README's
 ratios were measured. blasrnn runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its
 environment (OpenBLAS then picks its kernels for this CPU, as on a user's machine); PyTorch picks
-its own. `--only lm30` trains the `--preset shakespeare-30m` language model for 30 minutes a
-side (`--budget SECONDS` to change it). `--full` trains the default language model for its whole
-budget (2000 iterations, several minutes a side) and reports validation loss; without it, 150
-iterations measure speed. `--repeat N`
-measures each workload N times, the r-th with seed r on both sides, the two sides alternating, and
-reports the medians of speed and of what each reached: one ratio moves by a fifth or more from run
-to run on a shared machine, one seed's accuracy by a few tenths of a point.
+its own. `--only lm30` trains the `--preset shakespeare-30m` language model for 30 minutes a side
+(`--budget SECONDS` to change it). `--full` trains the default language model for its whole budget
+(2000 iterations, several minutes a side) and reports validation loss; without it, 150 iterations
+measure speed. `--repeat N` measures each workload N times, the r-th with seed r on both sides, the
+two sides alternating, and reports the medians of speed and of what each reached: one ratio moves by
+a fifth or more from run to run on a shared machine, one seed's accuracy by a few tenths of a point.
 """
 import argparse, gzip, json, math, os, struct, subprocess, sys, time
 

@@ -541,28 +541,15 @@ fn the_preset_is_its_recipe_and_the_flags_still_override_it() {
     let dir = tempfile::tempdir().unwrap();
     let text = write_text(dir.path(), "t.txt", &synthetic_text(3000, 5));
     let path = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    let preset = |flags: &[&str]| {
+        let mut args = vec!["train", "--text", &text, "--preset", "shakespeare-30m"];
+        args.extend_from_slice(flags);
+        blasrnn(&args)
+    };
     // The recipe, with its length and width overridden to keep the test short.
-    let out = blasrnn(&[
-        "train",
-        "--text",
-        &text,
-        "--preset",
-        "shakespeare-30m",
-        "--iters",
-        "3",
-        "--hidden",
-        "16",
-        "--batch",
-        "4",
-        "--json",
-        "--quiet",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let j = last_json(&out);
+    let j = last_json(&preset(&[
+        "--iters", "3", "--hidden", "16", "--batch", "4", "--json", "--quiet",
+    ]));
     assert_eq!(
         (j["cell"].as_str(), j["layers"].as_u64()),
         (Some("gru"), Some(2))
@@ -578,12 +565,8 @@ fn the_preset_is_its_recipe_and_the_flags_still_override_it() {
         "--iters replaces the preset's budget"
     );
     // Without a length, the preset's 30 minutes (seen before the run starts: --stop-at 1).
-    let out = blasrnn(&[
-        "train",
-        "--text",
-        &text,
-        "--preset",
-        "shakespeare-30m",
+    let stopped = path("stopped.safetensors");
+    let j = last_json(&preset(&[
         "--hidden",
         "16",
         "--batch",
@@ -591,22 +574,16 @@ fn the_preset_is_its_recipe_and_the_flags_still_override_it() {
         "--stop-at",
         "1",
         "--save",
-        &path("stopped.safetensors"),
+        &stopped,
         "--json",
         "--quiet",
-    ]);
-    let j = last_json(&out);
+    ]));
     assert_eq!(j["time_budget"]["seconds"].as_f64(), Some(1800.0), "{j}");
     // The preset evaluates every 500 iterations (its figures were measured so); --eval-every
     // still overrides it.
-    let evaluated_at = |eval_every: Option<&str>| {
-        let log = path("preset.csv");
-        let mut args = vec![
-            "train",
-            "--text",
-            &text,
-            "--preset",
-            "shakespeare-30m",
+    let log = path("preset.csv");
+    let evaluated_at = |eval_every: &[&str]| {
+        let mut flags = vec![
             "--iters",
             "1000",
             "--hidden",
@@ -619,10 +596,8 @@ fn the_preset_is_its_recipe_and_the_flags_still_override_it() {
             &log,
             "--quiet",
         ];
-        if let Some(n) = eval_every {
-            args.extend(["--eval-every", n]);
-        }
-        let out = blasrnn(&args);
+        flags.extend_from_slice(eval_every);
+        let out = preset(&flags);
         assert!(
             out.status.success(),
             "{}",
@@ -635,8 +610,8 @@ fn the_preset_is_its_recipe_and_the_flags_still_override_it() {
             .map(|r| r.split(',').next().unwrap().parse::<usize>().unwrap())
             .collect::<Vec<_>>()
     };
-    assert_eq!(evaluated_at(None), [500, 1000]);
-    assert_eq!(evaluated_at(Some("0")), [] as [usize; 0]);
+    assert_eq!(evaluated_at(&[]), [500, 1000]);
+    assert_eq!(evaluated_at(&["--eval-every", "0"]), [] as [usize; 0]);
     // Not a recipe for MNIST.
     fails_with(
         &blasrnn(&["train", "--preset", "shakespeare-30m"]),
