@@ -3,6 +3,7 @@
 //! trained in. What every command and library caller does with a trained model — save, load,
 //! evaluate, classify, sample, stream — starts here.
 
+use crate::blas::FlushScope;
 use crate::checkpoint::{self, Checkpoint, DataInfo, Snapshot};
 use crate::data::series::{Series, last_window};
 use crate::data::text::Vocab;
@@ -49,6 +50,8 @@ pub struct Model {
     info: DataInfo,
     iteration: usize,
     training: Option<TrainConfig>,
+    /// Whether it computes with subnormal numbers kept (see [`crate::blas::flush`]).
+    keep_subnormals: bool,
 }
 
 /// A classifier's answer for one sequence (or one step).
@@ -96,6 +99,7 @@ impl Model {
             info: ck.data.clone(),
             iteration: ck.iteration,
             training: ck.training.clone(),
+            keep_subnormals: ck.training.as_ref().is_some_and(|t| t.keep_subnormals),
         }
     }
 
@@ -117,7 +121,22 @@ impl Model {
             info,
             iteration,
             training: Some(training.clone()),
+            keep_subnormals: training.keep_subnormals,
         }
+    }
+
+    /// Whether the model computes with subnormal numbers kept instead of flushed to zero (see
+    /// [`crate::blas::flush`]): as its run was trained ([`TrainConfig::keep_subnormals`]), unless
+    /// set with [`Model::set_keep_subnormals`].
+    pub fn keep_subnormals(&self) -> bool {
+        self.keep_subnormals
+    }
+
+    /// Keeps subnormal numbers (IEEE gradual underflow) in every prediction, evaluation, sample
+    /// and stream made from now on, or flushes them to zero (the default; see
+    /// [`crate::blas::flush`]).
+    pub fn set_keep_subnormals(&mut self, keep: bool) {
+        self.keep_subnormals = keep;
     }
 
     /// Saves the model (PyTorch's names, safetensors, in its dtype), atomically.
@@ -221,6 +240,7 @@ impl Model {
             },
             _ => data,
         };
+        let _flush = FlushScope::new(!self.keep_subnormals);
         by_dtype!(&self.net, n => evaluate(n, &self.info, data, threads.max(1), seq_len))
     }
 
@@ -345,6 +365,7 @@ impl Model {
         let norm = self.info.norm().ok_or_else(|| {
             Error::task("a language model, which predicts text: sample from it instead")
         })?;
+        let _flush = FlushScope::new(!self.keep_subnormals);
         by_dtype!(&self.net, n => {
             let fitted = Network::new(n.net.config.fitted(Data::Labelled(set))?);
             let k = fitted.head().outputs();
@@ -373,9 +394,13 @@ impl Model {
     /// [`Error::Task`] for a classifier, [`Error::Config`] for options out of range.
     pub fn sampler(&self, options: &SampleOptions) -> Result<TextSampler<'_>> {
         let vocab = self.text_vocab()?;
+        let options = SampleOptions {
+            keep_subnormals: options.keep_subnormals || self.keep_subnormals,
+            ..*options
+        };
         let inner = match &self.net {
-            ByDtype::F32(n) => ByDtype::F32(Sampler::new(&n.net, &n.params, *options, 100)?),
-            ByDtype::F64(n) => ByDtype::F64(Sampler::new(&n.net, &n.params, *options, 100)?),
+            ByDtype::F32(n) => ByDtype::F32(Sampler::new(&n.net, &n.params, options, 100)?),
+            ByDtype::F64(n) => ByDtype::F64(Sampler::new(&n.net, &n.params, options, 100)?),
         };
         Ok(TextSampler::new(inner, vocab))
     }

@@ -5,11 +5,18 @@
 //! that summarise a run (losses, learning rates, norms) stay `f64`. Gradient checks run in `f64`;
 //! `f32` halves the memory traffic and doubles the SIMD width of every product (PyTorch's
 //! default precision).
+//!
+//! Subnormal numbers are flushed to zero on every thread that computes (see
+//! [`crate::blas::flush`]), in both types: results stay bit-identical for a seed and a thread
+//! count, and differ from IEEE gradual underflow only where a subnormal appeared, by less than
+//! the type's smallest normal number (`f32::MIN_POSITIVE`, `f64::MIN_POSITIVE`) there.
+//! [`crate::TrainConfig::keep_subnormals`] keeps them.
 
 use std::fmt::{Debug, Display};
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
-/// Which number type a run computes in.
+/// Which number type a run computes in. Either way, subnormal numbers are flushed to zero
+/// unless the run keeps them (see the [module](self) and [`crate::blas::flush`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Dtype {

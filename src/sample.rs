@@ -5,7 +5,7 @@
 //! [`Sampler`] is generic over the number type and works in tokens; [`TextSampler`] (from
 //! [`crate::Model::sampler`]) works in characters, in the dtype the model was saved in.
 
-use crate::blas::Team;
+use crate::blas::{FlushScope, Team};
 use crate::data::text::{Vocab, show_chars};
 use crate::error::{Error, Result};
 use crate::network::{Network, Task, Workspace};
@@ -26,6 +26,8 @@ pub struct SampleOptions {
     /// Threads each character's step is split across (see [`crate::blas::team`]); the text is
     /// the same for every count but for rounding.
     pub threads: usize,
+    /// Keep subnormal numbers instead of flushing them to zero (see [`crate::blas::flush`]).
+    pub keep_subnormals: bool,
 }
 
 impl Default for SampleOptions {
@@ -35,6 +37,7 @@ impl Default for SampleOptions {
             top_k: None,
             seed: 1,
             threads: 1,
+            keep_subnormals: false,
         }
     }
 }
@@ -117,6 +120,7 @@ impl<'a, T: Real> Sampler<'a, T> {
     /// # Panics
     /// When a token is outside the vocabulary.
     pub fn feed(&mut self, tokens: &[u32]) {
+        let _flush = FlushScope::new(!self.config.keep_subnormals);
         let v = self.model.config.input;
         for part in tokens.chunks(self.ws.max_steps) {
             let t = part.len();
@@ -159,6 +163,12 @@ impl<'a, T: Real> Sampler<'a, T> {
     /// Starts over from the zero state.
     pub fn reset(&mut self) {
         self.model.reset_state(&mut self.ws);
+    }
+
+    /// Subnormal numbers among the numbers its last step read and wrote (see
+    /// [`crate::network::Workspace::subnormals`]): `(subnormal, all)`.
+    pub fn subnormals(&self) -> (usize, usize) {
+        self.ws.subnormals()
     }
 
     /// The distribution of the next token (after [`Sampler::feed`]).

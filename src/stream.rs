@@ -12,7 +12,7 @@
 //! A bidirectional model reads each sequence backwards from its end: it has no answer before the
 //! sequence has ended, and no stream.
 
-use crate::blas::Team;
+use crate::blas::{FlushScope, Team};
 use crate::checkpoint::DataInfo;
 use crate::data::Norm;
 use crate::error::{Error, Result};
@@ -64,6 +64,8 @@ pub enum Output<'a> {
 pub struct Stream<'m> {
     inner: ByDtype<Live<'m, f32>, Live<'m, f64>>,
     info: &'m DataInfo,
+    /// Whether its steps flush subnormals (the model's setting).
+    flush: bool,
 }
 
 /// The per-dtype part of a stream (one per stream: the variants' sizes do not matter).
@@ -124,13 +126,15 @@ impl<'m> Stream<'m> {
                  answer before the sequence has ended, and cannot be fed one step at a time",
             ));
         }
+        let keep = model.keep_subnormals();
         let inner = match model.net() {
-            ByDtype::F32(n) => ByDtype::F32(Live::new(n, threads)?),
-            ByDtype::F64(n) => ByDtype::F64(Live::new(n, threads)?),
+            ByDtype::F32(n) => ByDtype::F32(Live::new(n, threads, keep)?),
+            ByDtype::F64(n) => ByDtype::F64(Live::new(n, threads, keep)?),
         };
         Ok(Stream {
             inner,
             info: model.info(),
+            flush: !keep,
         })
     }
 
@@ -148,6 +152,7 @@ impl<'m> Stream<'m> {
             ));
         };
         let info = self.info;
+        let _flush = FlushScope::new(self.flush);
         by_dtype!(&mut self.inner, live => match live {
             Live::Frames(f) => Ok(f.push(frame, norm, info)?.map(|(step, answer)| match info {
                 DataInfo::Classes { names, .. } => {
@@ -201,11 +206,12 @@ impl<'m> Stream<'m> {
 }
 
 impl<'m, T: Real> Live<'m, T> {
-    fn new(n: &'m Net<T>, threads: usize) -> Result<Self> {
+    fn new(n: &'m Net<T>, threads: usize, keep_subnormals: bool) -> Result<Self> {
         let (reader, feat, h) = match (n.net.config.task, *n.net.head()) {
             (Task::NextToken, _) => {
                 let options = SampleOptions {
                     threads,
+                    keep_subnormals,
                     ..SampleOptions::default()
                 };
                 return Ok(Live::Text(Sampler::new(&n.net, &n.params, options, 1)?));

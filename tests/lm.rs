@@ -131,7 +131,7 @@ fn sampling_is_seeded_and_top_k_1_is_greedy() {
             temperature,
             top_k,
             seed,
-            threads: 1,
+            ..SampleOptions::default()
         };
         let mut s = Sampler::new(&tr.net, &tr.params, config, 100).unwrap();
         s.start(&vocab, &vocab.encode("ab").unwrap());
@@ -152,7 +152,7 @@ fn sampling_is_seeded_and_top_k_1_is_greedy() {
         temperature: 0.7,
         top_k: Some(1),
         seed: 5,
-        threads: 1,
+        ..SampleOptions::default()
     };
     let mut s = Sampler::new(&tr.net, &tr.params, config, 7).unwrap();
     s.feed(&vocab.encode("abc").unwrap());
@@ -166,8 +166,7 @@ fn sampling_is_seeded_and_top_k_1_is_greedy() {
     let config = SampleOptions {
         temperature: 1.0,
         top_k: None,
-        seed: 1,
-        threads: 1,
+        ..SampleOptions::default()
     };
     let mut whole = Sampler::new(model, &tr.params, config, 64).unwrap();
     let mut parts = Sampler::new(model, &tr.params, config, 7).unwrap();

@@ -101,6 +101,33 @@ pub fn throughputs<T: Real>(
     Ok(rates.into_iter().map(median).collect())
 }
 
+/// Whether subnormal numbers reach a run's products: `steps` training steps of `config` (from its
+/// seed) with subnormals kept, and after each, the subnormals among the parameters and every
+/// buffer the products read and write; `(subnormal, all)` summed over the steps.
+///
+/// # Errors
+/// When the operating system refuses to start the worker threads.
+pub fn subnormal_probe<T: Real>(
+    data: Data,
+    config: &TrainConfig,
+    model: NetworkConfig,
+    steps: usize,
+) -> crate::Result<(usize, usize)> {
+    let config = TrainConfig {
+        keep_subnormals: true,
+        iters: steps.max(1),
+        ..config.clone()
+    };
+    let mut tr = Trainer::<T>::new(config, model)?;
+    Ok(tr.in_pool(|tr| {
+        (0..steps).fold((0, 0), |(s, a), it| {
+            tr.step(data, it);
+            let (ts, ta) = tr.subnormals();
+            (s + ts, a + ta)
+        })
+    }))
+}
+
 /// Exact FLOPs of one trained prediction (forward + backward) of `model` at batch size `batch`
 /// (sequences of `t` steps; a language model's predictions are its characters, its state
 /// carried).

@@ -7,12 +7,14 @@
 //!
 //! - this module: the wrappers (`gemm`, `gemm_within`, `gemm_xwt`, `gemv`, `axpy`, `scal`,
 //!   `nrm2`) and the count of the FLOPs they were asked for;
+//! - [`flush`](mod@flush): subnormal numbers flushed to zero on the threads that compute;
 //! - [`cut`](mod@cut): the rule that cuts a product into pieces for OpenBLAS's small-matrix kernels;
 //! - `backend`: the linked library (one per build), its FFI, its thread count and its own
 //!   description of itself, BLIS's kernel choice.
 
 mod backend;
 pub mod cut;
+pub mod flush;
 pub mod team;
 
 pub use backend::{
@@ -21,6 +23,7 @@ pub use backend::{
 #[cfg(blasrnn_blis)]
 pub use backend::{blis_arch, blis_arch_name};
 pub use cut::{Axis, Cutting, cutting, set_cutting, small_pieces};
+pub use flush::{FlushScope, flushing};
 pub use team::Team;
 
 use crate::real::Real;

@@ -68,6 +68,9 @@ struct Inner {
     job: UnsafeCell<Option<Job>>,
     /// A member's job panicked.
     failed: AtomicBool,
+    /// Whether the leader flushes subnormals (see [`super::flush`]): the members compute the
+    /// current job as it does.
+    flush: AtomicBool,
     /// Members that may be parked.
     sleeping: AtomicUsize,
     stop: AtomicBool,
@@ -209,6 +212,7 @@ impl Inner {
             done: AtomicUsize::new(0),
             job: UnsafeCell::new(None),
             failed: AtomicBool::new(false),
+            flush: AtomicBool::new(false),
             sleeping: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
             started: AtomicUsize::new(0),
@@ -232,6 +236,8 @@ impl Inner {
         // SAFETY: every member is done with the previous job (the last `run` waited for it), so
         // none reads `job` now.
         unsafe { *self.job.get() = Some(erased) };
+        self.flush
+            .store(super::flush::flushing(), Ordering::Relaxed);
         self.done.store(0, Ordering::Relaxed);
         self.posted.fetch_add(1, Ordering::SeqCst);
         if self.sleeping.load(Ordering::SeqCst) > 0
@@ -262,6 +268,8 @@ impl Inner {
 /// A member's life: run each posted job with index `j`, wait for the next, until the team ends.
 fn member(inner: &Inner, j: usize) {
     inner.started.fetch_add(1, Ordering::Release);
+    // This thread's flush setting, which follows the leader's job by job.
+    let mut flushing = super::flush::flushing();
     let mut seen = 0;
     let mut idle_since = Instant::now();
     let mut polls = 0u32;
@@ -272,6 +280,11 @@ fn member(inner: &Inner, j: usize) {
             // SAFETY: the leader wrote the job before posting it (Release/Acquire above) and
             // leaves it alone until this member reports done below.
             let job = unsafe { (*inner.job.get()).expect("a posted job") };
+            let flush = inner.flush.load(Ordering::Relaxed);
+            if flush != flushing {
+                super::flush::set_flushing(flush);
+                flushing = flush;
+            }
             // SAFETY: the job's referent lives until every member reports done (see `run`).
             let ok = catch_unwind(AssertUnwindSafe(|| unsafe { (*job)(j) })).is_ok();
             if !ok {

@@ -79,6 +79,14 @@ pub struct BenchArgs {
     /// Timed iterations of each shard measured by --scaling.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     scaling_iters: u64,
+    /// Keep subnormal numbers instead of flushing them to zero on every thread (what that costs
+    /// on this CPU: compare a run with and without).
+    #[arg(long)]
+    keep_subnormals: bool,
+    /// Training steps of each workload's subnormal probe, run before its timed segments with
+    /// subnormals kept (0 = no probe).
+    #[arg(long, default_value_t = 10)]
+    probe_steps: u64,
     /// Print one JSON object as the last line of stdout.
     #[arg(long)]
     json: bool,
@@ -182,6 +190,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         }
     ));
     out.insert("cut_products".into(), cut.into());
+    subnormals_line(&console, &mut out, a.keep_subnormals);
     if a.scaling {
         let mnist = (a.only.is_empty() || on(Workload::Seed)).then_some(a.data.as_path());
         let text = (a.only.is_empty() || on(Workload::Lm)).then_some(a.text.as_path());
@@ -227,9 +236,11 @@ pub fn run(a: BenchArgs) -> Result<()> {
             let config = TrainConfig {
                 threads,
                 step_threads,
+                keep_subnormals: a.keep_subnormals,
                 ..TrainConfig::for_kind(Kind::Images)
             };
             let model = config.classifier(&m.train);
+            let probed = probe::<f64>(&a, data, &config, model)?;
             let runs = with_one_thread(&config, model);
             let seg_iters = (a.engine_samples as usize / config.batch / 5).max(1);
             let runs = cut_and_uncut(runs, a.uncut);
@@ -248,6 +259,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 "samples",
             );
             out.insert("engine_samples_per_sec".into(), r[0].into());
+            probe_line(&console, &mut out, key, probed);
             if a.uncut {
                 uncut_line(&console, &mut out, key, r[0], r[half], "samples");
             }
@@ -278,19 +290,27 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 hidden: 128,
                 threads,
                 step_threads,
+                keep_subnormals: a.keep_subnormals,
                 ..TrainConfig::for_kind(Kind::Images)
             };
             let model = base.classifier(&m.train);
             let iters = (a.engine_samples as usize / base.batch / 5 / 8).max(1);
+            let mut by_dtype = Vec::with_capacity(2);
             for dtype in [Dtype::F64, Dtype::F32] {
                 let config = TrainConfig {
                     dtype,
                     ..base.clone()
                 };
                 let runs = cut_and_uncut(vec![(config.clone(), model)], a.uncut);
-                let rs = match dtype {
-                    Dtype::F64 => throughputs::<f64>(data, &runs, 5, 5, iters)?,
-                    Dtype::F32 => throughputs::<f32>(data, &runs, 5, 5, iters)?,
+                let (rs, probed) = match dtype {
+                    Dtype::F64 => (
+                        throughputs::<f64>(data, &runs, 5, 5, iters)?,
+                        probe::<f64>(&a, data, &config, model)?,
+                    ),
+                    Dtype::F32 => (
+                        throughputs::<f32>(data, &runs, 5, 5, iters)?,
+                        probe::<f32>(&a, data, &config, model)?,
+                    ),
                 };
                 let r = rs[0];
                 let key = match dtype {
@@ -307,9 +327,14 @@ pub fn run(a: BenchArgs) -> Result<()> {
                     ),
                 }
                 out.insert(format!("{key}_samples_per_sec"), r.into());
+                probe_line(&console, &mut out, &key, probed);
                 if let Some(&uncut) = rs.get(1) {
                     uncut_line(&console, &mut out, &key, r, uncut, "samples");
                 }
+                by_dtype.push(r);
+            }
+            if let [f64_rate, f32_rate] = by_dtype[..] {
+                dtype_ratio(&console, &mut out, cell.name(), f64_rate, f32_rate);
             }
         }
     }
@@ -318,6 +343,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         let config = TrainConfig {
             threads,
             step_threads,
+            keep_subnormals: a.keep_subnormals,
             ..TrainConfig::for_kind(Kind::Text)
         };
         let model = config.language_model(corpus.vocab.len());
@@ -325,6 +351,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
             let runs = with_one_thread(&config, model);
             let runs = cut_and_uncut(runs, a.uncut);
             let text = Data::Text(&corpus.train);
+            let probed = probe::<f32>(&a, text, &config, model)?;
             let rs = throughputs::<f32>(text, &runs, 3, 5, a.lm_iters as usize)?;
             let half = runs.len() / if a.uncut { 2 } else { 1 };
             let r = rs[0];
@@ -333,6 +360,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 &console, &rates, &mut out, "lm", what, &config, model, r, "chars",
             );
             out.insert("lm_tokens_per_sec".into(), r.into());
+            probe_line(&console, &mut out, "lm", probed);
             if a.uncut {
                 uncut_line(&console, &mut out, "lm", r, rs[half], "chars");
             }
@@ -348,7 +376,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         }
         if on(Workload::Sample) {
             let counts: &[usize] = if threads > 1 { &[threads, 1] } else { &[1] };
-            let r = sampling_rates(model, 2000, 5, counts)?;
+            let r = sampling_rates(model, 2000, 5, counts, a.keep_subnormals)?;
             console.say(format_args!(
                 "sampling (the language model above, one stream, f32, {threads} thread{plural}): {:.0} chars/s",
                 r[0]
@@ -428,6 +456,7 @@ fn sampling_rates(
     chars: usize,
     segments: usize,
     threads: &[usize],
+    keep_subnormals: bool,
 ) -> Result<Vec<f64>> {
     let m = Network::<f32>::new(model);
     let params = m.init(
@@ -439,6 +468,7 @@ fn sampling_rates(
         .map(|&threads| {
             let options = SampleOptions {
                 threads,
+                keep_subnormals,
                 ..SampleOptions::default()
             };
             let mut s = Sampler::new(&m, &params, options, 100)?;
@@ -457,4 +487,81 @@ fn sampling_rates(
         }
     }
     Ok(rates.into_iter().map(median).collect())
+}
+
+/// The line saying whether this run flushes subnormal numbers, and how.
+fn subnormals_line(console: &Console, out: &mut Map<String, Value>, keep: bool) {
+    use blasrnn::blas::flush;
+    let flushed = !keep && flush::SUPPORTED;
+    console.say(format_args!(
+        "subnormals: {}",
+        if flushed {
+            format!(
+                "flushed to zero on every thread that computes ({})",
+                flush::BITS_NAME
+            )
+        } else if keep {
+            "kept (--keep-subnormals): IEEE gradual underflow, slow on Intel cores".to_string()
+        } else {
+            "kept: this architecture has no flush setting blasrnn knows".to_string()
+        }
+    ));
+    out.insert("subnormals_flushed".into(), flushed.into());
+}
+
+/// `bench_args.probe_steps` steps of `config` with subnormals kept: how many of the numbers its
+/// products read and write are subnormal (`None` without a probe).
+fn probe<T: Real>(
+    a: &BenchArgs,
+    data: Data,
+    config: &TrainConfig,
+    model: NetworkConfig,
+) -> Result<Option<(usize, usize)>> {
+    if a.probe_steps == 0 {
+        return Ok(None);
+    }
+    Ok(Some(bench::subnormal_probe::<T>(
+        data,
+        config,
+        model,
+        a.probe_steps as usize,
+    )?))
+}
+
+/// A workload's probe: the share of subnormals among the numbers its steps' products read and
+/// write, with subnormals kept.
+fn probe_line(
+    console: &Console,
+    out: &mut Map<String, Value>,
+    key: &str,
+    probed: Option<(usize, usize)>,
+) {
+    let Some((sub, all)) = probed else { return };
+    let share = sub as f64 / all.max(1) as f64;
+    console.say(format_args!(
+        "  subnormals reaching the products (a probe before the timed runs, with them kept): {sub} of {all} numbers ({:.4}%)",
+        100.0 * share
+    ));
+    out.insert(format!("{key}_probe_subnormals"), sub.into());
+    out.insert(format!("{key}_probe_subnormal_fraction"), share.into());
+}
+
+/// A cell's f32 rate against its f64 rate, and a warning when f32 is the slower.
+fn dtype_ratio(
+    console: &Console,
+    out: &mut Map<String, Value>,
+    cell: &str,
+    f64_rate: f64,
+    f32_rate: f64,
+) {
+    let ratio = f32_rate / f64_rate;
+    console.say(format_args!("  {cell}: f32 / f64 = {ratio:.2}×"));
+    out.insert(format!("{cell}_f32_over_f64"), ratio.into());
+    if ratio < 1.0 {
+        console.say(format_args!(
+            "warning: {cell} trains slower in f32 ({f32_rate:.0} samples/s) than in f64 \
+             ({f64_rate:.0}): subnormal numbers (see the probe above and --keep-subnormals), a BLAS \
+             without fast single-precision kernels, or a busy machine"
+        ));
+    }
 }

@@ -31,6 +31,10 @@ pub struct SampleArgs {
     /// Threads each character's step is split across [default: all cores].
     #[arg(long)]
     threads: Option<usize>,
+    /// Keep subnormal numbers instead of flushing them to zero [default: as the model was
+    /// trained].
+    #[arg(long)]
+    keep_subnormals: bool,
     /// After the text, print one JSON object (the text, characters/s, settings) as the last line.
     #[arg(long)]
     json: bool,
@@ -42,6 +46,7 @@ pub fn run(a: SampleArgs) -> Result<()> {
         top_k: a.top_k,
         seed: a.seed,
         threads: a.threads.unwrap_or_else(blasrnn::train::default_threads),
+        keep_subnormals: a.keep_subnormals,
     };
     options.check()?;
     let model = Model::load(&a.model)?;

@@ -72,6 +72,26 @@ impl<T: Real> Workspace<T> {
         self.t
     }
 
+    /// Subnormal numbers among every number the workspace holds (the batch's inputs, every
+    /// activation, gradient and cache the products read and write): `(subnormal, all)`.
+    pub fn subnormals(&self) -> (usize, usize) {
+        let single = T::DTYPE == crate::real::Dtype::F32;
+        let bufs = [&self.x[..], &self.values, &self.grad, &self.ones];
+        let (mut sub, mut all) = (0, 0);
+        for b in bufs
+            .into_iter()
+            .chain(self.stack.all())
+            .chain(self.head.all())
+        {
+            all += b.len();
+            sub += b
+                .iter()
+                .filter(|v| crate::blas::flush::is_subnormal(v.to_f64(), single))
+                .count();
+        }
+        (sub, all)
+    }
+
     /// Whether the next batch starts from the carried state (else from zeros).
     pub fn carried(&self) -> bool {
         self.carried

@@ -13,10 +13,12 @@
 //!   caller never parks either.
 //!
 //! Neither changes which thread computes which shard's numbers, nor the order they are summed in:
-//! results stay bit-identical for a seed and a thread count.
+//! results stay bit-identical for a seed and a thread count. Every piece of work handed to a pool
+//! thread runs with the flush setting of the thread that handed it over
+//! ([`crate::blas::flush`]), as the teams' members do.
 
-use crate::blas::Team;
 use crate::blas::team::block;
+use crate::blas::{FlushScope, Team, flushing};
 use crate::error::Error;
 use crate::real::Real;
 use rayon::prelude::*;
@@ -141,7 +143,7 @@ impl Crew {
             lo: usize,
             hi: usize,
             at: usize,
-            (len, align): (usize, usize),
+            (len, align, flush): (usize, usize, bool),
             bufs: [&mut [T]; N],
             job: &(impl Fn(usize, std::ops::Range<usize>, [&mut [T]; N]) + Sync),
         ) {
@@ -150,6 +152,7 @@ impl Crew {
             let end = if hi == groups { len } else { edge(hi) };
             if hi - lo == 1 {
                 let team = crew.team();
+                let _flush = FlushScope::new(flush);
                 crew.teams[lo].enter(|| {
                     crate::blas::team::for_ranges(end - at, align, bufs, |j, r, parts| {
                         job(lo * team + j, at + r.start..at + r.end, parts)
@@ -170,13 +173,16 @@ impl Crew {
                 (left[i], right[i]) = (Some(l), Some(r));
             }
             let (left, right) = (left.map(Option::unwrap), right.map(Option::unwrap));
-            let lo_half = || split(crew, lo, mid, at, (len, align), left, job);
-            let hi_half = || split(crew, mid, hi, at + cut, (len, align), right, job);
+            let sizes = (len, align, flush);
+            let lo_half = || split(crew, lo, mid, at, sizes, left, job);
+            let hi_half = || split(crew, mid, hi, at + cut, sizes, right, job);
             rayon::join(lo_half, hi_half);
         }
+        // Every thread computes with this one's flush setting (see `crate::blas::flush`).
+        let sizes = (len, align, flushing());
         match &self.pool {
-            Some(pool) => pool.install(|| split(self, 0, groups, 0, (len, align), bufs, job)),
-            None => split(self, 0, 1, 0, (len, align), bufs, job),
+            Some(pool) => pool.install(|| split(self, 0, groups, 0, sizes, bufs, job)),
+            None => split(self, 0, 1, 0, sizes, bufs, job),
         }
     }
 
@@ -237,7 +243,10 @@ pub fn each<W: Send>(
     };
     let (first, rest) = workers.split_at_mut(1);
     let (others, done) = (rest.len(), AtomicUsize::new(0));
+    // Every shard computes with this thread's flush setting (see `crate::blas::flush`).
+    let flush = flushing();
     pool.install(|| {
+        let _flush = FlushScope::new(flush);
         rayon::join(
             || {
                 f(0, &mut first[0]);
@@ -255,6 +264,7 @@ pub fn each<W: Send>(
                     let _done = OnDrop(|| {
                         done.fetch_add(1, Ordering::Release);
                     });
+                    let _flush = FlushScope::new(flush);
                     f(i + 1, w);
                 })
             },
@@ -265,7 +275,9 @@ pub fn each<W: Send>(
 /// Runs `f` on one of `pool`'s threads with every other thread of the pool kept awake (polling
 /// for work instead of parking; see the module's documentation) until `f` returns.
 pub fn keep_awake<R: Send>(pool: &rayon::ThreadPool, f: impl FnOnce() -> R + Send) -> R {
+    let flush = flushing();
     pool.install(|| {
+        let _flush = FlushScope::new(flush);
         let home = rayon::current_thread_index();
         let others = rayon::current_num_threads() - 1;
         let (started, stop) = (AtomicUsize::new(0), AtomicBool::new(false));
@@ -359,6 +371,51 @@ mod tests {
         }
         assert_eq!(layout(64, 100, &seed), (64, 1));
         assert_eq!(layout(3, 2, &seed), (3, 1));
+    }
+
+    /// Every thread of a crew — the shards' pool threads and their teams' members — computes with
+    /// the flush setting of the thread that hands it the work, whichever that is, and the
+    /// caller's setting is its own again afterwards.
+    #[test]
+    fn every_thread_computes_with_the_callers_flush_setting() {
+        use crate::blas::flush::{FlushScope, SUPPORTED, control_register, flushing};
+        let crew = Crew::new(2, 2).unwrap();
+        let before = control_register();
+        for flush in [true, false, true] {
+            let _scope = FlushScope::new(flush);
+            let seen: Vec<AtomicUsize> = (0..4).map(|_| AtomicUsize::new(0)).collect();
+            let mark = |k: usize| seen[k].store(1 + usize::from(flushing()), Ordering::SeqCst);
+            let mut buf = vec![0.0f32; 4096];
+            crew.keep_awake(|| {
+                crew.for_ranges(buf.len(), 1, [&mut buf], |k, _, _| mark(k));
+            });
+            let want = 1 + usize::from(flush && SUPPORTED);
+            let got: Vec<usize> = seen.iter().map(|s| s.load(Ordering::SeqCst)).collect();
+            assert_eq!(
+                got, [want; 4],
+                "flush {flush}: (1 kept, 2 flushed) per thread"
+            );
+            // The shards, until shard 1 has run on the other thread (as it does when that
+            // thread is kept awake and takes it while this one works on shard 0).
+            let apart = crew.keep_awake(|| {
+                (0..200).any(|_| {
+                    let mut shards = [(0usize, None); 2];
+                    crew.each(&mut shards, |_, s| {
+                        (0..1_000_000u64).map(std::hint::black_box).sum::<u64>();
+                        *s = (1 + usize::from(flushing()), rayon::current_thread_index());
+                    });
+                    assert_eq!(
+                        [shards[0].0, shards[1].0],
+                        [want; 2],
+                        "flush {flush}: shards"
+                    );
+                    shards[0].1 != shards[1].1
+                })
+            });
+            assert!(apart, "the shards never ran on two threads");
+            assert_eq!(flushing(), flush && SUPPORTED);
+        }
+        assert_eq!(control_register(), before);
     }
 
     /// Every worker is visited exactly once, with its own index, with and without a pool, inside

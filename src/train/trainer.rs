@@ -19,7 +19,7 @@
 use super::TrainConfig;
 use super::eval::{Evaluation, Worker, eval_streams, evaluate_set, evaluate_text, shard};
 use super::threads::Crew;
-use crate::blas::axpy;
+use crate::blas::{FlushScope, axpy};
 use crate::data::Data;
 use crate::data::text::Streams;
 use crate::error::{Error, Result};
@@ -141,9 +141,28 @@ impl<T: Real> Trainer<T> {
     /// inside fork their shards from a worker thread; steps taken from another thread enter the
     /// pool through its shared queue, which allocates a block every few dozen entries, and find
     /// the other threads parked. Run training loops inside this.
+    /// Subnormals are flushed (or kept, as the configuration says) on every thread until it
+    /// returns, and the caller's setting is restored then.
     pub fn in_pool<R: Send>(&mut self, f: impl FnOnce(&mut Trainer<T>) -> R + Send) -> R {
+        let _flush = FlushScope::new(!self.config.keep_subnormals);
         let crew = self.crew.clone();
         crew.keep_awake(|| f(self))
+    }
+
+    /// Subnormal numbers among the parameters and every worker's buffers (see
+    /// [`crate::network::Workspace::subnormals`]): `(subnormal, all)`.
+    pub fn subnormals(&self) -> (usize, usize) {
+        let single = T::DTYPE == crate::real::Dtype::F32;
+        let params = self.params.iter();
+        let sub = params
+            .filter(|v| crate::blas::flush::is_subnormal(v.to_f64(), single))
+            .count();
+        self.workers
+            .iter()
+            .map(|w| w.ws.subnormals())
+            .fold((sub, self.params.len()), |(s, a), (ws, wa)| {
+                (s + ws, a + wa)
+            })
     }
 
     /// Iterations in one pass over `data`.
@@ -174,6 +193,7 @@ impl<T: Real> Trainer<T> {
     /// # Panics
     /// When `data` is not what the network reads ([`Trainer::fits`] says so without panicking).
     pub fn step(&mut self, data: Data, iter: usize) -> StepStats {
+        let _flush = FlushScope::new(!self.config.keep_subnormals);
         let start = Instant::now();
         let b = self.config.batch;
         let per_epoch = self.iters_per_epoch(data).max(1);

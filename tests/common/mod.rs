@@ -131,6 +131,7 @@ pub fn config(cell: CellKind, readout: Readout, threads: usize, seed: u64) -> Tr
         step_threads: None,
         dtype: Dtype::F64,
         time_budget: None,
+        keep_subnormals: false,
     }
 }
 

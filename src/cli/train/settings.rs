@@ -181,6 +181,7 @@ pub fn resolve(a: &TrainArgs, data: &Dataset, resume: Option<&Checkpoint>) -> Re
             .map(|t| t as usize)
             .or(saved.and_then(|s| s.step_threads)),
         dtype: a.dtype.unwrap_or(default_dtype(cell, kind)),
+        keep_subnormals: a.keep_subnormals || saved.is_some_and(|s| s.keep_subnormals),
     };
     config.iters = match (a.epochs, a.iters) {
         (Some(e), _) => e as usize * config.iters_per_epoch(data),

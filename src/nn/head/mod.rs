@@ -77,6 +77,17 @@ pub struct HeadBuffers<T> {
 }
 
 impl<T: Real> HeadBuffers<T> {
+    /// Every buffer, for a look at the numbers they hold.
+    pub(crate) fn all(&self) -> [&[T]; 5] {
+        [
+            &self.feat,
+            &self.g_feat,
+            &self.probs,
+            &self.g_logits,
+            &self.wt,
+        ]
+    }
+
     /// The probabilities (or predicted values) of the last forward, `rows × k`.
     pub fn probs(&self, rows: usize, k: usize) -> &[T] {
         &self.probs[..rows * k]

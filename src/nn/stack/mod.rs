@@ -68,6 +68,30 @@ pub struct StackBuffers<T> {
     dx_rev: Vec<T>,
 }
 
+impl<T> StackBuffers<T> {
+    /// Every buffer, for a look at the numbers they hold.
+    pub(crate) fn all(&self) -> impl Iterator<Item = &[T]> {
+        let lists = [
+            &self.caches,
+            &self.starts,
+            &self.reversed,
+            &self.outs,
+            &self.masks,
+            &self.dropped,
+        ];
+        let single = [
+            &self.scratch,
+            &self.zeros,
+            &self.g[0],
+            &self.g[1],
+            &self.g_fwd,
+            &self.g_rev,
+            &self.dx_rev,
+        ];
+        lists.into_iter().flatten().chain(single).map(Vec::as_slice)
+    }
+}
+
 impl<T: Real> Stack<T> {
     /// `layers` layers of `kind` with `hidden` units, two directions each when `bidirectional`;
     /// the first reads `input` numbers per step (symbols, when `one_hot`), the others the
