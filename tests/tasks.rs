@@ -60,8 +60,10 @@ fn taylor_baselines_are_the_known_ones() {
         (4032, &["demand_mw".to_string()][..])
     );
     let cut = Cut {
+        window: Some(336),
         test_len: Some(672),
-        ..Cut::new(336, 48)
+        residual: Some(false),
+        ..Cut::new(48)
     };
     let f = Forecasting::new(&s, &cut).unwrap();
     assert_eq!(f.origins.len(), 14);
@@ -75,6 +77,85 @@ fn taylor_baselines_are_the_known_ones() {
         assert!((e.rmse - rmse).abs() < 1e-3, "season {m}: {e:?}");
     }
     assert!((f.mase_scale(336) - 578.945105820).abs() < 1e-6);
+}
+
+/// A noisy series with a season of 24 steps (a day of hours) on a trend: deterministic noise from
+/// an LCG, as large as half the season's swing.
+fn daily(n: usize, seed: u64) -> Vec<f64> {
+    let mut state = seed;
+    (0..n)
+        .map(|i| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let noise = (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+            let t = i as f64;
+            100.0 + 0.05 * t + 10.0 * (t * std::f64::consts::TAU / 24.0).sin() + 10.0 * noise
+        })
+        .collect()
+}
+
+#[test]
+fn forecasting_rules_choose_season_window_and_held_out_part_from_the_series() {
+    use blasrnn::data::series::{SeasonFrom, detect_season, test_len_rule, window_rule};
+    for seed in 1..=5 {
+        assert_eq!(detect_season(&daily(500, seed)), Some(24), "seed {seed}");
+    }
+    // Quieter weekends make a week the stronger season.
+    let weekly: Vec<f64> = daily(700, 9)
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v + if (i / 24) % 7 >= 5 { -25.0 } else { 0.0 })
+        .collect();
+    assert_eq!(detect_season(&weekly), Some(168));
+    // Noise, a straight line and a constant have none.
+    let noise: Vec<f64> = daily(500, 3)
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v - 10.0 * (i as f64 * std::f64::consts::TAU / 24.0).sin())
+        .collect();
+    assert_eq!(detect_season(&noise), None);
+    let line: Vec<f64> = (0..100).map(f64::from).collect();
+    assert_eq!(detect_season(&line), None);
+    assert_eq!(detect_season(&[5.0; 100]), None);
+
+    // The held-out part holds a forecast of the horizon; the window is two short seasons or one
+    // long one, within half the training part.
+    assert_eq!(test_len_rule(36, 6), 6);
+    assert_eq!(test_len_rule(4032, 48), 403);
+    assert_eq!(window_rule(4032, 48, 403, 336, true), 336);
+    assert_eq!(window_rule(144, 12, 14, 12, true), 24);
+    assert_eq!(window_rule(36, 6, 6, 1, true), 11);
+
+    // `--series FILE --horizon H` alone: every setting chosen and said.
+    let s = blasrnn::data::series::Series {
+        path: "d.csv".into(),
+        columns: vec!["load".into()],
+        values: daily(600, 1),
+    };
+    let f = Forecasting::new(&s, &Cut::new(6)).unwrap();
+    assert_eq!(
+        (f.season, f.season_from, f.seasonal, f.test_len, f.window),
+        (24, SeasonFrom::Detected, Some(24), 60, 48)
+    );
+    // A given season and the values themselves, when asked for.
+    let cut = Cut {
+        season: Some(12),
+        residual: Some(false),
+        ..Cut::new(6)
+    };
+    let f = Forecasting::new(&s, &cut).unwrap();
+    assert_eq!(
+        (f.season, f.season_from, f.seasonal),
+        (12, SeasonFrom::Given, None)
+    );
+    // The held-out part is never shorter than the horizon asked for.
+    let short = blasrnn::data::series::Series {
+        values: daily(36, 2),
+        ..s
+    };
+    let f = Forecasting::new(&short, &Cut::new(6)).unwrap();
+    assert_eq!((f.test_len, f.origins.len()), (6, 1));
 }
 
 #[test]
@@ -241,6 +322,15 @@ fn bad_regression_ts_and_csv_files_are_one_line_errors() {
             "line 3: column \"v\": \"abc\" is not a finite number",
         ),
         ("t,v\n1,2\n2\n", "line 3: 1 fields, but the header names 2"),
+        // Whichever row holds it, the first included.
+        (
+            "t,v\n1,\n2,3\n3,4\n",
+            "line 2: column \"v\" has a missing value (\"\")",
+        ),
+        (
+            "t,v\n1,abc\n2,3\n3,4\n",
+            "line 2: column \"v\": \"abc\" is not a finite number",
+        ),
     ] {
         let p = write(dir.path(), "s.csv", text);
         let e = read_csv(&p).unwrap_err().to_string();
@@ -262,6 +352,13 @@ fn bad_regression_ts_and_csv_files_are_one_line_errors() {
             &["a".to_string(), "b".into()][..],
             &[1.0, 2.0, 3.0, 4.0][..]
         )
+    );
+    // So is the unnamed index column a data frame is written with (the Lynx file's `,0`).
+    let p = write(dir.path(), "i.csv", ",0\n1821,269\n1822,321\n");
+    let s = read_csv(&p).unwrap();
+    assert_eq!(
+        (s.columns.as_slice(), s.values.as_slice()),
+        (&["0".to_string()][..], &[269.0, 321.0][..])
     );
 }
 
@@ -369,8 +466,10 @@ fn regression_tagging_forecasting_and_bidirectional_runs_resume_exactly() {
     };
     for seasonal in [None, Some(7)] {
         let cut = Cut {
-            seasonal,
-            ..Cut::new(12, 3)
+            window: Some(12),
+            season: seasonal,
+            residual: Some(seasonal.is_some()),
+            ..Cut::new(3)
         };
         let data = Dataset::Series(Forecasting::new(&s, &cut).unwrap());
         let mut cfg = TrainConfig::for_data(&data);
@@ -634,10 +733,7 @@ fn regression_forecasting_and_tagging_from_the_command_line() {
         &["short.csv", "the model reads the last 48"],
     );
     for (args, needle) in [
-        (
-            vec!["--horizon", "0"],
-            "--window and --horizon must be at least 1",
-        ),
+        (vec!["--horizon", "0"], "--horizon must be at least 1"),
         (vec!["--target", "nope"], "has no column \"nope\""),
         (vec!["--window", "290"], "too short for --window 290"),
     ] {

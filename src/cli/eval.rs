@@ -10,7 +10,7 @@ use anyhow::{Result, bail};
 use blasrnn::Model;
 use blasrnn::checkpoint::DataInfo;
 use blasrnn::data::Source;
-use blasrnn::data::series::{Cut, Forecasting, read_csv};
+use blasrnn::data::series::{Cut, Forecasting, SeasonFrom, read_csv};
 use blasrnn::data::text::Corpus;
 use blasrnn::network::Task;
 use blasrnn::train::{Data, default_threads};
@@ -92,14 +92,18 @@ pub fn run(a: EvalArgs) -> Result<()> {
             };
             let cut = Cut {
                 target: Some(columns[*target].clone()),
-                window: *window,
+                window: Some(*window),
                 horizon: targets,
                 test_len: Some(*test_len),
-                seasonal: *seasonal,
+                season: seasonal.or(a.season.map(|m| m as usize)),
+                residual: Some(seasonal.is_some()),
             };
             let f = Forecasting::new(&read_csv(path)?, &cut)?;
             let eval = model.evaluate(Data::Labelled(&f.sets.test), threads)?;
-            let season = a.season.unwrap_or(1) as usize;
+            let season = match a.season {
+                Some(m) => (m as usize, SeasonFrom::Given),
+                None => (f.season, f.season_from),
+            };
             (
                 Reached::forecast(&model, &f, &eval, season)?,
                 eval,

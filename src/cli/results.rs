@@ -3,7 +3,7 @@
 
 use super::console::Console;
 use blasrnn::Model;
-use blasrnn::data::series::Forecasting;
+use blasrnn::data::series::{Forecasting, SeasonFrom};
 use blasrnn::network::Task;
 use blasrnn::train::Evaluation;
 use serde::Serialize;
@@ -46,6 +46,10 @@ pub enum Reached {
         baseline_mape: f64,
         baseline_mase: f64,
         season: usize,
+        season_from: SeasonFrom,
+        window: usize,
+        test_len: usize,
+        residual: bool,
         origins: usize,
         horizon: usize,
         test_loss: f64,
@@ -81,7 +85,7 @@ impl Reached {
     }
 
     /// A forecaster's figures on `f`'s held-out part (its loss `eval`), measured against the
-    /// seasonal naive forecast of season `season`.
+    /// seasonal naive forecast of `season` (and how that season was decided).
     ///
     /// # Errors
     /// When the model does not fit the series' windows.
@@ -89,7 +93,7 @@ impl Reached {
         model: &Model,
         f: &Forecasting,
         eval: &Evaluation,
-        season: usize,
+        (season, season_from): (usize, SeasonFrom),
     ) -> blasrnn::Result<Reached> {
         let predicted: Vec<f64> = model
             .regress_at(&f.sets.test, 0..f.sets.test.len())?
@@ -107,6 +111,10 @@ impl Reached {
             baseline_mape: base.mape,
             baseline_mase: base.mae / scale,
             season,
+            season_from,
+            window: f.window,
+            test_len: f.test_len,
+            residual: f.seasonal.is_some(),
             origins: f.origins.len(),
             horizon: f.horizon,
             test_loss: eval.loss,
@@ -166,13 +174,19 @@ impl Reached {
                 baseline_mape,
                 baseline_mase,
                 season,
+                season_from,
                 origins,
                 horizon,
                 ..
             } => {
+                let from = match season_from {
+                    SeasonFrom::Given => "",
+                    SeasonFrom::Detected => ", detected",
+                    SeasonFrom::NoneFound => ", none detected",
+                };
                 console.say(format_args!(
                     "test: {origins} forecasts of {horizon} steps: RMSE {test_rmse:.4}, MAE \
-                     {test_mae:.4}, MAPE {test_mape:.3}%, MASE {test_mase:.4} (season {season})"
+                     {test_mae:.4}, MAPE {test_mape:.3}%, MASE {test_mase:.4} (season {season}{from})"
                 ));
                 console.say(format_args!(
                     "the seasonal naive forecast (season {season}): RMSE {baseline_rmse:.4}, MAE \

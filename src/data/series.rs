@@ -63,8 +63,9 @@ impl Series {
 }
 
 /// Reads a series from a CSV file: a header, then one row of numbers per time step (commas
-/// between; quotes around a name allowed). A column of dates or labels (any field not a number
-/// in its first row) is left out; every other field must be a finite number.
+/// between; quotes around a name allowed). A column of dates or labels (one whose fields are not
+/// numbers, or mostly not) is left out, and so is an index column without a name (as pandas writes one);
+/// every field of every other column must be a finite number.
 ///
 /// # Errors
 /// [`Error::Format`] naming the file and, for a value, its line and column: no header, no numeric
@@ -83,13 +84,14 @@ pub fn read_csv(path: &Path) -> Result<Series> {
     let names: Vec<String> = split(header)
         .map(|n| n.trim_matches('"').to_string())
         .collect();
-    let mut keep: Option<Vec<usize>> = None;
-    let mut values = Vec::new();
-    for (n, line) in lines {
-        let fields: Vec<&str> = split(line).collect();
+    let rows: Vec<(usize, Vec<&str>)> = lines.map(|(n, l)| (n, split(l).collect())).collect();
+    if rows.is_empty() {
+        return Err(Error::format(path, "has a header but no rows"));
+    }
+    for (n, fields) in &rows {
         if fields.len() != names.len() {
             return Err(bad(
-                n,
+                *n,
                 format!(
                     "{} fields, but the header names {}",
                     fields.len(),
@@ -97,35 +99,23 @@ pub fn read_csv(path: &Path) -> Result<Series> {
                 ),
             ));
         }
-        // The first row decides which columns are numbers.
-        let keep = keep.get_or_insert_with(|| {
-            (0..fields.len())
-                .filter(|&c| number(fields[c]).is_some())
-                .collect()
-        });
-        for &c in keep.iter() {
-            let f = fields[c];
-            match number(f) {
-                Some(v) if v.is_finite() => values.push(v),
-                _ if missing(f) => {
-                    return Err(bad(
-                        n,
-                        format!(
-                            "column {:?} has a missing value ({f:?}): fill it first",
-                            names[c]
-                        ),
-                    ));
-                }
-                _ => {
-                    return Err(bad(
-                        n,
-                        format!("column {:?}: {f:?} is not a finite number", names[c]),
-                    ));
-                }
-            }
-        }
     }
-    let keep = keep.ok_or_else(|| Error::format(path, "has a header but no rows"))?;
+    // A column is numeric when at least as many of its fields are numbers as are text other than
+    // a missing value's spelling (a date is never a number), so that a
+    // missing or mistyped value anywhere in it, the first row included, is an error and not a
+    // column quietly left out; an unnamed first column is the index a data frame was written
+    // with.
+    let keep: Vec<usize> = (0..names.len())
+        .filter(|&c| !(c == 0 && names[c].is_empty() && names.len() > 1))
+        .filter(|&c| {
+            let numbers = rows.iter().filter(|(_, f)| number(f[c]).is_some()).count();
+            let text = rows
+                .iter()
+                .filter(|(_, f)| number(f[c]).is_none() && !missing(f[c]))
+                .count();
+            numbers > 0 && numbers >= text
+        })
+        .collect();
     if keep.is_empty() {
         return Err(Error::format(
             path,
@@ -134,6 +124,30 @@ pub fn read_csv(path: &Path) -> Result<Series> {
                 super::quoted(&names)
             ),
         ));
+    }
+    let mut values = Vec::with_capacity(rows.len() * keep.len());
+    for (n, fields) in &rows {
+        for &c in &keep {
+            let f = fields[c];
+            match number(f) {
+                Some(v) if v.is_finite() => values.push(v),
+                _ if missing(f) => {
+                    return Err(bad(
+                        *n,
+                        format!(
+                            "column {:?} has a missing value ({f:?}): fill it first",
+                            names[c]
+                        ),
+                    ));
+                }
+                _ => {
+                    return Err(bad(
+                        *n,
+                        format!("column {:?}: {f:?} is not a finite number", names[c]),
+                    ));
+                }
+            }
+        }
     }
     Ok(Series {
         path: path.to_path_buf(),
@@ -158,35 +172,130 @@ fn missing(field: &str) -> bool {
     ["", "na", "nan", "null", "none", "?", "-"].contains(&f.as_str())
 }
 
-/// How a series is cut for forecasting.
+/// How a series is cut for forecasting. Each setting left `None` is chosen by its rule from the
+/// series (see [`Forecasting::new`]), so that a series and a horizon alone make a good run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cut {
     /// The column to forecast (the first when `None`).
     pub target: Option<String>,
-    /// Past steps each forecast reads.
-    pub window: usize,
+    /// Past steps each forecast reads ([`window_rule`] when `None`).
+    pub window: Option<usize>,
     /// Steps forecast at once.
     pub horizon: usize,
-    /// Steps held out at the end (10% of the series when `None`).
+    /// Steps held out at the end ([`test_len_rule`] when `None`).
     pub test_len: Option<usize>,
-    /// When given, the season m of the seasonal naive forecast the model corrects: it learns the
-    /// change from that forecast, which its own forecast is added to. `None`: it learns the
-    /// values themselves.
-    pub seasonal: Option<usize>,
+    /// The season m of the seasonal naive forecast: the baseline the forecasts are measured
+    /// against and, when the model corrects it, the forecast it corrects. `None`: the season
+    /// [`detect_season`] finds in the training part, or 1 (the naive forecast, the last value)
+    /// when it finds none.
+    pub season: Option<usize>,
+    /// Whether the model learns the change from the seasonal naive forecast (which its own
+    /// forecast is added to) rather than the values themselves. `None`: it does.
+    pub residual: Option<bool>,
 }
 
 impl Cut {
-    /// A cut reading `window` steps to forecast `horizon` of the first column, the last 10% held
-    /// out, the values themselves learned.
-    pub fn new(window: usize, horizon: usize) -> Cut {
+    /// A cut forecasting `horizon` steps of the first column with every other setting chosen by
+    /// its rule.
+    pub fn new(horizon: usize) -> Cut {
         Cut {
             target: None,
-            window,
+            window: None,
             horizon,
             test_len: None,
-            seasonal: None,
+            season: None,
+            residual: None,
         }
     }
+}
+
+/// How the season of a forecasting run was decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeasonFrom {
+    /// Given by the caller.
+    Given,
+    /// Found in the training part by [`detect_season`].
+    Detected,
+    /// None found: the naive forecast (season 1).
+    NoneFound,
+}
+
+/// The longest season [`detect_season`] looks for, in steps (a week of half-hours is 336, a
+/// year of days 365): it bounds the search's cost at this many products a step.
+pub const LONGEST_SEASON: usize = 1000;
+
+/// The season of a series, if it has one: the lag, from 2 to a third of the series (at most
+/// [`LONGEST_SEASON`]), at which the autocorrelation of the series less its straight-line trend
+/// has its highest peak, provided that peak stands above the noise (3/√n: the highest of a
+/// white noise's few hundred lags reaches about that). The usual (biased) estimator shrinks
+/// longer lags, so a season wins over its multiples unless a longer one is stronger (a week of
+/// days over a day).
+pub fn detect_season(y: &[f64]) -> Option<usize> {
+    let n = y.len();
+    if n < 8 {
+        return None;
+    }
+    // Least squares of y on t, then what it leaves.
+    let tm = (n - 1) as f64 / 2.0;
+    let ym = y.iter().sum::<f64>() / n as f64;
+    let (mut sty, mut stt) = (0.0, 0.0);
+    for (t, v) in y.iter().enumerate() {
+        let dt = t as f64 - tm;
+        (sty, stt) = (sty + dt * (v - ym), stt + dt * dt);
+    }
+    let slope = sty / stt;
+    let d: Vec<f64> = y
+        .iter()
+        .enumerate()
+        .map(|(t, v)| v - ym - slope * (t as f64 - tm))
+        .collect();
+    let energy: f64 = d.iter().map(|v| v * v).sum();
+    if !(energy > 1e-12 * n as f64 * ym.abs().max(1.0).powi(2) && energy.is_finite()) {
+        return None;
+    }
+    let longest = (n / 3).min(LONGEST_SEASON);
+    let acf = |k: usize| {
+        d[..n - k]
+            .iter()
+            .zip(&d[k..])
+            .map(|(a, b)| a * b)
+            .sum::<f64>()
+            / energy
+    };
+    let r: Vec<f64> = (0..=longest + 1).map(acf).collect();
+    let band = 3.0 / (n as f64).sqrt();
+    (2..=longest)
+        .filter(|&k| r[k] > r[k - 1] && r[k] >= r[k + 1] && r[k] > band)
+        .max_by(|&a, &b| r[a].total_cmp(&r[b]).then(b.cmp(&a)))
+}
+
+/// Steps held out at the end of a series of `n` steps by default: a tenth of it, and at least
+/// one forecast of `horizon` steps.
+pub fn test_len_rule(n: usize, horizon: usize) -> usize {
+    (n / 10).max(horizon)
+}
+
+/// Past steps a forecast reads by default: one season for a long one (more than 24 steps), else
+/// two seasons, and at least the horizon and 12 steps; at most half of the training part the
+/// windows can start in (so that at least half as many windows train as it has steps), and at
+/// least the season a model correcting the seasonal naive forecast reads.
+pub fn window_rule(
+    n: usize,
+    horizon: usize,
+    test_len: usize,
+    season: usize,
+    residual: bool,
+) -> usize {
+    let m = season.max(1);
+    let want = if m > 24 {
+        m
+    } else {
+        (2 * m).max(horizon).max(12)
+    };
+    let lead = if residual { m } else { 0 };
+    let room = n.saturating_sub(test_len + lead + horizon) / 2;
+    want.min(room).max(if residual { m } else { 1 })
 }
 
 /// A series cut for forecasting: the windows that train and test, and what the forecasts are
@@ -205,6 +314,11 @@ pub struct Forecasting {
     pub horizon: usize,
     /// Steps held out at the end.
     pub test_len: usize,
+    /// The season of the seasonal naive forecast the forecasts are measured against (1: the
+    /// naive forecast).
+    pub season: usize,
+    /// How the season was decided.
+    pub season_from: SeasonFrom,
     /// The season of the seasonal naive forecast the model corrects, if it does.
     pub seasonal: Option<usize>,
     /// The forecast column's values, every step.
@@ -223,7 +337,10 @@ fn seasonal_naive_at(y: &[f64], o: usize, h: usize, m: usize) -> f64 {
 }
 
 impl Forecasting {
-    /// Cuts `series` as `cut` says.
+    /// Cuts `series` as `cut` says, each setting it leaves `None` chosen by its rule: the last
+    /// [`test_len_rule`] steps held out, the season [`detect_season`] finds in the rest (else
+    /// the naive forecast's 1), the model correcting that season's seasonal naive forecast,
+    /// and [`window_rule`]'s window.
     ///
     /// # Errors
     /// [`Error::Config`] for a window, horizon or season of 0, a held-out part too short for one
@@ -233,29 +350,52 @@ impl Forecasting {
     pub fn new(series: &Series, cut: &Cut) -> Result<Forecasting> {
         let n = series.len();
         let target = cut.target.as_deref().map_or(Ok(0), |t| series.find(t))?;
-        let (window, horizon) = (cut.window, cut.horizon);
-        if window == 0 || horizon == 0 {
-            return Err(Error::config(format!(
-                "`window` and `horizon` must be at least 1, got {window} and {horizon}"
-            )));
+        let horizon = cut.horizon;
+        for (name, v) in [
+            ("window", cut.window),
+            ("horizon", Some(horizon)),
+            ("season", cut.season),
+        ] {
+            if v == Some(0) {
+                return Err(Error::config(format!("`{name}` must be at least 1, got 0")));
+            }
         }
-        if let Some(m) = cut.seasonal
-            && !(1..=window).contains(&m)
-        {
-            return Err(Error::config(format!(
-                "the seasonal naive forecast of `season` {m} needs a `window` of at least {m} \
-                 steps (and a season of at least 1), got {window}"
-            )));
-        }
-        let test_len = cut.test_len.unwrap_or(n / 10);
+        let test_len = cut.test_len.unwrap_or_else(|| test_len_rule(n, horizon));
         if test_len < horizon {
             return Err(Error::config(format!(
                 "`test_len` {test_len} holds no forecast of `horizon` {horizon} steps"
             )));
         }
+        if test_len >= n {
+            return Err(Error::config(format!(
+                "{}: `test_len` {test_len} leaves nothing of a series of {n} steps to train on",
+                series.path.display()
+            )));
+        }
+        let y = series.column(target);
+        let (season, season_from) = match cut.season {
+            Some(m) => (m, SeasonFrom::Given),
+            None => match detect_season(&y[..n - test_len]) {
+                Some(m) => (m, SeasonFrom::Detected),
+                None => (1, SeasonFrom::NoneFound),
+            },
+        };
+        let residual = cut.residual.unwrap_or(true);
+        let seasonal = residual.then_some(season);
+        let window = cut
+            .window
+            .unwrap_or_else(|| window_rule(n, horizon, test_len, season, residual));
+        if let Some(m) = seasonal
+            && m > window
+        {
+            return Err(Error::config(format!(
+                "the seasonal naive forecast of `season` {m} needs a `window` of at least {m} \
+                 steps, got {window}"
+            )));
+        }
         // A model correcting the seasonal naive forecast also reads the forecast column's change
         // over the season, which the first season of the series does not have.
-        let lead = cut.seasonal.unwrap_or(0);
+        let lead = seasonal.unwrap_or(0);
         if n < window + lead + horizon + test_len {
             let season = if lead > 0 {
                 format!(" + `season` {lead}")
@@ -271,13 +411,12 @@ impl Forecasting {
         }
         let c = series.columns.len();
         let train_end = n - test_len;
-        let y = series.column(target);
-        let (table, width) = inputs(series, c, &y, cut.seasonal);
+        let (table, width) = inputs(series, c, &y, seasonal);
         let norm = Norm::of_columns(&table[lead * width..train_end * width], width);
         let train_origins: Vec<usize> = (window + lead..=train_end - horizon).collect();
         let origins: Vec<usize> = (train_end..=n - horizon).step_by(horizon).collect();
         // What the model learns: the values, or their change from the seasonal naive forecast.
-        let learned = |o: usize, h: usize| match cut.seasonal {
+        let learned = |o: usize, h: usize| match seasonal {
             Some(m) => y[o + h] - seasonal_naive_at(&y, o, h, m),
             None => y[o + h],
         };
@@ -295,7 +434,7 @@ impl Forecasting {
         let mut train = windows(&train_origins)?;
         let mut test = windows(&origins)?;
         // Every step ahead standardised alike: with the column's statistics, or the changes'.
-        let (shift, scale) = match cut.seasonal {
+        let (shift, scale) = match seasonal {
             None => (norm.shift[target], norm.scale[target]),
             Some(_) => {
                 let Some(Targets::Values { y: changes, .. }) = Some(&train.targets) else {
@@ -320,7 +459,9 @@ impl Forecasting {
             window,
             horizon,
             test_len,
-            seasonal: cut.seasonal,
+            season,
+            season_from,
+            seasonal,
             y,
             sets: Labelled {
                 train,
@@ -470,8 +611,11 @@ mod tests {
     fn windows_origins_and_baselines() {
         let y: Vec<f64> = (0..30).map(f64::from).collect();
         let cut = Cut {
+            window: Some(4),
             test_len: Some(9),
-            ..Cut::new(4, 3)
+            season: Some(1),
+            residual: Some(false),
+            ..Cut::new(3)
         };
         let f = Forecasting::new(&series(&y, 1), &cut).unwrap();
         // Training origins 4..=18 (targets end at 20 = 30 − 9 − 1); test origins 21, 24, 27.
@@ -491,7 +635,8 @@ mod tests {
         // Correcting the seasonal naive forecast: the targets are the changes from it, which the
         // forecasts add back.
         let seasonal = Cut {
-            seasonal: Some(2),
+            season: Some(2),
+            residual: Some(true),
             ..cut
         };
         let g = Forecasting::new(&series(&y, 1), &seasonal).unwrap();
@@ -510,8 +655,10 @@ mod tests {
         let y: Vec<f64> = (0..10).map(f64::from).collect();
         let s = series(&y, 1);
         let cut = |window, horizon, test_len| Cut {
+            window: Some(window),
             test_len: Some(test_len),
-            ..Cut::new(window, horizon)
+            residual: Some(false),
+            ..Cut::new(horizon)
         };
         let e = Forecasting::new(&s, &cut(4, 3, 4)).unwrap_err();
         assert!(e.to_string().contains("too short for `window` 4"), "{e}");
@@ -528,7 +675,8 @@ mod tests {
         let e = Forecasting::new(&s, &named).unwrap_err();
         assert!(e.to_string().contains("no column \"z\""), "{e}");
         let long_season = Cut {
-            seasonal: Some(3),
+            season: Some(3),
+            residual: Some(true),
             ..cut(2, 1, 2)
         };
         assert!(Forecasting::new(&s, &long_season).is_err());

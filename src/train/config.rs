@@ -112,6 +112,14 @@ pub const SEQUENCE_EPOCHS: usize = 100;
 /// pass RMSE 453, 2 passes 518, 10 passes 596, 40 passes 581, the medians of 5 seeds).
 pub const SERIES_EPOCHS: usize = 1;
 
+/// The fewest updates of the default forecasting run: a short series' one pass is a handful of
+/// batches, too few to move the model from its initial weights (`docs/suite.md`).
+pub const SERIES_UPDATES: usize = 100;
+
+/// Training windows per batch of the default forecasting run, at most: 32, and a quarter of the
+/// windows of a short series, so that a pass is at least four updates.
+pub const SERIES_BATCH: usize = 32;
+
 /// Worker threads when none are asked for: every core.
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -237,14 +245,15 @@ impl TrainConfig {
     }
 
     /// The default run on `data` ([`TrainConfig::for_kind`] of its kind); on sequences other
-    /// than MNIST, [`SEQUENCE_EPOCHS`] passes over the training split.
+    /// than MNIST, [`SEQUENCE_EPOCHS`] passes over the training split; on a series, batches of a
+    /// quarter of its windows (at most [`SERIES_BATCH`]) for [`TrainConfig::iters_for`]'s
+    /// updates.
     pub fn for_data(data: &Dataset) -> TrainConfig {
         let mut c = TrainConfig::for_kind(data.kind());
-        match data.kind() {
-            Kind::Sequences => c.iters = SEQUENCE_EPOCHS * c.iters_per_epoch(data),
-            Kind::Series => c.iters = SERIES_EPOCHS * c.iters_per_epoch(data),
-            Kind::Images | Kind::Text => {}
+        if let Dataset::Series(f) = data {
+            c.batch = (f.sets.train.len() / 4).clamp(1, SERIES_BATCH);
         }
+        c.iters = c.iters_for(data);
         if let Some(Targets::Steps(_)) = data.sets().map(|s| &s.train.targets) {
             c.readout = Readout::Step;
         }
@@ -258,6 +267,17 @@ impl TrainConfig {
         match self.step_threads {
             Some(team) if team >= 1 && threads % team == 0 => (threads / team, team),
             _ => super::threads::layout(threads, self.batch, net),
+        }
+    }
+
+    /// The length of the default run on `data` with this batch: [`SEQUENCE_EPOCHS`] passes over
+    /// labelled sequences; over a series' windows [`SERIES_EPOCHS`] passes and at least
+    /// [`SERIES_UPDATES`] updates; the kind's default (`iters`) on MNIST and text.
+    pub fn iters_for(&self, data: &Dataset) -> usize {
+        match data.kind() {
+            Kind::Sequences => SEQUENCE_EPOCHS * self.iters_per_epoch(data),
+            Kind::Series => (SERIES_EPOCHS * self.iters_per_epoch(data)).max(SERIES_UPDATES),
+            Kind::Images | Kind::Text => TrainConfig::for_kind(data.kind()).iters,
         }
     }
 

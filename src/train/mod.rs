@@ -15,8 +15,8 @@ mod training;
 
 pub use crate::data::Data;
 pub use config::{
-    SEQUENCE_EPOCHS, SERIES_EPOCHS, TimeBudget, TrainConfig, UNFIXED, default_cell, default_dtype,
-    default_init, default_lr, default_threads,
+    SEQUENCE_EPOCHS, SERIES_BATCH, SERIES_EPOCHS, SERIES_UPDATES, TimeBudget, TrainConfig, UNFIXED,
+    default_cell, default_dtype, default_init, default_lr, default_threads,
 };
 pub use eval::{EVAL_STREAMS, Evaluation, ValueErrors};
 pub use preset::Preset;

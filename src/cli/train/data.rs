@@ -9,9 +9,6 @@ use blasrnn::data::series::{Cut, Forecasting, read_csv};
 use blasrnn::data::text::Corpus;
 use blasrnn::data::{Dataset, Source};
 
-/// Default past steps of a forecast.
-pub const WINDOW: usize = 48;
-
 /// Reads the data the arguments name.
 pub fn load(a: &TrainArgs, resume: Option<&Checkpoint>) -> Result<Loaded> {
     if !(a.val_frac > 0.0 && a.val_frac < 1.0) {
@@ -105,38 +102,57 @@ fn series(a: &TrainArgs, path: &std::path::Path, resume: Option<&Checkpoint>) ->
         ),
         None => None,
     };
-    let target = a.target.clone().or(saved.as_ref().map(|s| s.0.clone()));
-    let window = a
-        .window
-        .map(|w| w as usize)
-        .or(saved.as_ref().map(|s| s.1))
-        .unwrap_or(WINDOW);
-    let horizon = a
-        .horizon
-        .map(|h| h as usize)
-        .or(saved.as_ref().map(|s| s.2))
-        .unwrap_or(1);
-    let test_len = a
-        .test_len
-        .map(|t| t as usize)
-        .or(saved.as_ref().map(|s| s.3));
-    let seasonal = match &saved {
-        Some(s) => s.4,
-        None => a.residual.then(|| a.season.unwrap_or(1) as usize),
-    };
-    let cut = Cut {
-        target,
-        window,
-        horizon,
-        test_len,
-        seasonal,
+    let cut = match &saved {
+        // A resumed forecaster reads the series as it was cut.
+        Some((target, window, horizon, test_len, seasonal)) => {
+            for (flag, given) in [
+                ("--window", a.window.is_some_and(|w| w as usize != *window)),
+                (
+                    "--horizon",
+                    a.horizon.is_some_and(|h| h as usize != *horizon),
+                ),
+                (
+                    "--test-len",
+                    a.test_len.is_some_and(|t| t as usize != *test_len),
+                ),
+                ("--no-residual", a.no_residual && seasonal.is_some()),
+            ] {
+                if given {
+                    bail!("--resume: the saved forecaster fixes {flag}; leave it out");
+                }
+            }
+            Cut {
+                target: Some(a.target.clone().unwrap_or_else(|| target.clone())),
+                window: Some(*window),
+                horizon: *horizon,
+                test_len: Some(*test_len),
+                season: seasonal.or(a.season.map(|m| m as usize)),
+                residual: Some(seasonal.is_some()),
+            }
+        }
+        None => Cut {
+            target: a.target.clone(),
+            window: a.window.map(|w| w as usize),
+            horizon: a.horizon.map_or(1, |h| h as usize),
+            test_len: a.test_len.map(|t| t as usize),
+            season: a.season.map(|m| m as usize),
+            residual: if a.no_residual { Some(false) } else { None },
+        },
     };
     let f = Forecasting::new(&s, &cut)?;
+    let residual = if f.seasonal.is_some() {
+        ""
+    } else {
+        " --no-residual"
+    };
     let flag = format!(
-        "--series {} --target {:?} --window {window} --horizon {horizon} --test-len {}",
+        "--series {} --target {:?} --window {} --horizon {} --test-len {} --season {}{residual}",
         path.display(),
         f.columns[f.target],
-        f.test_len
+        f.window,
+        f.horizon,
+        f.test_len,
+        f.season
     );
     Ok(Loaded {
         data: Dataset::Series(f),

@@ -50,23 +50,30 @@ pub struct TrainArgs {
     /// Forecasting: the column to forecast [default: the first].
     #[arg(long, requires = "series")]
     pub target: Option<String>,
-    /// Forecasting: past steps each forecast reads [default: 48].
+    /// Forecasting: past steps each forecast reads [default: one season if it is longer than 24
+    /// steps, else two and at least --horizon and 12; at most half the training part].
     #[arg(long, requires = "series", value_parser = clap::value_parser!(u32).range(1..))]
     pub window: Option<u32>,
     /// Forecasting: steps forecast at once (a direct multi-output head) [default: 1].
     #[arg(long, requires = "series", value_parser = clap::value_parser!(u32).range(0..))]
     pub horizon: Option<u32>,
-    /// Forecasting: the last steps held out for testing [default: 10% of the series].
+    /// Forecasting: the last steps held out for testing [default: 10% of the series, and at
+    /// least --horizon].
     #[arg(long, requires = "series")]
     pub test_len: Option<u32>,
-    /// Forecasting: the season m of the seasonal naive forecast the test is measured against
-    /// (MASE) [default: 1, the naive forecast].
+    /// Forecasting: the season m of the seasonal naive forecast the model corrects and the test
+    /// is measured against (MASE) [default: detected in the training part; 1, the naive
+    /// forecast, when none is found].
     #[arg(long, requires = "series", value_parser = clap::value_parser!(u32).range(1..))]
     pub season: Option<u32>,
-    /// Forecasting: the model learns the change from the seasonal naive forecast of --season
-    /// (which its forecasts add back) rather than the values themselves.
-    #[arg(long, requires = "season")]
+    /// Forecasting: the model learns the change from the seasonal naive forecast (which its
+    /// forecasts add back) [the default].
+    #[arg(long, requires = "series", conflicts_with = "no_residual")]
     pub residual: bool,
+    /// Forecasting: the model learns the values themselves, not their change from the seasonal
+    /// naive forecast.
+    #[arg(long, requires = "series")]
+    pub no_residual: bool,
     /// `regression`: read an .npz's integer targets as numbers to predict (float targets and
     /// .ts files with @targetLabel true are regression anyway).
     #[arg(long, value_parser = ["regression"])]
@@ -342,9 +349,7 @@ fn train(
     }
     let eval = run.evaluate();
     let reached = match &data.data {
-        Dataset::Series(f) => {
-            Reached::forecast(&run.model(), f, &eval, a.season.unwrap_or(1) as usize)?
-        }
+        Dataset::Series(f) => Reached::forecast(&run.model(), f, &eval, (f.season, f.season_from))?,
         _ => Reached::of(&eval, &run.network_config().task),
     };
     summary::say_result(&console, &reached, &eval, &outcome);

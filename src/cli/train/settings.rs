@@ -10,7 +10,7 @@ use blasrnn::checkpoint::{Checkpoint, DataInfo};
 use blasrnn::data::{Dataset, Kind, Targets};
 use blasrnn::network::Task;
 use blasrnn::nn::head::Readout;
-use blasrnn::train::{SEQUENCE_EPOCHS, SERIES_EPOCHS, default_dtype, default_init, default_lr};
+use blasrnn::train::{default_dtype, default_init, default_lr};
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 
@@ -186,12 +186,9 @@ pub fn resolve(a: &TrainArgs, data: &Dataset, resume: Option<&Checkpoint>) -> Re
     config.iters = match (a.epochs, a.iters) {
         (Some(e), _) => e as usize * config.iters_per_epoch(data),
         (None, Some(i)) => i as usize,
-        // Sequence sets come in every size: a number of passes, not of batches.
-        (None, None) if kind == Kind::Sequences && saved.is_none() => {
-            SEQUENCE_EPOCHS * config.iters_per_epoch(data)
-        }
-        (None, None) if kind == Kind::Series && saved.is_none() => {
-            SERIES_EPOCHS * config.iters_per_epoch(data)
+        // Sequence sets and series come in every size: a number of passes, not of batches.
+        (None, None) if matches!(kind, Kind::Sequences | Kind::Series) && saved.is_none() => {
+            config.iters_for(data)
         }
         (None, None) => pick!(None::<usize>, iters),
     };
