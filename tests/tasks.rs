@@ -712,6 +712,37 @@ fn regression_forecasting_and_tagging_from_the_command_line() {
     ]));
     assert!(close(&e["test_rmse"], &v["test_rmse"]), "{e} vs {v}");
     assert_eq!(e["baseline_rmse"], v["baseline_rmse"]);
+    assert_eq!(
+        (v["season"].as_u64(), v["season_from"].as_str()),
+        (Some(24), Some("given"))
+    );
+    for (flag, value) in [("--window", "12"), ("--season", "12")] {
+        fails_with(
+            &blasrnn(&["train", "--series", &csv, "--resume", &f, flag, value]),
+            &[&format!("the saved forecaster fixes {flag}")],
+        );
+    }
+    // The series and the horizon alone: the season found, the rest chosen and said.
+    let v = last_json(&blasrnn(&[
+        "train",
+        "--series",
+        &csv,
+        "--horizon",
+        "6",
+        "--hidden",
+        "8",
+        "--json",
+    ]));
+    assert_eq!(
+        (
+            v["season"].as_u64(),
+            v["season_from"].as_str(),
+            v["residual"].as_bool(),
+            v["window"].as_u64(),
+            v["test_len"].as_u64()
+        ),
+        (Some(24), Some("detected"), Some(true), Some(48), Some(30))
+    );
     let out = blasrnn(&["forecast", "--model", &f, "--series", &csv]);
     assert!(
         out.status.success(),

@@ -37,7 +37,7 @@ pub struct EvalArgs {
     #[arg(long)]
     series: Option<PathBuf>,
     /// Forecaster: the season of the seasonal naive forecast it is measured against [default:
-    /// 1, the naive forecast].
+    /// the one it corrects, else the one detected in the series' training part, else 1].
     #[arg(long, requires = "series", value_parser = clap::value_parser!(u32).range(1..))]
     season: Option<u32>,
     /// Worker threads [default: all cores].

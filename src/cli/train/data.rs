@@ -116,6 +116,10 @@ fn series(a: &TrainArgs, path: &std::path::Path, resume: Option<&Checkpoint>) ->
                     a.test_len.is_some_and(|t| t as usize != *test_len),
                 ),
                 ("--no-residual", a.no_residual && seasonal.is_some()),
+                (
+                    "--season",
+                    seasonal.is_some_and(|m| a.season.is_some_and(|s| s as usize != m)),
+                ),
             ] {
                 if given {
                     bail!("--resume: the saved forecaster fixes {flag}; leave it out");
