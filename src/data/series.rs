@@ -7,6 +7,10 @@
 //! `horizon` steps through the held-out part, each reading the `window` actual values before it.
 //! Every column is standardised with the training part's mean and standard deviation; the
 //! forecast column's statistics standardise the targets too.
+//!
+//! What a [`Cut`] leaves unset is read from the series by a rule: the held-out part
+//! ([`test_len_rule`]), the season ([`detect_season`]) and the window ([`window_rule`]); by
+//! default the model corrects the seasonal naive forecast of that season.
 
 use super::{Labelled, Norm, SeqSet, Targets};
 use crate::error::{Error, Result};
