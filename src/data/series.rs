@@ -298,7 +298,7 @@ pub fn window_rule(
         (2 * m).max(horizon).max(12)
     };
     let lead = if residual { m } else { 0 };
-    let room = n.saturating_sub(test_len + lead + horizon) / 2;
+    let room = n.saturating_sub(test_len.saturating_add(lead).saturating_add(horizon)) / 2;
     want.min(room).max(if residual { m } else { 1 })
 }
 
@@ -400,7 +400,10 @@ impl Forecasting {
         // A model correcting the seasonal naive forecast also reads the forecast column's change
         // over the season, which the first season of the series does not have.
         let lead = seasonal.unwrap_or(0);
-        if n < window + lead + horizon + test_len {
+        let needed = [window, lead, horizon, test_len]
+            .iter()
+            .fold(0usize, |a, &b| a.saturating_add(b));
+        if n < needed {
             let season = if lead > 0 {
                 format!(" + `season` {lead}")
             } else {
@@ -410,7 +413,7 @@ impl Forecasting {
                 "{}: a series of {n} steps is too short for `window` {window}{season} + `horizon` \
                  {horizon} + `test_len` {test_len} = {} steps",
                 series.path.display(),
-                window + lead + horizon + test_len
+                needed
             )));
         }
         let c = series.columns.len();
@@ -678,6 +681,15 @@ mod tests {
         };
         let e = Forecasting::new(&s, &named).unwrap_err();
         assert!(e.to_string().contains("no column \"z\""), "{e}");
+        // Sizes past any series are errors, not overflows.
+        for huge in [
+            cut(usize::MAX, 1, 2),
+            cut(2, usize::MAX, 2),
+            cut(2, 1, usize::MAX),
+            Cut::new(usize::MAX),
+        ] {
+            assert!(Forecasting::new(&s, &huge).is_err(), "{huge:?}");
+        }
         let long_season = Cut {
             season: Some(3),
             residual: Some(true),
