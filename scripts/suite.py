@@ -137,6 +137,7 @@ def main():
     seeds = [int(s) for s in a.seeds.split(",")]
     only = set(filter(None, a.only.split(",")))
     med = statistics.median
+    means = {"blasrnn": [], "1-NN": [], "MiniRocket": []}
     print("| set | task | blasrnn defaults | training time | baseline | MiniRocket | command |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for name, kind, spec, horizon in SETS:
@@ -150,11 +151,16 @@ def main():
         command = f"`blasrnn train {shown}`"
         peer = ""
         if kind == "classes":
-            figure = f"accuracy {med(r['test_accuracy'] for r in runs):.3f}"
+            accuracy = med(r["test_accuracy"] for r in runs)
+            figure = f"accuracy {accuracy:.3f}"
             train, test = pair(path)
-            baseline = f"1-NN {one_nn(train, test):.3f}"
+            nn = one_nn(train, test)
+            baseline = f"1-NN {nn:.3f}"
+            means["blasrnn"].append(accuracy)
+            means["1-NN"].append(nn)
             rocket = [minirocket(train, test, s) for s in seeds]
             if all(rocket):
+                means["MiniRocket"].append(med(r[0] for r in rocket))
                 peer = f"{med(r[0] for r in rocket):.3f} ({med(r[1] for r in rocket):.1f} s)"
         elif kind == "values":
             figure = f"RMSE {med(r['test_rmse'] for r in runs):.4f}"
@@ -164,6 +170,9 @@ def main():
             figure = f"MASE {med(r['test_mase'] for r in runs):.3f} (season {season}, {runs[0]['season_from']})"
             baseline = f"seasonal naive {runs[0]['baseline_mase']:.3f}"
         print(f"| {name} | {kind} | {figure} | {secs:.1f} s | {baseline} | {peer} | {command} |", flush=True)
+    shown = [f"{k} {sum(v) / len(v):.3f}" for k, v in means.items() if v]
+    if shown:
+        print(f"\nMean accuracy over {len(means['blasrnn'])} classification sets: " + ", ".join(shown))
 
 
 if __name__ == "__main__":

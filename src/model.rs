@@ -154,6 +154,7 @@ impl Model {
                 training: self.training.as_ref(),
                 optimizer: None,
                 state: None,
+                resume: None,
             },
         ))
     }

@@ -56,6 +56,7 @@ impl Reference {
     /// normal(0, 0.1) truncated at 2σ, b and c 0.1, Θ and β zero, all from `seed`.
     pub fn new(hidden: usize, steps: usize, input: usize, lr: f64, seed: u64) -> Reference {
         let model = Network::new(NetworkConfig {
+            patch: 1,
             bidirectional: false,
             cell: CellKind::Tanh,
             input,

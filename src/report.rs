@@ -1,5 +1,6 @@
 //! What a training run reports: one [`Report`] per interval, shown as a progress line and written
-//! as a CSV row (`iteration,samples,loss,batch_accuracy,eval_loss,eval_accuracy,elapsed_seconds`).
+//! as a CSV row (`iteration,samples,loss,batch_accuracy,eval_loss,eval_accuracy,elapsed_seconds,
+//! validation_loss`).
 //! Files are written atomically.
 
 use crate::checkpoint::write_atomic;
@@ -23,6 +24,9 @@ pub struct Report {
     pub eval_loss: Option<f64>,
     /// Accuracy on the evaluation data at this point, when it was evaluated.
     pub eval_accuracy: Option<f64>,
+    /// Loss on the validation part at its last evaluation within the interval (see
+    /// [`crate::TrainConfig::validation`]), if there was one.
+    pub validation_loss: Option<f64>,
     /// Training seconds so far (evaluation excluded).
     pub elapsed_seconds: f64,
     /// Gradient norm of the interval's last step, before clipping.
@@ -42,6 +46,9 @@ impl Report {
         let mut s = format!("loss {:.4}", self.loss);
         if let Some(a) = self.batch_accuracy {
             let _ = write!(s, "  acc {a:.4}");
+        }
+        if let Some(l) = self.validation_loss {
+            let _ = write!(s, "  val loss {l:.4}");
         }
         if let Some(l) = self.eval_loss {
             let _ = write!(s, "  eval loss {l:.4}");
@@ -73,20 +80,22 @@ impl std::fmt::Display for Report {
 /// The CSV text of `reports`, with a header line.
 pub fn csv(reports: &[Report]) -> String {
     let mut s = String::from(
-        "iteration,samples,loss,batch_accuracy,eval_loss,eval_accuracy,elapsed_seconds\n",
+        "iteration,samples,loss,batch_accuracy,eval_loss,eval_accuracy,elapsed_seconds,\
+         validation_loss\n",
     );
     let opt = |v: Option<f64>| v.map(|a| a.to_string()).unwrap_or_default();
     for r in reports {
         let _ = writeln!(
             s,
-            "{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{}",
             r.iteration,
             r.samples,
             r.loss,
             opt(r.batch_accuracy),
             opt(r.eval_loss),
             opt(r.eval_accuracy),
-            r.elapsed_seconds
+            r.elapsed_seconds,
+            opt(r.validation_loss)
         );
     }
     s
@@ -113,6 +122,7 @@ mod tests {
             batch_accuracy: Some(0.8),
             eval_loss: None,
             eval_accuracy: None,
+            validation_loss: None,
             elapsed_seconds: 1.5,
             grad_norm: 0.25,
             lr: 0.001,
@@ -128,6 +138,7 @@ mod tests {
                 batch_accuracy: Some(0.9),
                 eval_loss: Some(0.3),
                 eval_accuracy: Some(0.92),
+                validation_loss: Some(0.35),
                 elapsed_seconds: 3.0,
                 ..r
             },
@@ -140,10 +151,11 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
-            "iteration,samples,loss,batch_accuracy,eval_loss,eval_accuracy,elapsed_seconds"
+            "iteration,samples,loss,batch_accuracy,eval_loss,eval_accuracy,elapsed_seconds,\
+             validation_loss"
         );
-        assert_eq!(lines[1], "100,10000,0.5,0.8,,,1.5");
-        assert_eq!(lines[2], "200,20000,0.25,0.9,0.3,0.92,3");
+        assert_eq!(lines[1], "100,10000,0.5,0.8,,,1.5,");
+        assert_eq!(lines[2], "200,20000,0.25,0.9,0.3,0.92,3,0.35");
     }
 
     #[test]
@@ -155,7 +167,7 @@ mod tests {
         );
         assert_eq!(
             r[1].metrics(),
-            "loss 0.2500  acc 0.9000  eval loss 0.3000  eval acc 0.9200"
+            "loss 0.2500  acc 0.9000  val loss 0.3500  eval loss 0.3000  eval acc 0.9200"
         );
     }
 }

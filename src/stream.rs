@@ -6,6 +6,8 @@
 //!   answers at every step: the answer for the sequence seen so far, as if it ended there. With
 //!   `mean`, likewise from the mean of its outputs so far. With the seed readout (`seq`), which
 //!   reads exactly T steps, it answers after every T-th step and starts a new sequence.
+//! - A model that reads patches of p steps (see [`crate::NetworkConfig::patch`]) steps its state
+//!   once a patch is full: it answers after every p-th step, as above.
 //! - A model with a class at every step answers every step with its class.
 //! - A language model answers every character with the distribution of the next one.
 //!
@@ -89,8 +91,10 @@ struct Framed<'m, T: Real> {
     team: Team,
     reader: Reader,
     ws: Workspace<T>,
-    /// Steps of the current sequence.
+    /// Recurrent steps (patches) of the current sequence.
     t: usize,
+    /// Steps in the patch being filled.
+    fill: usize,
     /// The readout's features: the last output (H'), the sum of the outputs (H'), or the seed
     /// readout's outputs of every step so far (T·O).
     feat: Vec<T>,
@@ -236,6 +240,7 @@ impl<'m, T: Real> Live<'m, T> {
             reader,
             ws: n.net.workspace(1, 1, false),
             t: 0,
+            fill: 0,
             feat: vec![T::ZERO; feat],
             mean: vec![T::ZERO; h],
             answer: vec![T::ZERO; k],
@@ -262,9 +267,15 @@ impl<T: Real> Framed<'_, T> {
         if let Some(v) = frame.iter().find(|v| !v.is_finite()) {
             return Err(Error::shape(format!("a frame holding {v}")));
         }
-        for (k, (x, &v)) in self.ws.x[..d].iter_mut().zip(frame).enumerate() {
+        let at = self.fill * d;
+        for (k, (x, &v)) in self.ws.x[at..at + d].iter_mut().zip(frame).enumerate() {
             *x = T::from_f64((v - norm.shift[k]) * norm.scale[k]);
         }
+        self.fill += 1;
+        if self.fill < self.n.net.config.patch {
+            return Ok(None);
+        }
+        self.fill = 0;
         self.ws.begin_full(1, 1);
         let (net, p, ws) = (&self.n.net, &self.n.params, &mut self.ws);
         let h = self.team.enter(|| net.stack_states(p, ws));
@@ -305,7 +316,7 @@ impl<T: Real> Framed<'_, T> {
         }
         head.row_answer(hp, z, &mut self.answer);
         self.finish(info);
-        let step = self.t;
+        let step = self.t * self.n.net.config.patch;
         if head.readout == Readout::Seq {
             self.reset();
         }
@@ -325,7 +336,7 @@ impl<T: Real> Framed<'_, T> {
     }
 
     fn reset(&mut self) {
-        self.t = 0;
+        (self.t, self.fill) = (0, 0);
         self.feat.fill(T::ZERO);
         self.n.net.reset_state(&mut self.ws);
     }

@@ -25,6 +25,7 @@ fn model(cell: CellKind, readout: Readout, hidden: usize) -> Network {
 
 fn model_of<T: Real>(cell: CellKind, readout: Readout, hidden: usize, layers: usize) -> Network<T> {
     Network::new(NetworkConfig {
+        patch: 1,
         bidirectional: false,
         cell,
         input: 28,
@@ -67,6 +68,7 @@ fn save<T: Real>(
             training: None,
             optimizer,
             state: None,
+            resume: None,
         },
     )
 }
@@ -135,6 +137,7 @@ fn normalisations_come_back_bit_for_bit() {
         training: None,
         optimizer: None,
         state: None,
+        resume: None,
     };
     checkpoint::save(&path, &snap).unwrap();
     assert_eq!(checkpoint::load(&path).unwrap().data, info);

@@ -91,6 +91,7 @@ fn cut_products_and_the_stored_transpose_change_nothing_but_rounding() {
         // A classifier over all steps; one over the last state of sequences of mixed lengths.
         for (readout, mixed) in [(Readout::Seq, false), (Readout::Last, true)] {
             let model = Network::new(NetworkConfig {
+                patch: 1,
                 bidirectional: false,
                 cell,
                 input: D,
@@ -113,6 +114,7 @@ fn cut_products_and_the_stored_transpose_change_nothing_but_rounding() {
 
         // A language model from a carried state.
         let model = Network::new(NetworkConfig {
+            patch: 1,
             bidirectional: false,
             cell,
             input: D,

@@ -101,6 +101,7 @@ fn a_batch_gives_what_each_sequence_gives_alone() {
     for readout in [Readout::Seq, Readout::Last, Readout::Mean] {
         let (b, t, d) = (5, 7, 4);
         let model = Network::<f64>::new(NetworkConfig {
+            patch: 1,
             bidirectional: false,
             cell: CellKind::Tanh,
             input: d,
@@ -154,6 +155,7 @@ fn padding_changes_nothing() {
         for readout in [Readout::Last, Readout::Mean] {
             for layers in [1, 2] {
                 let model = Network::<f64>::new(NetworkConfig {
+                    patch: 1,
                     bidirectional: false,
                     cell,
                     input: d,
@@ -281,6 +283,7 @@ fn flop_formulas_match_what_blas_was_asked_for() {
             for task in tasks {
                 let (b, t) = (7, 5);
                 let model = Network::<f64>::new(NetworkConfig {
+                    patch: 1,
                     bidirectional: false,
                     cell,
                     input: 4,
@@ -316,6 +319,7 @@ fn flop_formulas_match_what_blas_was_asked_for() {
 /// A model of `cell` and `readout` for 4 steps of 5 inputs, in `T`.
 fn small_model<T: Real>(cell: CellKind, readout: Readout) -> Network<T> {
     Network::new(NetworkConfig {
+        patch: 1,
         bidirectional: false,
         cell,
         input: 5,
@@ -473,6 +477,7 @@ fn orthogonal_init_makes_each_gate_block_orthogonal() {
     for (cell, gates) in [(CellKind::Tanh, 1), (CellKind::Lstm, 4), (CellKind::Gru, 3)] {
         let h = 7;
         let model = Network::<f64>::new(NetworkConfig {
+            patch: 1,
             bidirectional: true,
             cell,
             input: 5,

@@ -180,6 +180,7 @@ fn model_file(lm: bool) -> Vec<u8> {
         }
     };
     let model: Network = Network::new(NetworkConfig {
+        patch: 1,
         bidirectional: false,
         cell: CellKind::Lstm,
         input: 3,
@@ -209,6 +210,7 @@ fn model_file(lm: bool) -> Vec<u8> {
             training: None,
             optimizer: Some(&opt),
             state: state.as_deref(),
+            resume: None,
         },
     )
     .unwrap();

@@ -119,6 +119,7 @@ fn task(readout: Readout, loss: Option<Loss>) -> Task {
 /// step, over the steps that are not padding.
 fn sequences(cell: CellKind, layers: usize, bidirectional: bool, task: Task, lens: [usize; B]) {
     let model = Network::new(NetworkConfig {
+        patch: 1,
         bidirectional,
         cell,
         input: D,
@@ -139,6 +140,7 @@ fn sequences(cell: CellKind, layers: usize, bidirectional: bool, task: Task, len
 /// A language model's check over a vocabulary of D symbols, from a random carried state.
 fn language_model(cell: CellKind, layers: usize, dropout: Option<(f64, f64)>) {
     let model = Network::new(NetworkConfig {
+        patch: 1,
         bidirectional: false,
         cell,
         input: D,

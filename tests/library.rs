@@ -371,3 +371,254 @@ fn misuse_is_a_typed_error_naming_no_flag() {
             .all(|e| matches!(e, Error::Task(_) | Error::Shape(_)))
     );
 }
+
+/// `x` (`[n][t][d]`, lengths `lens`) regrouped into patches of `p` steps: `[n][⌈t/p⌉][p·d]`,
+/// each sequence's last patch completed with zeros.
+fn regrouped(x: &[f64], [n, t, d]: [usize; 3], lens: &[usize], p: usize) -> Vec<f64> {
+    let s = t.div_ceil(p);
+    let mut out = vec![0.0; n * s * p * d];
+    for i in 0..n {
+        let len = lens[i] * d;
+        out[i * s * p * d..i * s * p * d + len].copy_from_slice(&x[i * t * d..i * t * d + len]);
+    }
+    out
+}
+
+#[test]
+fn patches_are_the_regrouped_sequences_in_training_saving_and_streaming() {
+    use blasrnn::network::{Network, NetworkConfig, Task};
+    // The network that reads patches of 3 steps of 2 numbers computes, from the same
+    // parameters, the loss and gradient of the one that reads steps of 6 numbers regrouped.
+    let (n, t, p) = (6, 8, 3);
+    let (x, lens, y) = drifting(n, t, 4);
+    let patched = SeqSet::from_arrays(&x, [n, t, 2], Some(&lens), Some(&y)).unwrap();
+    let s = t.div_ceil(p);
+    let plens: Vec<usize> = lens.iter().map(|l| l.div_ceil(p)).collect();
+    let wide = regrouped(&x, [n, t, 2], &lens, p);
+    let wide = SeqSet::from_arrays(&wide, [n, s, 6], Some(&plens), Some(&y)).unwrap();
+    let shape = |input, patch| NetworkConfig {
+        cell: CellKind::Lstm,
+        input,
+        hidden: 5,
+        layers: 2,
+        bidirectional: false,
+        task: Task::Classify {
+            readout: Readout::Mean,
+            steps: s,
+            outputs: input,
+            classes: 3,
+        },
+        patch,
+    };
+    let (a, b) = (
+        Network::<f64>::new(shape(2, p)),
+        Network::<f64>::new(shape(6, 1)),
+    );
+    assert_eq!(a.num_params(), b.num_params());
+    let mut g = common::Lcg(7);
+    let params: Vec<f64> = (0..a.num_params()).map(|_| g.next_f64() - 0.5).collect();
+    let run = |net: &Network<f64>, set: &SeqSet| {
+        let mut ws = net.workspace(n, s, false);
+        set.load_batch(&mut (0..n).collect::<Vec<_>>(), &mut ws);
+        assert_eq!(ws.steps(), s);
+        let (loss, _) = net.forward(&params, &mut ws, None);
+        net.backward(&params, &mut ws, 1.0);
+        (loss, ws.grad.clone())
+    };
+    let ((la, ga), (lb, gb)) = (run(&a, &patched), run(&b, &wide));
+    assert_eq!(la.to_bits(), lb.to_bits(), "loss {la} vs {lb}");
+    assert!(ga.iter().zip(&gb).all(|(u, v)| u.to_bits() == v.to_bits()));
+
+    // Trained, saved and loaded with its patch; a stream answers after every third step, as
+    // the whole prefix would.
+    let data = dataset(9);
+    let mut cfg = small(&data, CellKind::Gru, Readout::Last, Dtype::F64);
+    cfg.patch = 3;
+    let model = blasrnn::fit(&cfg, &data, |_| Control::Continue).unwrap();
+    assert_eq!((model.config().patch, model.config().width()), (3, 6));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("patched.safetensors");
+    model.save(&path).unwrap();
+    let back = Model::load(&path).unwrap();
+    assert_eq!(back.config(), model.config());
+    let test = test_split(&data);
+    let answers = back.classify(test).unwrap();
+    assert_eq!(answers, model.classify(test).unwrap());
+    let right = (answers.iter().zip(&test.labels))
+        .filter(|(a, l)| a.class == **l as usize)
+        .count();
+    assert!(right >= 30, "{right} of 40");
+    let Dataset::Labelled(sets) = &data else {
+        unreachable!()
+    };
+    let mut live = back.stream().unwrap();
+    for i in 0..4 {
+        let len = test.len_of(i);
+        let raw = raw_sequence(test, i, &sets.train.norm);
+        for step in 1..=len {
+            let out = live.push(&raw[(step - 1) * 2..step * 2]).unwrap();
+            let Some(Output::Class {
+                step: at,
+                probabilities,
+                ..
+            }) = out
+            else {
+                assert!(step % 3 != 0, "no answer after step {step}");
+                continue;
+            };
+            assert_eq!((at, step % 3), (step, 0));
+            let prefix = SeqSet::from_arrays(&raw[..step * 2], [1, step, 2], None, None).unwrap();
+            let whole = back.classify(&prefix).unwrap();
+            for (u, v) in probabilities.iter().zip(&whole[0].probabilities) {
+                assert!((u - v).abs() < 1e-10, "step {step}: {u} vs {v}");
+            }
+        }
+        live.reset();
+    }
+}
+
+#[test]
+fn long_sequences_are_read_in_patches_by_default_and_bad_patches_are_refused() {
+    use blasrnn::train::patch_rule;
+    assert_eq!(
+        [24, 128, 129, 251, 1460].map(patch_rule),
+        [1, 1, 5, 8, 46],
+        "at most 128 steps read step by step; longer ones in about 32 patches"
+    );
+    let long = dataset(200);
+    let cfg = TrainConfig::for_data(&long);
+    assert_eq!(cfg.patch, 7);
+    let net = cfg.network(&long);
+    assert_eq!((net.width(), net.task.steps()), (14, Some(29)));
+    assert_eq!(TrainConfig::for_data(&dataset(9)).patch, 1);
+    let e = Training::new(
+        &TrainConfig {
+            patch: 0,
+            ..cfg.clone()
+        },
+        &long,
+    )
+    .err()
+    .unwrap();
+    assert!(e.to_string().contains("`patch` must be at least 1"), "{e}");
+}
+
+#[test]
+fn early_stopping_keeps_the_best_parameters_and_resumes_to_them() {
+    // Random classes: the model learns its training sequences by heart, and its loss on the
+    // validation part rises.
+    let (n, t) = (80, 6);
+    let (x, lens, _) = drifting(n, t, 5);
+    let mut g = common::Lcg(9);
+    let y: Vec<usize> = (0..n).map(|_| g.below(3)).collect();
+    let set = SeqSet::from_arrays(&x, [n, t, 2], Some(&lens), Some(&y)).unwrap();
+    let data = Dataset::Labelled(Labelled::new(set.clone(), set).unwrap());
+    let mut cfg = small(&data, CellKind::Gru, Readout::Last, Dtype::F64);
+    (cfg.hidden, cfg.layers, cfg.lr, cfg.iters, cfg.validation) = (48, 1, 0.02, 150, 0.25);
+    let dir = tempfile::tempdir().unwrap();
+    let options = RunOptions {
+        log_every: 10,
+        ..RunOptions::default()
+    };
+
+    let mut whole = Training::new(&cfg, &data).unwrap();
+    let (train, validation) = whole.validation_part().unwrap();
+    assert_eq!((train.len(), validation.len()), (60, 20));
+    let out = whole.run(&options, |_| Control::Continue).unwrap();
+    let best = out.best.unwrap();
+    assert_eq!(whole.best(), Some(best));
+    let losses: Vec<f64> = out
+        .reports
+        .iter()
+        .filter_map(|r| r.validation_loss)
+        .collect();
+    assert_eq!(
+        losses.len(),
+        15,
+        "a validation every 3 iterations, the last of each report"
+    );
+    let last = *losses.last().unwrap();
+    assert!(
+        best.iteration < cfg.iters && last > best.loss + 0.1,
+        "the validation loss rises: best {best:?}, last {last}"
+    );
+    let kept = whole.model();
+    let e = kept.evaluate(Data::Labelled(test_split(&data)), 1).unwrap();
+    assert_eq!(
+        whole.evaluate().loss,
+        e.loss,
+        "evaluate reads the kept parameters"
+    );
+    let end = dir.path().join("end.safetensors");
+    whole.save(&end).unwrap();
+    let end = blasrnn::checkpoint::load(&end).unwrap();
+    assert_eq!(
+        end.params,
+        kept.params(),
+        "the file's model is the kept one"
+    );
+    assert_eq!(end.resume.as_ref().unwrap().1, best);
+
+    // The kept parameters are those of the best iteration: a run stopped there has them as its
+    // last ones.
+    let mut there = Training::new(&cfg, &data).unwrap();
+    let stop = RunOptions {
+        stop_at: Some(best.iteration),
+        ..options.clone()
+    };
+    there.run(&stop, |_| Control::Continue).unwrap();
+    let path = dir.path().join("there.safetensors");
+    there.save(&path).unwrap();
+    let ck = blasrnn::checkpoint::load(&path).unwrap();
+    let (current, b) = ck.resume.unwrap();
+    assert_eq!((b, &current), (best, &ck.params));
+    assert_eq!(current, kept.params());
+
+    // Stopped in the middle, saved and resumed: the same kept parameters, the same last ones.
+    let mut part = Training::new(&cfg, &data).unwrap();
+    let middle = RunOptions {
+        stop_at: Some(100),
+        ..options.clone()
+    };
+    part.run(&middle, |_| Control::Continue).unwrap();
+    let path = dir.path().join("part.safetensors");
+    part.save(&path).unwrap();
+    let ck = blasrnn::checkpoint::load(&path).unwrap();
+    let mut resumed = Training::resume(&cfg, &data, &ck).unwrap();
+    let out = resumed.run(&options, |_| Control::Continue).unwrap();
+    assert_eq!(out.best, Some(best));
+    assert_eq!(resumed.model().params(), kept.params());
+    let path = dir.path().join("resumed.safetensors");
+    resumed.save(&path).unwrap();
+    let again = blasrnn::checkpoint::load(&path).unwrap();
+    assert_eq!(again.resume, end.resume, "the last parameters agree too");
+
+    // A validation part that leaves too little to train on, or none to validate on.
+    let e = Training::new(
+        &TrainConfig {
+            validation: 0.9,
+            ..cfg.clone()
+        },
+        &data,
+    )
+    .err()
+    .unwrap();
+    assert!(
+        e.to_string().contains("`validation` 0.9 leaves of 80"),
+        "{e}"
+    );
+    let e = Training::new(
+        &TrainConfig {
+            validation: 1.0,
+            ..cfg.clone()
+        },
+        &data,
+    )
+    .err()
+    .unwrap();
+    assert!(
+        e.to_string()
+            .contains("`validation` must be at least 0 and below 1"),
+        "{e}"
+    );
+}

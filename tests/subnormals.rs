@@ -71,6 +71,7 @@ fn gradients_that_underflow_agree_in_f32_and_f64() {
     let t = 160;
     for cell in [CellKind::Tanh, CellKind::Lstm, CellKind::Gru] {
         let cfg = NetworkConfig {
+            patch: 1,
             cell,
             input: 3,
             hidden: 8,
@@ -234,6 +235,7 @@ fn sampling_flushes_on_every_thread() {
         return;
     }
     let cfg = NetworkConfig {
+        patch: 1,
         cell: CellKind::Lstm,
         input: 20,
         hidden: 256,

@@ -743,6 +743,24 @@ fn regression_forecasting_and_tagging_from_the_command_line() {
         ),
         (Some(24), Some("detected"), Some(true), Some(48), Some(30))
     );
+    // A fifth of the training windows, the latest, validate; the best iteration's parameters
+    // are kept and said.
+    let windows = v["validation_sequences"].as_u64().unwrap();
+    let best = v["best_iteration"].as_u64().unwrap();
+    assert_eq!(v["validation"].as_f64(), Some(0.2));
+    assert!(
+        windows > 0 && (1..=v["iters"].as_u64().unwrap()).contains(&best),
+        "{v}"
+    );
+    assert!(v["best_validation_loss"].as_f64().unwrap().is_finite());
+    for (flag, value, saved) in [("--validation", "0.5", "0.2"), ("--patch", "2", "1")] {
+        fails_with(
+            &blasrnn(&["train", "--series", &csv, "--resume", &f, flag, value]),
+            &[&format!(
+                "the saved model has {flag} {saved}, but {flag} {value} was given"
+            )],
+        );
+    }
     let out = blasrnn(&["forecast", "--model", &f, "--series", &csv]);
     assert!(
         out.status.success(),

@@ -13,7 +13,7 @@ use crate::nn::cell::CellKind;
 use crate::nn::head::{Loss, Readout};
 use crate::nn::params::rnn_name;
 use crate::real::Dtype;
-use crate::train::TrainConfig;
+use crate::train::{Best, TrainConfig};
 use safetensors::tensor::{Dtype as StDtype, SafeTensors, TensorView};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -55,6 +55,21 @@ pub fn load(path: &Path) -> Result<Checkpoint> {
     let (params, dtype) = params(&mut file, &net);
     let optimizer_state = optimizer(&mut file, net.num_params());
     let state = state(&mut file, &config);
+    let current = file.take("resume.params").map(|v| match values(&v) {
+        Some(p) if p.len() == net.num_params() => Ok(p),
+        _ => Err(format!(
+            "\"resume.params\": expected {} F64 or F32 values",
+            net.num_params()
+        )),
+    });
+    let current = match current {
+        Some(Err(problem)) => {
+            file.problems.push(problem);
+            None
+        }
+        Some(Ok(p)) => Some(p),
+        None => None,
+    };
     let mut problems = file.problems;
     for name in st.names() {
         if !file.claimed.contains(name) {
@@ -73,7 +88,25 @@ pub fn load(path: &Path) -> Result<Checkpoint> {
         Some(_) => Some(meta.json::<TrainConfig>("training")?),
         None => None,
     };
+    let resume = match current {
+        Some(p) => {
+            let loss = meta.get("best_loss")?;
+            let loss = loss
+                .parse::<f64>()
+                .ok()
+                .filter(|l| l.is_finite())
+                .ok_or_else(|| {
+                    meta.bad(format!(
+                        "metadata `best_loss` = {loss:?} is not a finite number"
+                    ))
+                })?;
+            let iteration = meta.num("best_iteration", true)?;
+            Some((p, Best { iteration, loss }))
+        }
+        None => None,
+    };
     Ok(Checkpoint {
+        resume,
         path: path.to_path_buf(),
         config,
         data,
@@ -122,6 +155,17 @@ fn config(meta: &Meta) -> Result<(NetworkConfig, DataInfo)> {
     };
     let hidden = meta.size("hidden", MAX_DIM)?;
     let input = meta.size("input", MAX_DIM)?;
+    // Files before patches read every step.
+    let patch = if meta.map.contains_key("patch") {
+        meta.size("patch", MAX_DIM)?
+    } else {
+        1
+    };
+    if input * patch > MAX_DIM {
+        return Err(meta.bad(format!(
+            "metadata `input` × `patch` = {input} × {patch} is larger than {MAX_DIM}"
+        )));
+    }
     let bidirectional = match meta.map.get("bidirectional").map(String::as_str) {
         None | Some("false") => false,
         Some("true") => true,
@@ -187,6 +231,11 @@ fn config(meta: &Meta) -> Result<(NetworkConfig, DataInfo)> {
     if bidirectional && task == Task::NextToken {
         return Err(meta.bad("a language model cannot be bidirectional".into()));
     }
+    if patch > 1 && matches!(task, Task::NextToken | Task::Tag { .. }) {
+        return Err(meta.bad(format!(
+            "metadata `patch` = {patch}: a model that answers every step reads every step"
+        )));
+    }
     let config = NetworkConfig {
         cell,
         input,
@@ -194,6 +243,7 @@ fn config(meta: &Meta) -> Result<(NetworkConfig, DataInfo)> {
         layers,
         bidirectional,
         task,
+        patch,
     };
     Ok((config, data))
 }

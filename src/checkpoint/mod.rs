@@ -34,7 +34,7 @@ use crate::nn::cell::CellKind;
 use crate::nn::params::rnn_name;
 use crate::optim::Optimizer;
 use crate::real::{Dtype, Real};
-use crate::train::TrainConfig;
+use crate::train::{Best, TrainConfig};
 use safetensors::tensor::{Dtype as StDtype, TensorView};
 use std::collections::HashMap;
 use std::io::Write;
@@ -156,6 +156,9 @@ pub struct Checkpoint {
     pub optimizer_state: HashMap<String, Vec<f64>>,
     /// The state each text stream carries, per layer `[B][state_len]`, when saved.
     pub state: Option<Vec<Vec<f64>>>,
+    /// A run with a validation part: the parameters it continues from (`params` holds the
+    /// kept ones, its best on the validation part) and when that best was.
+    pub resume: Option<(Vec<f64>, Best)>,
 }
 
 /// Everything [`save`] writes.
@@ -174,6 +177,9 @@ pub struct Snapshot<'a, T: Real> {
     pub optimizer: Option<&'a Optimizer<T>>,
     /// Text streams' carried state per layer `[B][state_len]` (for resuming the run).
     pub state: Option<&'a [Vec<T>]>,
+    /// A run with a validation part: the parameters it continues from, when `params` are the
+    /// kept ones (its best on the validation part, of the iteration and loss given).
+    pub resume: Option<(&'a [T], Best)>,
 }
 
 /// Writes `bytes` to `path` atomically and durably: a temporary file in the same directory,
@@ -230,6 +236,7 @@ fn describe(config: &NetworkConfig, data: &DataInfo) -> Vec<(String, String)> {
         ("hidden", config.hidden.to_string()),
         ("input", config.input.to_string()),
         ("bidirectional", config.bidirectional.to_string()),
+        ("patch", config.patch.to_string()),
     ];
     match config.task {
         Task::Classify {
@@ -334,6 +341,15 @@ pub fn save<T: Real>(path: &Path, snap: &Snapshot<T>) -> Result<(), Error> {
         for (name, buf) in named {
             tensors.push((format!("optimizer.{name}"), vec![buf.len()], to_bytes(buf)));
         }
+    }
+    if let Some((current, best)) = snap.resume {
+        tensors.push((
+            "resume.params".into(),
+            vec![current.len()],
+            to_bytes(current),
+        ));
+        meta.insert("best_iteration".into(), best.iteration.to_string());
+        meta.insert("best_loss".into(), best.loss.to_string());
     }
     if let Some(state) = snap.state {
         let h = c.hidden;

@@ -136,6 +136,7 @@ mod tests {
             batch_accuracy: Some(0.8),
             eval_loss: Some(0.6),
             eval_accuracy: Some(0.7),
+            validation_loss: None,
             elapsed_seconds: 1.5,
             grad_norm: 0.25,
             lr: 0.001,

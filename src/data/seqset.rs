@@ -305,6 +305,47 @@ impl SeqSet {
         Ok(self)
     }
 
+    /// The sequences `idx` of this set (in that order, each index below [`SeqSet::len`]) as a
+    /// set of their own, with the same steps, classes, target standardisation and
+    /// normalisation.
+    ///
+    /// # Panics
+    /// When an index is out of range.
+    pub fn subset(&self, idx: &[usize]) -> SeqSet {
+        let row = self.steps * self.dims;
+        let values = match &self.values {
+            Values::Bytes(b) => Values::Bytes(pick(idx, b, row)),
+            Values::Floats(f) => Values::Floats(pick(idx, f, row)),
+        };
+        fn pick<V: Copy>(idx: &[usize], v: &[V], k: usize) -> Vec<V> {
+            idx.iter()
+                .flat_map(|&i| &v[i * k..(i + 1) * k])
+                .copied()
+                .collect()
+        }
+        let targets = match &self.targets {
+            Targets::Steps(l) => Targets::Steps(pick(idx, l, self.steps)),
+            Targets::Values { y, k, names, norm } => Targets::Values {
+                y: pick(idx, y, *k),
+                k: *k,
+                names: names.clone(),
+                norm: norm.clone(),
+            },
+            t @ (Targets::None | Targets::Classes) => t.clone(),
+        };
+        let lens = self.lens.as_ref().map(|l| pick(idx, l, 1));
+        SeqSet {
+            steps: self.steps,
+            dims: self.dims,
+            labels: pick(idx, &self.labels, 1),
+            classes: self.classes.clone(),
+            targets,
+            norm: self.norm.clone(),
+            values,
+            lens,
+        }
+    }
+
     /// Every class label of the set: one per sequence, or one per step within each sequence.
     pub fn class_labels(&self) -> Box<dyn Iterator<Item = u32> + '_> {
         match &self.targets {
@@ -426,7 +467,9 @@ impl SeqSet {
 
     /// Writes the sequences `idx` (reordered here: longest first, then by index) into `ws` as one
     /// batch of `[b][t][D]` rows, `t` the longest's length, padding zeros; their classes and
-    /// lengths too. Allocation-free.
+    /// lengths too. A workspace that reads patches of `p` steps (`ws.patch`) gets the same
+    /// numbers as `[b][⌈t/p⌉][p·D]` rows, each sequence's last patch completed with zeros.
+    /// Allocation-free.
     pub fn load_batch<T: Real>(&self, idx: &mut [usize], ws: &mut Workspace<T>) {
         self.load_batch_with(idx, &self.norm, ws);
     }
@@ -439,16 +482,18 @@ impl SeqSet {
         norm: &Norm,
         ws: &mut Workspace<T>,
     ) {
-        idx.sort_unstable_by_key(|&i| (std::cmp::Reverse(self.len_of(i)), i));
+        let p = ws.patch.max(1);
+        idx.sort_unstable_by_key(|&i| (std::cmp::Reverse(self.len_of(i).div_ceil(p)), i));
         let b = idx.len();
-        let t = self.len_of(idx[0]);
-        let row = t * self.dims;
+        let patches = self.len_of(idx[0]).div_ceil(p);
+        let t = patches * p;
+        let row = patches * p * self.dims;
         for (k, &i) in idx.iter().enumerate() {
             let out = &mut ws.x[k * row..(k + 1) * row];
             let len = self.len_of(i);
             self.widen_with(i, norm, out);
             out[len * self.dims..].fill(T::ZERO);
-            ws.lens[k] = len;
+            ws.lens[k] = len.div_ceil(p);
             match &self.targets {
                 Targets::None | Targets::Classes => ws.targets[k] = self.labels[i],
                 Targets::Steps(labels) => ws.targets[k * t..(k + 1) * t]
@@ -461,7 +506,7 @@ impl SeqSet {
                 }
             }
         }
-        ws.begin(b, t);
+        ws.begin(b, patches);
     }
 }
 

@@ -54,7 +54,7 @@ impl<T: Real> Network<T> {
         let one_hot = config.task == Task::NextToken;
         let stack = Stack::new(
             config.cell,
-            config.input,
+            config.width(),
             one_hot,
             config.hidden,
             config.layers,
@@ -204,10 +204,11 @@ impl<T: Real> Network<T> {
     /// dropout masks when `dropout`.
     pub fn workspace(&self, capacity: usize, max_steps: usize, dropout: bool) -> Workspace<T> {
         let (b, t, c) = (capacity, max_steps, &self.config);
+        let w = c.width();
         let (dense, tokens, targets, values) = match c.task {
-            Task::Classify { .. } => (b * t * c.input, 0, b, 0),
-            Task::Regress { targets, .. } => (b * t * c.input, 0, b, b * targets),
-            Task::Tag { .. } => (b * t * c.input, 0, b * t, 0),
+            Task::Classify { .. } => (b * t * w, 0, b, 0),
+            Task::Regress { targets, .. } => (b * t * w, 0, b, b * targets),
+            Task::Tag { .. } => (b * t * w, 0, b * t, 0),
             Task::NextToken => (0, b * t, b * t, 0),
         };
         Workspace {
@@ -218,6 +219,7 @@ impl<T: Real> Network<T> {
             targets: vec![0; targets],
             values: vec![T::ZERO; values],
             lens: vec![t; b],
+            patch: c.patch.max(1),
             grad: vec![T::ZERO; self.num_params()],
             b: 0,
             t: 0,
@@ -250,7 +252,7 @@ impl<T: Real> Network<T> {
         assert!(b > 0, "a pass before Workspace::begin");
         let x = match self.config.task {
             Task::NextToken => Input::Tokens(&tokens[..b * t]),
-            _ => Input::Dense(&x[..b * t * self.config.input]),
+            _ => Input::Dense(&x[..b * t * self.config.width()]),
         };
         Parts {
             s: Seqs {

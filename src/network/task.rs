@@ -99,9 +99,24 @@ pub struct NetworkConfig {
     pub bidirectional: bool,
     /// What it predicts.
     pub task: Task,
+    /// Consecutive steps read as one (a patch): the recurrence runs ⌈T/patch⌉ steps of
+    /// `input·patch` numbers, the last patch of a sequence completed with zeros (inputs are
+    /// standardised, so zero is the mean). 1 reads every step; more bounds the cost of long
+    /// series and shortens the paths gradients travel. The task's `steps` count patches.
+    pub patch: usize,
 }
 
 impl NetworkConfig {
+    /// Numbers the first layer reads a step: `input·patch`.
+    pub fn width(&self) -> usize {
+        self.input * self.patch.max(1)
+    }
+
+    /// Recurrent steps of a sequence of `len` steps: ⌈len/patch⌉.
+    pub fn patches(&self, len: usize) -> usize {
+        len.div_ceil(self.patch.max(1))
+    }
+
     /// This shape fitted to read `data`: a labelled set of the same numbers a step whose labels
     /// are classes of the model (any length; for the seed readout, exactly its steps), with
     /// `steps` grown to the set's longest sequence; or a text over the vocabulary.
@@ -142,6 +157,7 @@ impl NetworkConfig {
         self.task.check_targets(set)?;
         let steps = self.task.steps().expect("a sequence task");
         let (lo, hi) = set.length_range();
+        let (lo, hi) = (self.patches(lo), self.patches(hi));
         let seq = matches!(
             self.task,
             Task::Classify {
@@ -158,13 +174,17 @@ impl NetworkConfig {
             } else {
                 format!("{lo}..{hi}")
             };
+            let unit = match self.patch {
+                1 => "steps".to_string(),
+                p => format!("patches of {p} steps"),
+            };
             return Err(Error::shape(format!(
-                "the model (seed readout) reads sequences of exactly {steps} steps, but the data \
+                "the model (seed readout) reads sequences of exactly {steps} {unit}, but the data \
                  hold {held}"
             )));
         }
         Ok(NetworkConfig {
-            task: self.task.with_steps(steps.max(set.steps)),
+            task: self.task.with_steps(steps.max(self.patches(set.steps))),
             ..*self
         })
     }

@@ -11,7 +11,8 @@ pub struct Workspace<T: Real = f64> {
     pub capacity: usize,
     /// Longest sequence it holds.
     pub max_steps: usize,
-    /// Dense inputs `[b][t][D]` of the current batch (classification).
+    /// Dense inputs `[b][t][D·patch]` of the current batch (classification): `t` patches of
+    /// `patch` steps each.
     pub x: Vec<T>,
     /// Token ids `[b][t]` (language model).
     pub tokens: Vec<u32>,
@@ -21,6 +22,8 @@ pub struct Workspace<T: Real = f64> {
     pub values: Vec<T>,
     /// Steps of each sequence `[b]`, longest first (see [`Workspace::begin`]).
     pub lens: Vec<usize>,
+    /// Steps read as one (the network's [`super::NetworkConfig::patch`]).
+    pub patch: usize,
     /// Parameter gradients, laid out like the parameters (accumulated by `backward`).
     pub grad: Vec<T>,
     pub(super) b: usize,

@@ -12,14 +12,17 @@ pub mod run;
 pub mod threads;
 pub mod trainer;
 mod training;
+pub mod validation;
 
 pub use crate::data::Data;
 pub use config::{
-    SEQUENCE_EPOCHS, SERIES_BATCH, SERIES_EPOCHS, SERIES_UPDATES, TimeBudget, TrainConfig, UNFIXED,
-    default_cell, default_dtype, default_init, default_lr, default_threads,
+    PATCHED_STEPS, SEQUENCE_EPOCHS, SERIES_BATCH, SERIES_EPOCHS, SERIES_UPDATES, TimeBudget,
+    TrainConfig, UNFIXED, VALIDATION, VALIDATIONS, default_cell, default_dtype, default_init,
+    default_lr, default_threads, patch_rule,
 };
 pub use eval::{EVAL_STREAMS, Evaluation, ValueErrors};
 pub use preset::Preset;
 pub use run::{Control, Ending, Event, Outcome, RunOptions};
 pub use trainer::{StepStats, StepTimes, Trainer};
 pub use training::{Training, fit};
+pub use validation::Best;

@@ -6,6 +6,7 @@
 
 use super::budget::Calibration;
 use super::trainer::{StepStats, Trainer};
+use super::validation::Best;
 use crate::data::Data;
 use crate::error::Result;
 use crate::real::Real;
@@ -132,6 +133,8 @@ pub struct Outcome {
     pub ending: Ending,
     /// The iteration of the last checkpoint written during the run, if any.
     pub saved_at: Option<usize>,
+    /// With a validation part: the iteration whose parameters are kept, and their loss on it.
+    pub best: Option<Best>,
 }
 
 impl Outcome {
@@ -145,12 +148,14 @@ impl Outcome {
 pub(crate) type SaveFn<'a, T> = dyn Fn(&Trainer<T>, usize, &Path) -> Result<()> + Sync + 'a;
 
 /// Runs `trainer` from iteration `first` as `opts` says: training on `train`, evaluating on
-/// `eval`, checkpointing through `save(trainer, iterations done, path)`, telling `on` of every
+/// `eval`, keeping the best parameters on `validation` (every `iters / VALIDATIONS` iterations
+/// of the schedule and at its end, wherever the run stops: a resumed run validates where the
+/// uninterrupted one did), checkpointing through `save(trainer, iterations done, path)`, telling `on` of every
 /// step, report and checkpoint. The loop runs on one of the trainer's worker threads, so no step
 /// allocates.
 pub(crate) fn run<T: Real>(
     trainer: &mut Trainer<T>,
-    (train, eval): (Data, Data),
+    (train, eval, validation): (Data, Data, Option<Data>),
     first: usize,
     opts: &RunOptions,
     save: &SaveFn<T>,
@@ -174,7 +179,9 @@ pub(crate) fn run<T: Real>(
             samples: 0,
             ending: Ending::Finished,
             saved_at: None,
+            best: None,
         };
+        let mut validation_loss = None;
         let (mut loss, mut correct, mut count, mut secs) = (0.0, 0, 0, 0.0);
         let mut it = first;
         while it < last {
@@ -209,6 +216,14 @@ pub(crate) fn run<T: Real>(
                 stats: &st,
             }) == Control::Stop;
             let every = |n: usize| n > 0 && done % n == 0;
+            let iters = trainer.config.iters;
+            if let Some(v) = validation
+                && (every((iters / super::VALIDATIONS).max(1)) || done == iters)
+            {
+                let loss = trainer.evaluate(v).loss;
+                trainer.consider(loss, done);
+                validation_loss = Some(loss);
+            }
             let evaluate = every(opts.eval_every);
             if every(opts.log_every) || evaluate || done == last || stop {
                 let e = evaluate.then(|| trainer.evaluate(eval));
@@ -220,6 +235,7 @@ pub(crate) fn run<T: Real>(
                     batch_accuracy: accuracy.then(|| correct as f64 / count as f64),
                     eval_loss: e.as_ref().map(|e| e.loss),
                     eval_accuracy: e.as_ref().filter(|_| accuracy).map(|e| e.accuracy),
+                    validation_loss: validation_loss.take(),
                     elapsed_seconds: out.train_seconds,
                     grad_norm: st.grad_norm,
                     lr: st.lr,
@@ -248,6 +264,7 @@ pub(crate) fn run<T: Real>(
             }
             it += 1;
         }
+        out.best = trainer.best().map(|(b, _)| b);
         Ok(out)
     })
 }

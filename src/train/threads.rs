@@ -344,6 +344,7 @@ mod tests {
         use crate::nn::cell::CellKind;
         let net = |hidden| {
             Network::<f32>::new(NetworkConfig {
+                patch: 1,
                 cell: CellKind::Lstm,
                 input: 65,
                 hidden,

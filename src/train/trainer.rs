@@ -19,6 +19,7 @@
 use super::TrainConfig;
 use super::eval::{Evaluation, Worker, eval_streams, evaluate_set, evaluate_text, shard};
 use super::threads::Crew;
+use super::validation::Best;
 use crate::blas::{FlushScope, axpy};
 use crate::data::Data;
 use crate::data::text::Streams;
@@ -77,6 +78,10 @@ pub struct Trainer<T: Real = f64> {
     /// The current epoch's order of a labelled set, and which epoch it is.
     order: Vec<usize>,
     order_epoch: Option<usize>,
+    /// With a validation part: the parameters of its lowest loss so far (allocated once), and
+    /// when that was.
+    best: Vec<T>,
+    best_at: Option<Best>,
 }
 
 /// Threads' ranges of the parameter buffer in the reduction and update are multiples of this
@@ -121,7 +126,14 @@ impl<T: Real> Trainer<T> {
         // Each thread calls BLAS single-threaded; parallelism comes from the shards and teams.
         crate::blas::set_threads(1);
         let crew = std::sync::Arc::new(Crew::new(groups, team)?);
+        let best = if config.validation > 0.0 {
+            vec![T::ZERO; net.num_params()]
+        } else {
+            Vec::new()
+        };
         Ok(Trainer {
+            best,
+            best_at: None,
             opt: Optimizer::new(config.optimizer, net.num_params()),
             net,
             params,
@@ -344,6 +356,40 @@ impl<T: Real> Trainer<T> {
                 evaluate_text(&self.net, &self.params, crew, &mut self.eval, tokens)
             }
         }
+    }
+
+    /// Keeps the current parameters as the best when `loss` (on the validation part, after
+    /// `iteration` iterations) is below the best so far; an equal loss keeps the earlier ones.
+    /// Allocation-free (nothing is kept when the run has no validation part).
+    pub fn consider(&mut self, loss: f64, iteration: usize) {
+        if self.best.len() == self.params.len() && self.best_at.is_none_or(|b| loss < b.loss) {
+            self.best.copy_from_slice(&self.params);
+            self.best_at = Some(Best { iteration, loss });
+        }
+    }
+
+    /// The parameters of the validation part's lowest loss so far, and when that was.
+    pub fn best(&self) -> Option<(Best, &[T])> {
+        self.best_at.map(|b| (b, &self.best[..]))
+    }
+
+    /// Sets the best so far (a resumed run's), converting `params` to `T`.
+    pub(crate) fn set_best(&mut self, best: Best, params: &[f64]) {
+        self.best.resize(self.params.len(), T::ZERO);
+        crate::real::convert(params, &mut self.best);
+        self.best_at = Some(best);
+    }
+
+    /// [`Trainer::evaluate`] of the kept parameters: the best on the validation part when
+    /// there is one, else the current ones.
+    pub fn evaluate_kept(&mut self, data: Data) -> Evaluation {
+        if self.best_at.is_none() {
+            return self.evaluate(data);
+        }
+        std::mem::swap(&mut self.params, &mut self.best);
+        let e = self.evaluate(data);
+        std::mem::swap(&mut self.params, &mut self.best);
+        e
     }
 
     /// Where the last step's time went.

@@ -7,8 +7,9 @@ use super::TrainConfig;
 use super::eval::Evaluation;
 use super::run::{Control, Ending, Event, Outcome, RunOptions, run};
 use super::trainer::Trainer;
+use super::validation::{self, Best};
 use crate::checkpoint::{self, Checkpoint, DataInfo, Snapshot};
-use crate::data::Dataset;
+use crate::data::{Data, Dataset, SeqSet};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::network::NetworkConfig;
@@ -41,6 +42,9 @@ use std::path::Path;
 pub struct Training<'d> {
     trainer: ByDtype<Trainer<f32>, Trainer<f64>>,
     data: &'d Dataset,
+    /// With a validation part: the sequences that train, and the validation part, carved from
+    /// the data's training part (see [`super::validation`]).
+    carved: Option<(SeqSet, SeqSet)>,
     info: DataInfo,
     /// Iterations done.
     done: usize,
@@ -55,6 +59,14 @@ impl<'d> Training<'d> {
     /// [`Error::Threads`] when the worker threads cannot start.
     pub fn new(config: &TrainConfig, data: &'d Dataset) -> Result<Training<'d>> {
         config.check(data)?;
+        let carved = match data.sets() {
+            Some(sets) if config.validation > 0.0 => {
+                let latest = matches!(data, Dataset::Series(_));
+                let idx = validation::carve(&sets.train, config.validation, config.seed, latest);
+                Some(validation::split(&sets.train, &idx))
+            }
+            _ => None,
+        };
         let net = config.network(data);
         let trainer = match config.dtype {
             Dtype::F32 => ByDtype::F32(Trainer::new(config.clone(), net)?),
@@ -63,6 +75,7 @@ impl<'d> Training<'d> {
         Ok(Training {
             trainer,
             data,
+            carved,
             info: DataInfo::of(data),
             done: 0,
         })
@@ -123,9 +136,13 @@ impl<'d> Training<'d> {
         mut on: impl FnMut(&Event) -> Control + Send,
     ) -> Result<Outcome> {
         let (info, data, first) = (&self.info, self.data, self.done);
+        let (train, validation) = match &self.carved {
+            Some((train, validation)) => (Data::Labelled(train), Some(Data::Labelled(validation))),
+            None => (data.train(), None),
+        };
         let outcome = by_dtype!(&mut self.trainer, tr => {
             let save = |tr: &_, it, path: &Path| save(tr, info, it, path);
-            run(tr, (data.train(), data.eval()), first, options, &save, &mut on)?
+            run(tr, (train, data.eval(), validation), first, options, &save, &mut on)?
         });
         self.done = outcome.done;
         Ok(outcome)
@@ -151,15 +168,27 @@ impl<'d> Training<'d> {
         by_dtype!(&self.trainer, tr => tr.net.num_params())
     }
 
-    /// Loss and accuracy (and the confusion matrix) of the current parameters on the held-out
-    /// data: the test split, or the validation text.
+    /// Loss and accuracy (and the confusion matrix) of the model as trained so far (see
+    /// [`Training::model`]) on the held-out data: the test split, or the validation text.
     pub fn evaluate(&mut self) -> Evaluation {
         let eval = self.data.eval();
-        by_dtype!(&mut self.trainer, tr => tr.in_pool(|tr| tr.evaluate(eval)))
+        by_dtype!(&mut self.trainer, tr => tr.in_pool(|tr| tr.evaluate_kept(eval)))
     }
 
-    /// Saves the run (the model, the optimizer's state, the text streams' state and the
-    /// iteration), atomically: [`Training::resume`] continues it exactly.
+    /// With a validation part ([`TrainConfig::validation`]): the iteration whose parameters the
+    /// model keeps, and their loss on it (none before the first evaluation of the part).
+    pub fn best(&self) -> Option<Best> {
+        by_dtype!(&self.trainer, tr => tr.best().map(|(b, _)| b))
+    }
+
+    /// The sequences that train and the validation part, when the run has one.
+    pub fn validation_part(&self) -> Option<(&SeqSet, &SeqSet)> {
+        self.carved.as_ref().map(|(t, v)| (t, v))
+    }
+
+    /// Saves the run (the model, the optimizer's state, the text streams' state, the iteration;
+    /// with a validation part, the kept parameters as the model's and the last ones to continue
+    /// from), atomically: [`Training::resume`] continues it exactly.
     ///
     /// # Errors
     /// When the file cannot be written.
@@ -167,10 +196,14 @@ impl<'d> Training<'d> {
         by_dtype!(&self.trainer, tr => save(tr, &self.info, self.done, path))
     }
 
-    /// The model as trained so far.
+    /// The model as trained so far: with a validation part, the parameters of its lowest loss
+    /// (early stopping), else the last ones.
     pub fn model(&self) -> Model {
         let info = self.info.clone();
-        by_dtype!(&self.trainer, tr => Model::of(&tr.net, &tr.params, info, self.done, &tr.config))
+        by_dtype!(&self.trainer, tr => {
+            let params = tr.best().map_or(&tr.params[..], |(_, p)| p);
+            Model::of(&tr.net, params, info, self.done, &tr.config)
+        })
     }
 }
 
@@ -225,23 +258,34 @@ pub fn fit(
 fn save<T: Real>(tr: &Trainer<T>, info: &DataInfo, iteration: usize, path: &Path) -> Result<()> {
     let text = matches!(info, DataInfo::Text(_));
     let state = text.then(|| tr.stream_state());
+    let (params, resume) = match tr.best() {
+        Some((best, kept)) => (kept, Some((&tr.params[..], best))),
+        None => (&tr.params[..], None),
+    };
     checkpoint::save(
         path,
         &Snapshot {
             model: &tr.net,
-            params: &tr.params,
+            params,
             data: info,
             iteration,
             training: Some(&tr.config),
             optimizer: Some(tr.optimizer()),
             state: state.as_deref(),
+            resume,
         },
     )
 }
 
 /// Puts a checkpoint's parameters, optimizer state and streams' state into `tr`.
 fn restore<T: Real>(tr: &mut Trainer<T>, ck: &Checkpoint) -> Result<()> {
-    crate::real::convert(&ck.params, &mut tr.params);
+    match &ck.resume {
+        Some((current, best)) => {
+            crate::real::convert(current, &mut tr.params);
+            tr.set_best(*best, &ck.params);
+        }
+        None => crate::real::convert(&ck.params, &mut tr.params),
+    }
     if let Some((kind, steps)) = &ck.optimizer
         && kind == tr.config.optimizer.name()
     {

@@ -84,6 +84,16 @@ pub struct TrainArgs {
     /// Every layer reads each sequence both ways, as nn.LSTM(bidirectional=True) (not for text).
     #[arg(long)]
     pub bidirectional: bool,
+    /// Read this many consecutive steps as one input vector (a patch): long sequences train in
+    /// fewer, wider steps [default: 1 up to 64 steps, else enough to make about 32 steps; 1 for
+    /// a class at every step, series and text].
+    #[arg(long)]
+    pub patch: Option<u32>,
+    /// Hold out this fraction of the training sequences (a series: its latest windows) as a
+    /// validation part, and keep the parameters of its lowest loss (early stopping); 0: keep the
+    /// last ones [default: 0].
+    #[arg(long)]
+    pub validation: Option<f64>,
     /// Fraction of the text, its last characters, held out for validation.
     #[arg(long, default_value_t = 0.1)]
     pub val_frac: f64,

@@ -60,6 +60,20 @@ pub fn resume_into(a: &mut TrainArgs, m: &ArgMatches, ck: &Checkpoint) -> Result
         }
         a.readout = Some(readout);
     }
+    // The validation part is carved from the seed and the fraction; another would not continue
+    // the saved run's early stopping.
+    let saved_validation = ck.training.as_ref().map_or(0.0, |t| t.validation);
+    if let Some(v) = a.validation.filter(|&v| v != saved_validation) {
+        return Err(clash(
+            "--validation",
+            saved_validation.to_string(),
+            v.to_string(),
+        ));
+    }
+    if let Some(p) = a.patch.filter(|&p| p as usize != c.patch) {
+        return Err(clash("--patch", c.patch.to_string(), p.to_string()));
+    }
+    a.patch = Some(c.patch as u32);
     if a.bidirectional && !c.bidirectional {
         return Err(clash("--bidirectional", "off".into(), "on".into()));
     }
@@ -150,6 +164,7 @@ pub fn resolve(a: &TrainArgs, data: &Dataset, resume: Option<&Checkpoint>) -> Re
         hidden: pick!(a.hidden.map(|h| h as usize), hidden),
         layers: pick!(a.layers.map(|l| l as usize), layers),
         bidirectional: a.bidirectional || saved.is_some_and(|s| s.bidirectional),
+        patch: pick!(a.patch.map(|p| p as usize), patch),
         readout: pick!(a.readout, readout),
         loss: pick!(a.loss, loss),
         iters: base.iters,
@@ -174,6 +189,7 @@ pub fn resolve(a: &TrainArgs, data: &Dataset, resume: Option<&Checkpoint>) -> Re
         dropout: pick!(a.dropout, dropout),
         output_dropout: pick!(a.output_dropout, output_dropout),
         seed: pick!(a.seed, seed),
+        validation: pick!(a.validation, validation),
         threads: pick!(a.threads.map(|t| t as usize), threads),
         time_budget: None,
         step_threads: a
@@ -183,6 +199,10 @@ pub fn resolve(a: &TrainArgs, data: &Dataset, resume: Option<&Checkpoint>) -> Re
         dtype: a.dtype.unwrap_or(default_dtype(cell, kind)),
         keep_subnormals: a.keep_subnormals || saved.is_some_and(|s| s.keep_subnormals),
     };
+    // A validation part leaves fewer sequences to train on: the default batch fits them.
+    if let (None, None, Some(sets)) = (a.batch, saved, data.sets()) {
+        config.batch = config.batch.min(config.trained(&sets.train).max(1));
+    }
     config.iters = match (a.epochs, a.iters) {
         (Some(e), _) => e as usize * config.iters_per_epoch(data),
         (None, Some(i)) => i as usize,

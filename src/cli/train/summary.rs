@@ -52,9 +52,13 @@ pub fn describe(console: &Console, c: &TrainConfig, data: &Loaded, params: usize
         Dataset::Series(f) => {
             let sets = &f.sets;
             console.say(format_args!(
-                "model: {shape}{}, readout {}, {params} parameters ({}); data: {}: {} steps of {} columns, \
+                "model: {shape}{}{}, readout {}, {params} parameters ({}); data: {}: {} steps of {} columns, \
                  forecasting {:?} {} steps ahead from {} past steps; {} training windows, {} test forecasts",
                 if c.bidirectional { ", bidirectional" } else { "" },
+                match c.patch {
+                    1 => String::new(),
+                    p => format!(", reading patches of {p} steps"),
+                },
                 c.readout.name(),
                 c.dtype.name(),
                 data.path.display(),
@@ -88,8 +92,12 @@ pub fn describe(console: &Console, c: &TrainConfig, data: &Loaded, params: usize
                 _ => format!("{} classes", train.classes.len()),
             };
             console.say(format_args!(
-                "model: {shape}{}, readout {}, {params} parameters ({}); data: {}: {} train / {} test sequences of {steps} steps × {}, {targets}",
+                "model: {shape}{}{}, readout {}, {params} parameters ({}); data: {}: {} train / {} test sequences of {steps} steps × {}, {targets}",
                 if c.bidirectional { ", bidirectional" } else { "" },
+                match c.patch {
+                    1 => String::new(),
+                    p => format!(", reading patches of {p} steps"),
+                },
                 c.readout.name(),
                 c.dtype.name(),
                 data.path.display(),
@@ -149,6 +157,12 @@ pub fn human_duration(seconds: f64) -> String {
 
 /// The held-out result and the training rate.
 pub fn say_result(console: &Console, reached: &Reached, eval: &Evaluation, outcome: &Outcome) {
+    if let Some(b) = outcome.best {
+        console.say(format_args!(
+            "kept the parameters of iteration {} (validation loss {:.4}, the lowest)",
+            b.iteration, b.loss
+        ));
+    }
     reached.say(console, eval);
     let unit = outcome.reports.first().map_or("samples", |r| r.unit);
     console.say(format_args!(
@@ -176,6 +190,12 @@ pub struct Summary<'a> {
     iterations_done: usize,
     /// The iterations a time budget bought (the schedule's length it fixed).
     budget_iters: Option<usize>,
+    /// Sequences (or windows) held out as the validation part, when there is one.
+    validation_sequences: Option<usize>,
+    /// The iteration whose parameters the model keeps (early stopping), and their loss on the
+    /// validation part.
+    best_iteration: Option<usize>,
+    best_validation_loss: Option<f64>,
     stopped: Option<String>,
     backend: &'static str,
     parameters: usize,
@@ -232,6 +252,9 @@ impl<'a> Summary<'a> {
             start_iteration: outcome.first,
             iterations_done: outcome.done,
             budget_iters: config.time_budget.filter(|b| b.fixed).map(|_| config.iters),
+            validation_sequences: run.validation_part().map(|(_, v)| v.len()),
+            best_iteration: run.best().map(|b| b.iteration),
+            best_validation_loss: run.best().map(|b| b.loss),
             stopped,
             backend: blasrnn::blas::backend(),
             parameters: run.num_params(),
