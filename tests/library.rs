@@ -622,3 +622,34 @@ fn early_stopping_keeps_the_best_parameters_and_resumes_to_them() {
         "{e}"
     );
 }
+
+#[test]
+fn real_numbers_keep_their_best_parameters_by_default_and_classes_train_on_everything() {
+    use blasrnn::train::VALIDATION;
+    let classes = dataset(9);
+    let c = TrainConfig::for_data(&classes);
+    assert_eq!((c.validation, c.batch, c.patch), (0.0, 32, 1));
+    let (x, lens, y) = drifting(30, 9, 6);
+    let values: Vec<f64> = y.iter().map(|&c| c as f64 * 0.5).collect();
+    let set = SeqSet::from_arrays(&x, [30, 9, 2], Some(&lens), None)
+        .unwrap()
+        .with_values(values, 1, vec!["y".into()])
+        .unwrap();
+    let data = Dataset::Labelled(Labelled::new(set.clone(), set).unwrap());
+    let c = TrainConfig::for_data(&data);
+    assert_eq!(c.validation, VALIDATION);
+    assert_eq!(c.batch, 24, "the 24 sequences the validation part leaves");
+    assert_eq!(c.iters, 100, "100 passes over them");
+    let mut run = Training::new(&c, &data).unwrap();
+    assert_eq!(
+        run.validation_part().map(|(t, v)| (t.len(), v.len())),
+        Some((24, 6))
+    );
+    let out = run
+        .run(&RunOptions::default(), |_| Control::Continue)
+        .unwrap();
+    assert!(
+        out.best
+            .is_some_and(|b| b.iteration >= 2 && b.iteration <= 100)
+    );
+}

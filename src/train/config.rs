@@ -137,8 +137,8 @@ pub const PATCHED_STEPS: usize = 32;
 /// The patch of the default run on sequences whose longest has `steps` steps: 1 up to
 /// 4·[`PATCHED_STEPS`] steps, else ⌈steps / [`PATCHED_STEPS`]⌉ — ArrowHead's 251 steps are read
 /// as 32 patches of 8, ACSF1's 1460 as 32 of 46. On the suite's long univariate sets, medians of
-/// 3 seeds: ArrowHead 0.331 (chance) → 0.663, ACSF1 0.670 → 0.760 in 2 s instead of 186 s,
-/// PickupGestureWiimoteZ 0.440 → 0.720 (`docs/suite.md`).
+/// 3 seeds: ArrowHead 0.331 (chance) → 0.663, ACSF1 0.670 → 0.730 in 2 s a run instead of 186 s,
+/// PickupGestureWiimoteZ 0.440 → 0.700; about 16 or 64 steps did worse (`docs/suite.md`).
 pub fn patch_rule(steps: usize) -> usize {
     if steps > 4 * PATCHED_STEPS {
         steps.div_ceil(PATCHED_STEPS)
@@ -154,8 +154,8 @@ fn one() -> usize {
 /// The validation part of the default run on real numbers (a regression, or a series'
 /// latest windows): a fifth of the training part, whose lowest loss picks the parameters kept.
 /// Medians of 3 seeds (`docs/suite.md`): CardanoSentiment RMSE 0.385 → 0.298 (the training
-/// mean's 0.300); ShampooSales MASE 1.79 → 1.40, solar 1.13 → 0.91, Taylor 0.69 → 0.62, Lynx
-/// 0.51 → 0.45, Airline 0.49 → 0.84. Not on classes: on the suite's small sets the sequences
+/// mean's 0.300); ShampooSales MASE 1.79 → 1.41, solar 1.13 → 0.90, Taylor 0.69 → 0.62, Lynx
+/// 0.51 → 0.47, Airline 0.49 → 0.85. Not on classes: on the suite's small sets the sequences
 /// it holds out cost more than the stopping gains (ArrowHead 0.66 → 0.42).
 pub const VALIDATION: f64 = 0.2;
 
@@ -316,13 +316,24 @@ impl TrainConfig {
         if data.kind() == Kind::Series || (data.kind() == Kind::Sequences && regression) {
             c.validation = VALIDATION;
         }
-        let trained = c.trained(&sets.train).max(1);
-        c.batch = match data.kind() {
-            Kind::Series => (trained / 4).clamp(1, SERIES_BATCH),
-            _ => c.batch.min(trained),
-        };
+        c.batch = c.batch_for(data);
         c.iters = c.iters_for(data);
         c
+    }
+
+    /// The batch of the default run on `data` with this validation part: a quarter of a
+    /// series' training windows (at most [`SERIES_BATCH`]); else the kind's default, at most
+    /// the sequences that train.
+    pub fn batch_for(&self, data: &Dataset) -> usize {
+        let batch = TrainConfig::for_kind(data.kind()).batch;
+        let Some(sets) = data.sets() else {
+            return batch;
+        };
+        let trained = self.trained(&sets.train).max(1);
+        match data.kind() {
+            Kind::Series => (trained / 4).clamp(1, SERIES_BATCH),
+            _ => batch.min(trained),
+        }
     }
 
     /// How this run's threads share a batch of `net`: `(groups, team)`, `groups` shards of rows

@@ -199,9 +199,9 @@ pub fn resolve(a: &TrainArgs, data: &Dataset, resume: Option<&Checkpoint>) -> Re
         dtype: a.dtype.unwrap_or(default_dtype(cell, kind)),
         keep_subnormals: a.keep_subnormals || saved.is_some_and(|s| s.keep_subnormals),
     };
-    // A validation part leaves fewer sequences to train on: the default batch fits them.
-    if let (None, None, Some(sets)) = (a.batch, saved, data.sets()) {
-        config.batch = config.batch.min(config.trained(&sets.train).max(1));
+    // The default batch follows the sequences that train, which the validation part decides.
+    if (a.batch, saved, a.preset) == (None, None, None) {
+        config.batch = config.batch_for(data);
     }
     config.iters = match (a.epochs, a.iters) {
         (Some(e), _) => e as usize * config.iters_per_epoch(data),
