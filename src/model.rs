@@ -442,9 +442,11 @@ impl Model {
     /// The vocabulary of a language model, or the error for a classifier.
     fn text_vocab(&self) -> Result<&Vocab> {
         self.vocab().ok_or_else(|| {
-            Error::task(
-                "a classifier, which does not generate text: sampling needs a language model",
-            )
+            Error::task(format!(
+                "a model that predicts {}, which does not generate text: sampling needs a \
+                 language model",
+                self.task().answers()
+            ))
         })
     }
 }

@@ -653,3 +653,118 @@ fn real_numbers_keep_their_best_parameters_by_default_and_classes_train_on_every
             .is_some_and(|b| b.iteration >= 2 && b.iteration <= 100)
     );
 }
+
+/// `f` returns an error rather than panicking or aborting.
+fn refused<T>(what: &str, f: impl FnOnce() -> blasrnn::Result<T>) -> Error {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(Ok(_)) => panic!("{what}: accepted"),
+        Ok(Err(e)) => e,
+        Err(_) => panic!("{what}: panicked"),
+    }
+}
+
+#[test]
+fn sizes_labels_shapes_and_weights_out_of_range_are_errors_not_aborts() {
+    use blasrnn::data::MAX_CLASSES;
+    use blasrnn::data::series::{Cut, Forecasting, Series};
+    let x = [0.5f64; 4];
+    for label in [usize::MAX, 4_000_000_000, MAX_CLASSES] {
+        let e = refused("a huge label", || {
+            SeqSet::from_arrays(&x, [2, 2, 1], None, Some(&[0, label]))
+        });
+        assert!(e.to_string().contains("classes a set may have"), "{e}");
+    }
+    // A test label the training split does not have; the training split's names kept.
+    let train = SeqSet::from_arrays(&x, [2, 2, 1], None, Some(&[0, 1])).unwrap();
+    let test = SeqSet::from_arrays(&x, [2, 2, 1], None, Some(&[0, 2])).unwrap();
+    let e = refused("an unknown test class", || {
+        Labelled::new(train.clone(), test.clone())
+    });
+    assert!(
+        e.to_string()
+            .contains("class 2, not one of the training split's 2"),
+        "{e}"
+    );
+    let mut named = train.clone();
+    named.classes = vec!["cat".into(), "dog".into()];
+    let sets = Labelled::new(named, train.clone()).unwrap();
+    assert_eq!(
+        (sets.train.classes.clone(), sets.test.classes),
+        (
+            vec!["cat".to_string(), "dog".into()],
+            vec!["cat".to_string(), "dog".into()]
+        )
+    );
+    // Sizes past the machine's memory, or past any machine's, before anything is allocated.
+    let data = dataset(6);
+    for hidden in [100_000, 1 << 40] {
+        let cfg = TrainConfig {
+            hidden,
+            ..small(&data, CellKind::Lstm, Readout::Last, Dtype::F32)
+        };
+        let e = refused("a huge model", || Training::new(&cfg, &data));
+        assert!(e.to_string().contains(&format!("`hidden` {hidden}")), "{e}");
+        assert!(e.to_string().contains("of memory"), "{e}");
+    }
+    // A series of 101 values for 2 columns, or of none.
+    let series = |columns: usize, values: usize| Series {
+        path: "s.csv".into(),
+        columns: (0..columns).map(|c| format!("c{c}")).collect(),
+        values: vec![1.0; values],
+    };
+    let e = refused("a ragged series", || {
+        Forecasting::new(&series(2, 101), &Cut::new(1))
+    });
+    assert!(
+        e.to_string()
+            .contains("101 values are not whole rows of the 2 columns"),
+        "{e}"
+    );
+    let e = refused("a series of no column", || {
+        Forecasting::new(&series(0, 0), &Cut::new(1))
+    });
+    assert!(e.to_string().contains("no column"), "{e}");
+    assert!(series(0, 0).column(0).is_empty());
+    // Weights that are not numbers do not load; a regression model does not sample.
+    let cfg = small(&data, CellKind::Gru, Readout::Last, Dtype::F32);
+    let model = blasrnn::fit(&cfg, &data, |_| Control::Continue).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    model.save(&path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut all: Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)> = st
+        .tensors()
+        .into_iter()
+        .map(|(n, t)| (n, t.dtype(), t.shape().to_vec(), t.data().to_vec()))
+        .collect();
+    let weight = all.iter_mut().find(|t| t.0 == "rnn.weight_ih_l0").unwrap();
+    weight.3[..4].copy_from_slice(&f32::NAN.to_le_bytes());
+    let views: Vec<(String, safetensors::tensor::TensorView)> = all
+        .iter()
+        .map(|(n, d, shape, data)| {
+            let v = safetensors::tensor::TensorView::new(*d, shape.clone(), data).unwrap();
+            (n.clone(), v)
+        })
+        .collect();
+    let bad = safetensors::serialize(views, header.metadata().clone()).unwrap();
+    std::fs::write(&path, &bad).unwrap();
+    let e = refused("NaN weights", || Model::load(&path));
+    assert!(e.to_string().contains("not a finite number"), "{e}");
+    let (x, _, y) = drifting(30, 5, 8);
+    let values: Vec<f64> = y.iter().map(|&c| c as f64).collect();
+    let set = SeqSet::from_arrays(&x[..30 * 5 * 2], [30, 5, 2], None, None)
+        .unwrap()
+        .with_values(values, 1, vec!["y".into()])
+        .unwrap();
+    let data = Dataset::Labelled(Labelled::new(set.clone(), set).unwrap());
+    let mut cfg = small(&data, CellKind::Gru, Readout::Last, Dtype::F32);
+    cfg.validation = 0.0;
+    cfg.batch = 10;
+    let regressor = blasrnn::fit(&cfg, &data, |_| Control::Continue).unwrap();
+    let e = refused("sampling a regressor", || {
+        regressor.sample("a", 3, &SampleOptions::default())
+    });
+    assert!(e.to_string().contains("numbers per sequence"), "{e}");
+}

@@ -471,7 +471,7 @@ fn train_sample_and_eval_from_the_command_line() {
     ]));
     fails_with(
         &blasrnn(&["sample", "--model", &classifier]),
-        &["a classifier", "language model"],
+        &["predicts a class per sequence", "language model"],
     );
 }
 

@@ -56,9 +56,9 @@ pub fn load(path: &Path) -> Result<Checkpoint> {
     let optimizer_state = optimizer(&mut file, net.num_params());
     let state = state(&mut file, &config);
     let current = file.take("resume.params").map(|v| match values(&v) {
-        Some(p) if p.len() == net.num_params() => Ok(p),
+        Some(p) if p.len() == net.num_params() && p.iter().all(|x| x.is_finite()) => Ok(p),
         _ => Err(format!(
-            "\"resume.params\": expected {} F64 or F32 values",
+            "\"resume.params\": expected {} finite F64 or F32 values",
             net.num_params()
         )),
     });
@@ -285,6 +285,13 @@ fn params(file: &mut Tensors, net: &Network) -> (Vec<f64>, Dtype) {
                 cell.name(),
             )),
             Some(v) => match values(&v) {
+                Some(vals) if vals.iter().any(|x| !x.is_finite()) => {
+                    let at = vals.iter().position(|x| !x.is_finite()).unwrap_or(0);
+                    file.problems.push(format!(
+                        "{}: value {at} is {}, not a finite number",
+                        spec.name, vals[at]
+                    ))
+                }
                 Some(vals) => {
                     all_f32 &= v.dtype() == StDtype::F32;
                     params[range].copy_from_slice(&vals)
@@ -302,7 +309,7 @@ fn params(file: &mut Tensors, net: &Network) -> (Vec<f64>, Dtype) {
             let name = rnn_name("bias_hh", id);
             let Some(v) = file.take(&name) else { continue };
             match values(&v) {
-                Some(vals) if v.shape() == [hidden] => {
+                Some(vals) if v.shape() == [hidden] && vals.iter().all(|x| x.is_finite()) => {
                     let b = net
                         .layout()
                         .range(&rnn_name("bias_ih", id))
@@ -312,7 +319,7 @@ fn params(file: &mut Tensors, net: &Network) -> (Vec<f64>, Dtype) {
                     }
                 }
                 _ => file.problems.push(format!(
-                    "{name}: shape {:?} dtype {:?}, expected [{hidden}] F64 or F32",
+                    "{name}: shape {:?} dtype {:?}, expected [{hidden}] finite F64 or F32",
                     v.shape(),
                     v.dtype(),
                 )),

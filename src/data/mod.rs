@@ -16,7 +16,7 @@ pub mod text;
 pub mod ts;
 
 pub(crate) use seqset::pad;
-pub use seqset::{SeqSet, Targets};
+pub use seqset::{MAX_CLASSES, SeqSet, Targets};
 pub use source::{Labelled, Source};
 
 use crate::error::{Error, Result};

@@ -7,6 +7,10 @@ use crate::network::Workspace;
 use crate::real::Real;
 use std::path::Path;
 
+/// The most classes a set may have (of a sequence, or of a step): a label is an index into
+/// them, and a model has an output for each.
+pub const MAX_CLASSES: usize = 1 << 16;
+
 /// What the sequences of a set are to be mapped to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Targets {
@@ -71,7 +75,17 @@ impl SeqSet {
         dims: usize,
         classes: usize,
     ) -> Result<SeqSet> {
-        if bytes.len() != labels.len() * steps * dims {
+        if classes > MAX_CLASSES {
+            return Err(Error::shape(format!(
+                "{classes} classes; a set may have {MAX_CLASSES} at most"
+            )));
+        }
+        if Some(bytes.len())
+            != labels
+                .len()
+                .checked_mul(steps)
+                .and_then(|v| v.checked_mul(dims))
+        {
             return Err(Error::shape(format!(
                 "{} bytes for {} sequences of {steps} × {dims}",
                 bytes.len(),
@@ -175,10 +189,13 @@ impl SeqSet {
                 )));
             }
             Some(y) => {
-                let k = y.iter().copied().max().unwrap_or(0) + 1;
-                if k > u32::MAX as usize {
-                    return Err(Error::shape(format!("label {} is too large", k - 1)));
+                let top = y.iter().copied().max().unwrap_or(0);
+                if top >= MAX_CLASSES {
+                    return Err(Error::shape(format!(
+                        "label {top} is not below the {MAX_CLASSES} classes a set may have"
+                    )));
                 }
+                let k = top + 1;
                 (
                     y.iter().map(|&c| c as u32).collect(),
                     (0..k).map(|c| c.to_string()).collect(),
@@ -202,7 +219,8 @@ impl SeqSet {
         classes: Vec<String>,
     ) -> Result<SeqSet> {
         let n = labels.len();
-        if values.len() != n * steps * dims || lens.len() != n {
+        let want = n.checked_mul(steps).and_then(|v| v.checked_mul(dims));
+        if want != Some(values.len()) || lens.len() != n {
             return Err(Error::shape(format!(
                 "{} values and {} lengths for {n} sequences of {steps} × {dims}",
                 values.len(),
@@ -213,6 +231,12 @@ impl SeqSet {
             return Err(Error::shape(format!(
                 "sequence {i} has length {}, outside 1..={steps}",
                 lens[i]
+            )));
+        }
+        if classes.len() > MAX_CLASSES {
+            return Err(Error::shape(format!(
+                "{} classes; a set may have {MAX_CLASSES} at most",
+                classes.len()
             )));
         }
         if !classes.is_empty() {
@@ -281,6 +305,12 @@ impl SeqSet {
         classes: Vec<String>,
     ) -> Result<SeqSet> {
         let (n, t) = (self.len(), self.steps);
+        if classes.len() > MAX_CLASSES {
+            return Err(Error::shape(format!(
+                "{} classes; a set may have {MAX_CLASSES} at most",
+                classes.len()
+            )));
+        }
         if labels.len() != n * t {
             return Err(Error::shape(format!(
                 "{} step labels for {n} sequences of {t} steps",

@@ -39,14 +39,39 @@ impl Series {
         self.values.is_empty()
     }
 
-    /// Column `c` as a vector.
+    /// Column `c` as a vector (empty when there is no such column).
     pub fn column(&self, c: usize) -> Vec<f64> {
+        if c >= self.columns.len() {
+            return Vec::new();
+        }
         self.values
             .iter()
             .skip(c)
             .step_by(self.columns.len())
             .copied()
             .collect()
+    }
+
+    /// Checks the shape a caller may have built: at least one column, and the values whole
+    /// rows of them.
+    ///
+    /// # Errors
+    /// [`Error::Format`] naming the file and what is wrong.
+    pub fn check(&self) -> Result<()> {
+        let c = self.columns.len();
+        if c == 0 {
+            return Err(Error::format(&self.path, "the series has no column"));
+        }
+        if self.values.len() % c != 0 {
+            return Err(Error::format(
+                &self.path,
+                format!(
+                    "{} values are not whole rows of the {c} columns",
+                    self.values.len()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The index of the column called `name`.
@@ -352,6 +377,7 @@ impl Forecasting {
     /// horizon + test_len` steps; [`Error::Format`] naming the file when the target is not one
     /// of its columns.
     pub fn new(series: &Series, cut: &Cut) -> Result<Forecasting> {
+        series.check()?;
         let n = series.len();
         let target = cut.target.as_deref().map_or(Ok(0), |t| series.find(t))?;
         let horizon = cut.horizon;
@@ -552,6 +578,7 @@ pub fn last_window(
     window: usize,
     (horizon, seasonal): (usize, Option<usize>),
 ) -> Result<(Vec<f64>, Vec<f64>)> {
+    series.check()?;
     let picks: Vec<usize> = columns
         .iter()
         .map(|c| series.find(c))

@@ -38,7 +38,8 @@ pub struct Labelled {
 
 impl Labelled {
     /// A data set of a caller's own splits (see [`SeqSet::from_arrays`]): each input dimension
-    /// standardised with the training split's mean and standard deviation.
+    /// standardised with the training split's mean and standard deviation. The classes are the
+    /// training split's (their names kept); a test label is an index into them.
     ///
     /// # Errors
     /// When the training split has no labels, the splits' numbers a step differ, or a test
@@ -54,8 +55,13 @@ impl Labelled {
         match (&train.targets, &test.targets) {
             (Targets::None, _) => return Err(Error::shape("the training split has no targets")),
             (Targets::Classes, Targets::Classes) | (Targets::Steps(_), Targets::Steps(_)) => {
-                let k = train.classes.len().max(test.classes.len());
-                train.classes = (0..k).map(|c| c.to_string()).collect();
+                let k = train.classes.len();
+                if let Some(l) = test.class_labels().find(|&l| l as usize >= k) {
+                    return Err(Error::shape(format!(
+                        "the test split has class {l}, not one of the training split's {k} \
+                         classes"
+                    )));
+                }
                 test.classes = train.classes.clone();
             }
             (Targets::Values { k, .. }, Targets::Values { k: kt, .. }) if k == kt => {}

@@ -163,6 +163,14 @@ pub const VALIDATION: f64 = 0.2;
 /// `iters / VALIDATIONS` iterations, and at the end.
 pub const VALIDATIONS: usize = 50;
 
+/// The machine's physical memory in bytes, where the system says (Linux's `/proc/meminfo`).
+fn physical_memory() -> Option<u128> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kb = info.lines().find_map(|l| l.strip_prefix("MemTotal:"))?;
+    let kb: u128 = kb.trim().trim_end_matches("kB").trim().parse().ok()?;
+    kb.checked_mul(1024)
+}
+
 /// Worker threads when none are asked for: every core.
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -479,7 +487,86 @@ impl TrainConfig {
             Dataset::Labelled(l) => self.check_sets(&l.train, &l.test),
             Dataset::Series(f) => self.check_sets(&f.sets.train, &f.sets.test),
             Dataset::Text(c) => self.check_text(c),
+        }?;
+        self.check_memory(&self.network(data))
+    }
+
+    /// Bytes a run of this configuration training `net` asks for, about: the parameters, their
+    /// gradient, the optimizer's state and each thread's gradient, and the activations of a
+    /// batch. `None` when the count itself overflows.
+    pub fn bytes_needed(&self, net: &NetworkConfig) -> Option<u128> {
+        let u = |v: usize| v as u128;
+        let (h, layers, width) = (u(net.hidden), u(net.layers), u(net.width()));
+        let dirs: u128 = if net.bidirectional { 2 } else { 1 };
+        let gates: u128 = match net.cell {
+            CellKind::Tanh => 1,
+            CellKind::Gru => 3,
+            CellKind::Lstm => 4,
+        };
+        let (steps, outputs, answers) = match net.task {
+            Task::Classify {
+                steps,
+                outputs,
+                classes,
+                ..
+            } => (steps, outputs, classes),
+            Task::Regress {
+                steps,
+                outputs,
+                targets,
+                ..
+            } => (steps, outputs, targets),
+            Task::Tag { steps, classes } => (steps, 0, classes),
+            Task::NextToken => (self.seq_len, 0, net.input),
+        };
+        let (t, o, k) = (u(steps), u(outputs), u(answers));
+        let add = |a: u128, b: u128| a.checked_add(b);
+        let mul = |a: u128, b: u128| a.checked_mul(b);
+        // A layer: `gates·H` rows over its input, the recurrent state and two biases.
+        let layer = |input: u128| mul(mul(dirs, gates)?, mul(h, add(add(input, h)?, 2)?)?);
+        let stack = add(layer(width)?, mul(layers - 1, layer(mul(dirs, h)?)?)?)?;
+        let head = add(
+            mul(add(mul(dirs, h)?, 1)?, k)?,
+            mul(add(mul(t, k)?, mul(dirs, h)?)?, o)?,
+        )?;
+        let params = add(stack, head)?;
+        let size: u128 = match self.dtype {
+            Dtype::F32 => 4,
+            Dtype::F64 => 8,
+        };
+        let copies = 4 + u(self.threads);
+        let input = if net.task == Task::NextToken {
+            0
+        } else {
+            width
+        };
+        let per_step = add(add(input, mul(mul(mul(dirs, h)?, layers)?, gates + 4)?)?, k)?;
+        let activations = mul(mul(u(self.batch), t.max(1))?, per_step)?;
+        mul(add(mul(params, copies)?, activations)?, size)
+    }
+
+    /// The run fits in this machine's memory (as far as [`TrainConfig::bytes_needed`] can
+    /// tell), before any of it is asked for.
+    fn check_memory(&self, net: &NetworkConfig) -> Result<()> {
+        let need = self.bytes_needed(net);
+        let have = physical_memory();
+        if need.is_some_and(|n| have.is_none_or(|h| n <= h)) {
+            return Ok(());
         }
+        let gb = |b: u128| format!("{:.1} GB", b as f64 / 1e9);
+        Err(Error::config(format!(
+            "`hidden` {}, `layers` {}, `batch` {} and {} `threads` on these data need {} of \
+             memory{}",
+            self.hidden,
+            self.layers,
+            self.batch,
+            self.threads,
+            need.map_or("more than any machine's".to_string(), |n| format!(
+                "about {}",
+                gb(n)
+            )),
+            have.map_or(String::new(), |h| format!("; this machine has {}", gb(h)))
+        )))
     }
 
     /// Every setting within its range, whatever the data.
