@@ -26,6 +26,7 @@ mod load;
 
 pub use load::load;
 
+use crate::data::series::Cut;
 use crate::data::text::Vocab;
 use crate::data::{Dataset, Norm, Targets};
 use crate::error::Error;
@@ -122,6 +123,32 @@ impl DataInfo {
             | DataInfo::Series { norm, .. } => Some(norm),
             DataInfo::Text(_) => None,
         }
+    }
+
+    /// The cut of a series that gives a saved forecaster's windows again: its target column,
+    /// window, horizon, held-out part and the season it corrects (or, when it corrects none,
+    /// `season`: the one its forecasts are measured against). `None` for other models.
+    pub fn cut(&self, season: Option<usize>) -> Option<Cut> {
+        let DataInfo::Series {
+            targets: scale,
+            columns,
+            target,
+            window,
+            test_len,
+            seasonal,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        Some(Cut {
+            target: Some(columns[*target].clone()),
+            window: Some(*window),
+            horizon: scale.shift.len(),
+            test_len: Some(*test_len),
+            season: seasonal.or(season),
+            residual: Some(seasonal.is_some()),
+        })
     }
 
     /// How the targets of a regression (or forecast) were standardised.

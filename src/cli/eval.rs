@@ -10,7 +10,7 @@ use anyhow::{Result, bail};
 use blasrnn::Model;
 use blasrnn::checkpoint::DataInfo;
 use blasrnn::data::Source;
-use blasrnn::data::series::{Cut, Forecasting, SeasonFrom, read_csv};
+use blasrnn::data::series::{Forecasting, SeasonFrom, read_csv};
 use blasrnn::data::text::Corpus;
 use blasrnn::network::Task;
 use blasrnn::train::{Data, default_threads};
@@ -74,29 +74,17 @@ pub fn run(a: EvalArgs) -> Result<()> {
             let eval = model.evaluate(Data::Text(&corpus.val), threads)?;
             (Reached::of(&eval, &task), eval, Vec::new())
         }
-        DataInfo::Series {
-            columns,
-            target,
-            window,
-            test_len,
-            seasonal,
-            ..
-        } => {
+        info @ DataInfo::Series { .. } => {
             let Some(path) = &a.series else {
                 bail!(
                     "{shown}: a forecaster; give the series to evaluate it on with --series FILE"
                 );
             };
-            let Task::Regress { targets, .. } = task else {
+            if !matches!(task, Task::Regress { .. }) {
                 bail!("{shown}: a forecaster's task must be regress");
-            };
-            let cut = Cut {
-                target: Some(columns[*target].clone()),
-                window: Some(*window),
-                horizon: targets,
-                test_len: Some(*test_len),
-                season: seasonal.or(a.season.map(|m| m as usize)),
-                residual: Some(seasonal.is_some()),
+            }
+            let Some(cut) = info.cut(a.season.map(|m| m as usize)) else {
+                bail!("{shown}: not a forecaster");
             };
             let f = Forecasting::new(&read_csv(path)?, &cut)?;
             let eval = model.evaluate(Data::Labelled(&f.sets.test), threads)?;

@@ -71,49 +71,41 @@ pub fn load(a: &TrainArgs, resume: Option<&Checkpoint>) -> Result<Loaded> {
 /// A series cut into windows as the flags (or the resumed model) say.
 fn series(a: &TrainArgs, path: &std::path::Path, resume: Option<&Checkpoint>) -> Result<Loaded> {
     let s = read_csv(path)?;
-    let saved = match resume.map(|c| (&c.data, c.config.task)) {
-        Some((
-            DataInfo::Series {
-                columns,
-                target,
-                window,
-                test_len,
-                seasonal,
-                ..
-            },
-            blasrnn::network::Task::Regress { targets, .. },
-        )) => {
-            if a.residual && seasonal.is_none() {
+    let saved = match resume.map(|c| (c.data.cut(None), c)) {
+        Some((Some(cut), _)) => {
+            if a.residual && cut.residual == Some(false) {
                 bail!(
                     "--resume: the saved forecaster learns the values themselves; --residual was given"
                 );
             }
-            Some((
-                columns[*target].clone(),
-                *window,
-                targets,
-                *test_len,
-                *seasonal,
-            ))
+            Some(cut)
         }
-        Some(_) => bail!(
+        Some((None, c)) => bail!(
             "--resume {}: the saved model is not a forecaster; --series trains forecasters",
-            resume.map_or(String::new(), |c| c.path.display().to_string())
+            c.path.display()
         ),
         None => None,
     };
-    let cut = match &saved {
+    let cut = match saved {
         // A resumed forecaster reads the series as it was cut.
-        Some((target, window, horizon, test_len, seasonal)) => {
+        Some(cut) => {
+            let seasonal = cut
+                .residual
+                .unwrap_or(false)
+                .then_some(cut.season)
+                .flatten();
             for (flag, given) in [
-                ("--window", a.window.is_some_and(|w| w as usize != *window)),
+                (
+                    "--window",
+                    a.window.is_some_and(|w| Some(w as usize) != cut.window),
+                ),
                 (
                     "--horizon",
-                    a.horizon.is_some_and(|h| h as usize != *horizon),
+                    a.horizon.is_some_and(|h| h as usize != cut.horizon),
                 ),
                 (
                     "--test-len",
-                    a.test_len.is_some_and(|t| t as usize != *test_len),
+                    a.test_len.is_some_and(|t| Some(t as usize) != cut.test_len),
                 ),
                 ("--no-residual", a.no_residual && seasonal.is_some()),
                 (
@@ -126,12 +118,9 @@ fn series(a: &TrainArgs, path: &std::path::Path, resume: Option<&Checkpoint>) ->
                 }
             }
             Cut {
-                target: Some(a.target.clone().unwrap_or_else(|| target.clone())),
-                window: Some(*window),
-                horizon: *horizon,
-                test_len: Some(*test_len),
-                season: seasonal.or(a.season.map(|m| m as usize)),
-                residual: Some(seasonal.is_some()),
+                target: a.target.clone().or(cut.target),
+                season: cut.season.or(a.season.map(|m| m as usize)),
+                ..cut
             }
         }
         None => Cut {
