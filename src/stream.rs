@@ -6,8 +6,8 @@
 //!   answers at every step: the answer for the sequence seen so far, as if it ended there. With
 //!   `mean`, likewise from the mean of its outputs so far. With the seed readout (`seq`), which
 //!   reads exactly T steps, it answers after every T-th step and starts a new sequence.
-//! - A model that reads patches of p steps (see [`crate::network::NetworkConfig::patch`]) steps its state
-//!   once a patch is full: it answers after every p-th step, as above.
+//! - A model that reads patches of p steps (see [`crate::network::NetworkConfig::patch`])
+//!   steps its state once a patch is full: it answers after every p-th step, as above.
 //! - A model with a class at every step answers every step with its class.
 //! - A language model answers every character with the distribution of the next one.
 //!

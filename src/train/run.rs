@@ -150,9 +150,9 @@ pub(crate) type SaveFn<'a, T> = dyn Fn(&Trainer<T>, usize, &Path) -> Result<()> 
 /// Runs `trainer` from iteration `first` as `opts` says: training on `train`, evaluating on
 /// `eval`, keeping the best parameters on `validation` (every `iters / VALIDATIONS` iterations
 /// of the schedule and at its end, wherever the run stops: a resumed run validates where the
-/// uninterrupted one did), checkpointing through `save(trainer, iterations done, path)`, telling `on` of every
-/// step, report and checkpoint. The loop runs on one of the trainer's worker threads, so no step
-/// allocates.
+/// uninterrupted one did), checkpointing through `save(trainer, iterations done, path)`,
+/// telling `on` of every step, report and checkpoint. The loop runs on one of the trainer's
+/// worker threads, so no step allocates.
 pub(crate) fn run<T: Real>(
     trainer: &mut Trainer<T>,
     (train, eval, validation): (Data, Data, Option<Data>),

@@ -359,10 +359,14 @@ impl<T: Real> Trainer<T> {
     }
 
     /// Keeps the current parameters as the best when `loss` (on the validation part, after
-    /// `iteration` iterations) is below the best so far; an equal loss keeps the earlier ones.
-    /// Allocation-free (nothing is kept when the run has no validation part).
+    /// `iteration` iterations) is below the best so far; an equal loss keeps the earlier ones,
+    /// and a loss that is not a finite number is never the best. Allocation-free (nothing is
+    /// kept when the run has no validation part).
     pub fn consider(&mut self, loss: f64, iteration: usize) {
-        if self.best.len() == self.params.len() && self.best_at.is_none_or(|b| loss < b.loss) {
+        if self.best.len() == self.params.len()
+            && loss.is_finite()
+            && self.best_at.is_none_or(|b| loss < b.loss)
+        {
             self.best.copy_from_slice(&self.params);
             self.best_at = Some(Best { iteration, loss });
         }

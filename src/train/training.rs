@@ -280,9 +280,12 @@ fn save<T: Real>(tr: &Trainer<T>, info: &DataInfo, iteration: usize, path: &Path
 /// Puts a checkpoint's parameters, optimizer state and streams' state into `tr`.
 fn restore<T: Real>(tr: &mut Trainer<T>, ck: &Checkpoint) -> Result<()> {
     match &ck.resume {
+        // A run continued without its validation part continues from its last parameters.
         Some((current, best)) => {
             crate::real::convert(current, &mut tr.params);
-            tr.set_best(*best, &ck.params);
+            if tr.config.validation > 0.0 {
+                tr.set_best(*best, &ck.params);
+            }
         }
         None => crate::real::convert(&ck.params, &mut tr.params),
     }
