@@ -68,7 +68,12 @@ pub fn carve(set: &SeqSet, fraction: f64, seed: u64, latest: bool) -> Vec<usize>
                 })
                 .collect();
             if picked.is_empty() {
-                picked.push(all[0]);
+                // Every class too small for its share: one sequence of a class that has
+                // another to train on (of any class, when none has).
+                let spare = all
+                    .iter()
+                    .find(|&&i| members[set.labels[i] as usize].len() > 1);
+                picked.push(*spare.unwrap_or(&all[0]));
             }
             picked
         }
@@ -112,5 +117,11 @@ mod tests {
             ],
             [0, 1, 9]
         );
+        // Classes of one sequence each but one: the one carved is of the class of two.
+        let x = vec![0.0f64; 5];
+        let set = SeqSet::from_arrays(&x, [5, 1, 1], None, Some(&[0, 1, 2, 3, 3])).unwrap();
+        let one = carve(&set, 0.2, 1, false);
+        assert_eq!(one.len(), 1);
+        assert_eq!(set.labels[one[0]], 3);
     }
 }
