@@ -55,20 +55,16 @@ pub fn load(path: &Path) -> Result<Checkpoint> {
     let (params, dtype) = params(&mut file, &net);
     let optimizer_state = optimizer(&mut file, net.num_params());
     let state = state(&mut file, &config);
-    let current = file.take("resume.params").map(|v| match values(&v) {
-        Some(p) if p.len() == net.num_params() && p.iter().all(|x| x.is_finite()) => Ok(p),
-        _ => Err(format!(
-            "\"resume.params\": expected {} finite F64 or F32 values",
-            net.num_params()
-        )),
-    });
-    let current = match current {
-        Some(Err(problem)) => {
-            file.problems.push(problem);
+    let current = match file.take("resume.params").map(|v| values(&v)) {
+        None => None,
+        Some(Some(p)) if p.len() == net.num_params() && p.iter().all(|x| x.is_finite()) => Some(p),
+        Some(_) => {
+            file.problems.push(format!(
+                "\"resume.params\": expected {} finite F64 or F32 values",
+                net.num_params()
+            ));
             None
         }
-        Some(Ok(p)) => Some(p),
-        None => None,
     };
     let mut problems = file.problems;
     for name in st.names() {
@@ -285,17 +281,16 @@ fn params(file: &mut Tensors, net: &Network) -> (Vec<f64>, Dtype) {
                 cell.name(),
             )),
             Some(v) => match values(&v) {
-                Some(vals) if vals.iter().any(|x| !x.is_finite()) => {
-                    let at = vals.iter().position(|x| !x.is_finite()).unwrap_or(0);
-                    file.problems.push(format!(
+                Some(vals) => match vals.iter().position(|x| !x.is_finite()) {
+                    Some(at) => file.problems.push(format!(
                         "{}: value {at} is {}, not a finite number",
                         spec.name, vals[at]
-                    ))
-                }
-                Some(vals) => {
-                    all_f32 &= v.dtype() == StDtype::F32;
-                    params[range].copy_from_slice(&vals)
-                }
+                    )),
+                    None => {
+                        all_f32 &= v.dtype() == StDtype::F32;
+                        params[range].copy_from_slice(&vals)
+                    }
+                },
                 None => file.problems.push(format!(
                     "{}: dtype {:?}, expected F64 or F32",
                     spec.name,

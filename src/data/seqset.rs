@@ -75,11 +75,7 @@ impl SeqSet {
         dims: usize,
         classes: usize,
     ) -> Result<SeqSet> {
-        if classes > MAX_CLASSES {
-            return Err(Error::shape(format!(
-                "{classes} classes; a set may have {MAX_CLASSES} at most"
-            )));
-        }
+        check_class_count(classes)?;
         if Some(bytes.len())
             != labels
                 .len()
@@ -233,12 +229,7 @@ impl SeqSet {
                 lens[i]
             )));
         }
-        if classes.len() > MAX_CLASSES {
-            return Err(Error::shape(format!(
-                "{} classes; a set may have {MAX_CLASSES} at most",
-                classes.len()
-            )));
-        }
+        check_class_count(classes.len())?;
         if !classes.is_empty() {
             check_labels(&labels, classes.len())?;
         }
@@ -305,12 +296,7 @@ impl SeqSet {
         classes: Vec<String>,
     ) -> Result<SeqSet> {
         let (n, t) = (self.len(), self.steps);
-        if classes.len() > MAX_CLASSES {
-            return Err(Error::shape(format!(
-                "{} classes; a set may have {MAX_CLASSES} at most",
-                classes.len()
-            )));
-        }
+        check_class_count(classes.len())?;
         if labels.len() != n * t {
             return Err(Error::shape(format!(
                 "{} step labels for {n} sequences of {t} steps",
@@ -538,6 +524,16 @@ impl SeqSet {
         }
         ws.begin(b, patches);
     }
+}
+
+/// No more classes than a set may have ([`MAX_CLASSES`]).
+fn check_class_count(classes: usize) -> Result<()> {
+    if classes > MAX_CLASSES {
+        return Err(Error::shape(format!(
+            "{classes} classes; a set may have {MAX_CLASSES} at most"
+        )));
+    }
+    Ok(())
 }
 
 /// Every label below `classes`.

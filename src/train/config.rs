@@ -131,7 +131,7 @@ pub const SERIES_UPDATES: usize = 100;
 pub const SERIES_BATCH: usize = 32;
 
 /// Recurrent steps a long sequence is read in by default: [`patch_rule`] reads a sequence
-/// longer than twice this in patches that make it about this many steps.
+/// longer than four times this in patches that make it about this many steps.
 pub const PATCHED_STEPS: usize = 32;
 
 /// The patch of the default run on sequences whose longest has `steps` steps: 1 up to

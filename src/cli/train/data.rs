@@ -89,11 +89,8 @@ fn series(a: &TrainArgs, path: &std::path::Path, resume: Option<&Checkpoint>) ->
     let cut = match saved {
         // A resumed forecaster reads the series as it was cut.
         Some(cut) => {
-            let seasonal = cut
-                .residual
-                .unwrap_or(false)
-                .then_some(cut.season)
-                .flatten();
+            // Cut with no season of its own: the season is the one the model corrects.
+            let seasonal = cut.season;
             for (flag, given) in [
                 (
                     "--window",

@@ -85,7 +85,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub bidirectional: bool,
     /// Read this many consecutive steps as one input vector (a patch): long sequences train in
-    /// fewer, wider steps [default: 1 up to 64 steps, else enough to make about 32 steps; 1 for
+    /// fewer, wider steps [default: 1 up to 128 steps, else enough to make about 32 steps; 1 for
     /// a class at every step, series and text].
     #[arg(long)]
     pub patch: Option<u32>,

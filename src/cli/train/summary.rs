@@ -48,6 +48,10 @@ pub fn describe(console: &Console, c: &TrainConfig, data: &Loaded, params: usize
         c.init.name(),
         c.seed
     );
+    let patched = match c.patch {
+        1 => String::new(),
+        p => format!(", reading patches of {p} steps"),
+    };
     match &data.data {
         Dataset::Series(f) => {
             let sets = &f.sets;
@@ -55,10 +59,7 @@ pub fn describe(console: &Console, c: &TrainConfig, data: &Loaded, params: usize
                 "model: {shape}{}{}, readout {}, {params} parameters ({}); data: {}: {} steps of {} columns, \
                  forecasting {:?} {} steps ahead from {} past steps; {} training windows, {} test forecasts",
                 if c.bidirectional { ", bidirectional" } else { "" },
-                match c.patch {
-                    1 => String::new(),
-                    p => format!(", reading patches of {p} steps"),
-                },
+                patched,
                 c.readout.name(),
                 c.dtype.name(),
                 data.path.display(),
@@ -94,10 +95,7 @@ pub fn describe(console: &Console, c: &TrainConfig, data: &Loaded, params: usize
             console.say(format_args!(
                 "model: {shape}{}{}, readout {}, {params} parameters ({}); data: {}: {} train / {} test sequences of {steps} steps × {}, {targets}",
                 if c.bidirectional { ", bidirectional" } else { "" },
-                match c.patch {
-                    1 => String::new(),
-                    p => format!(", reading patches of {p} steps"),
-                },
+                patched,
                 c.readout.name(),
                 c.dtype.name(),
                 data.path.display(),
