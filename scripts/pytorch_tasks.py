@@ -117,11 +117,14 @@ def regression(name, cell="gru", hidden=128, layers=2, epochs=100, batch=32, lr=
 # ---- forecasting: windows of a series ------------------------------------------------------------
 
 def forecasting(path, window, horizon, test_len, season, residual, cell="lstm", hidden=64, layers=1,
-                epochs=1, batch=32, lr=4e-3, warmup=50, seed=1):
-    """Samples/s, the test forecasts' errors and the seasonal naive forecast's, windows cut as
+                epochs=1, batch=32, lr=4e-3, warmup=50, seed=1, iters=None, validation=0.0):
+    """Samples/s, the test forecasts' errors and the seasonal naive forecast's (`path`: a one-column
+    CSV file with a header, or the values), windows cut as
     blasrnn cuts them (with `residual`: the change from the seasonal naive forecast learned, and
-    the change over the season read as one more input)."""
-    y = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=1)
+    the change over the season read as one more input). `iters`: that many batches instead of
+    `epochs` passes; `validation`: the share of the latest training windows held out, the
+    parameters of their lowest loss kept (early stopping, as blasrnn)."""
+    y = path if isinstance(path, np.ndarray) else np.loadtxt(path, delimiter=",", skiprows=1, ndmin=1)
     n = len(y)
     m = season if residual else 0
     table = y.reshape(-1, 1)
@@ -156,10 +159,14 @@ def forecasting(path, window, horizon, test_len, season, residual, cell="lstm", 
         out, _ = rnn(X)
         return fc(out[:, -1])
 
-    per_epoch = (len(tr_origins) + batch - 1) // batch
-    secs = train(params, epochs_of(len(tr_origins), batch, epochs),
-                 lambda b: torch.nn.functional.mse_loss(predict(Xtr[b]), Y[b]),
-                 lr, warmup, epochs * per_epoch)
+    held = int(round(validation * len(tr_origins)))
+    fit_n = len(tr_origins) - held
+    total = iters if iters is not None else epochs * ((fit_n + batch - 1) // batch)
+    loss_of = lambda b: torch.nn.functional.mse_loss(predict(Xtr[b]), Y[b])
+    val = (lambda: loss_of(torch.arange(fit_n, len(tr_origins)))) if held else None
+    secs = kept(params, iterations(fit_n, batch, total), loss_of, val, lr, warmup, total,
+                max(1, total // 50))
+    samples = epochs * fit_n if iters is None else min(total * batch, total * fit_n)
     actual = np.array([y[o:o + horizon] for o in te_origins])
     base = np.array([[snaive(o, h, season) for h in range(horizon)] for o in te_origins])
     with torch.no_grad():
@@ -169,7 +176,7 @@ def forecasting(path, window, horizon, test_len, season, residual, cell="lstm", 
     mean = y[:train_end].mean()
     ours, theirs = errors(forecast, actual, mean), errors(base, actual, mean)
     ours["mase"], theirs["mase"] = ours["mae"] / scale, theirs["mae"] / scale
-    return epochs * len(tr_origins) / secs, ours, theirs
+    return samples / secs, ours, theirs
 
 
 # ---- a class at every step -----------------------------------------------------------------------
@@ -220,3 +227,119 @@ def segments(path, cell="gru", hidden=128, layers=2, bidirectional=True, epochs=
     step_acc = sum(r.sum() for r in right) / lte.sum()
     seq_acc = np.mean([r.all() for r in right])
     return epochs * ltr.sum() / secs, float(step_acc), float(seq_acc)
+
+
+# ---- the suite: blasrnn's chosen run, replayed ---------------------------------------------------
+
+def kept(params, batches, loss_of, val_loss, lr, warmup, total, every):
+    """As `train`, and with `val_loss` (or None) evaluated every `every` iterations and at the end,
+    the parameters of its lowest value put back at the end (early stopping, as blasrnn keeps
+    them); returns the seconds it took."""
+    opt = torch.optim.Adam(params, lr=lr)
+    set_lr = schedule(opt, lr, warmup, total)
+    best, saved = math.inf, None
+    t0 = time.perf_counter()
+    for it, b in enumerate(batches):
+        set_lr(it)
+        update(opt, params, loss_of(b))
+        done = it + 1
+        if val_loss is not None and (done % every == 0 or done == total):
+            with torch.no_grad():
+                v = float(val_loss())
+            if v < best:
+                best, saved = v, [p.detach().clone() for p in params]
+    if saved is not None:
+        with torch.no_grad():
+            for p, s in zip(params, saved):
+                p.copy_(s)
+    return time.perf_counter() - t0
+
+
+def iterations(n, batch, iters):
+    """`iters` batches of shuffled indices, epoch after epoch."""
+    done = 0
+    while True:
+        for b in epochs_of(n, batch, 1):
+            if done == iters:
+                return
+            done += 1
+            yield b
+
+
+def sequences(train, test, run, classes, seed=1):
+    """The test figure (accuracy, or RMSE) and the training seconds of the model blasrnn chose for a
+    set (`run`: its `--json` object: cell, hidden, layers, bidirectional, patch, readout, iters,
+    batch, lr, warmup, clip, validation), trained the same way in PyTorch: inputs standardised per
+    channel over the training steps, `patch` consecutive steps read as one input vector (the last
+    patch padded with zeros), the last state or the mean over the steps into a linear head,
+    cross-entropy or MSE on standardised targets, Adam with warm-up and cosine decay, and the
+    parameters of the lowest loss on a random `validation` share of the training cases kept.
+    `train`, `test`: (cases as [channels][steps] arrays, labels or targets). None where the run's
+    readout has no counterpart here."""
+    if run["readout"] not in ("last", "mean"):
+        return None
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    (xa, ya), (xb, yb) = train, test
+    cat = np.concatenate([c.T for c in xa])
+    mu, sd = cat.mean(0), cat.std(0)
+    sd = np.where(sd > 1e-12, sd, 1.0)
+    p = run["patch"]
+
+    def pack(cases):
+        rows = []
+        for c in cases:
+            x = (c.T - mu) / sd
+            t = -(-len(x) // p)
+            x = np.concatenate([x, np.zeros((t * p - len(x), x.shape[1]))]).reshape(t, -1)
+            rows.append(torch.tensor(x, dtype=torch.float32))
+        lens = torch.tensor([len(r) for r in rows])
+        return torch.nn.utils.rnn.pad_sequence(rows, batch_first=True), lens
+
+    if classes:
+        names = sorted(set(ya))
+        ta = torch.tensor([names.index(v) for v in ya])
+        tb = np.array([names.index(v) if v in names else -1 for v in yb])
+        outputs = len(names)
+    else:
+        va = np.array([float(v) for v in ya])
+        ym, ys = va.mean(), va.std() or 1.0
+        ta = torch.tensor((va - ym) / ys, dtype=torch.float32).view(-1, 1)
+        tb = np.array([float(v) for v in yb])
+        outputs = 1
+    X, L = pack(xa)
+    Xt, Lt = pack(xb)
+    order = rng.permutation(len(xa))
+    held = int(round(run["validation"] * len(xa)))
+    fit_idx, val_idx = torch.tensor(order[held:]), torch.tensor(order[:held])
+    two = 2 if run["bidirectional"] else 1
+    rnn = CELLS[run["cell"]](X.shape[2], run["hidden"], num_layers=run["layers"], batch_first=True,
+                             bidirectional=run["bidirectional"])
+    fc = torch.nn.Linear(run["hidden"] * two, outputs)
+    params = list(rnn.parameters()) + list(fc.parameters())
+
+    def forward(Xs, Ls):
+        packed = torch.nn.utils.rnn.pack_padded_sequence(Xs, Ls, batch_first=True, enforce_sorted=False)
+        out, h = rnn(packed)
+        if run["readout"] == "last":
+            h = h[0] if isinstance(h, tuple) else h
+            return fc(torch.cat([h[-two + i] for i in range(two)], dim=1))
+        out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=Xs.shape[1])
+        return fc(out.sum(1) / Ls[:, None].float())
+
+    def loss_on(idx):
+        z = forward(X[idx], L[idx])
+        if classes:
+            return torch.nn.functional.cross_entropy(z, ta[idx])
+        return torch.nn.functional.mse_loss(z, ta[idx])
+
+    val = (lambda: loss_on(val_idx)) if held else None
+    every = max(1, run["iters"] // 50)
+    batches = (fit_idx[b] for b in iterations(len(fit_idx), run["batch"], run["iters"]))
+    secs = kept(params, batches, loss_on, val, run["lr"], run["warmup"], run["iters"], every)
+    with torch.no_grad():
+        z = forward(Xt, Lt).double().numpy()
+    if classes:
+        return float(np.mean(z.argmax(1) == tb)), secs
+    pred = z.reshape(-1) * ys + ym
+    return float(np.sqrt(np.mean((pred - tb) ** 2))), secs

@@ -19,6 +19,7 @@ with --suite; the sets in the repository's `data/` join it. numpy is needed; aeo
 """
 
 import argparse
+import csv
 import json
 import os
 import statistics
@@ -119,6 +120,25 @@ def minirocket(train, test, seed):
     return acc, time.perf_counter() - start
 
 
+def torch_peer():
+    """`pytorch_tasks` when torch imports (the same model in PyTorch), else None."""
+    try:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import pytorch_tasks
+
+        pytorch_tasks.torch.set_num_threads(2)
+        return pytorch_tasks
+    except ImportError:
+        return None
+
+
+def last_column(path):
+    """The values of a two-column CSV file's last column (the suite's series)."""
+    with open(path, encoding="utf-8") as f:
+        rows = list(csv.reader(f))[1:]
+    return np.array([float(r[-1]) for r in rows if r])
+
+
 def blasrnn(binary, args, seed):
     cmd = [binary, "train", *args, "--seed", str(seed), "--json", "--quiet"]
     out = subprocess.run(cmd, capture_output=True, text=True)
@@ -137,9 +157,11 @@ def main():
     seeds = [int(s) for s in a.seeds.split(",")]
     only = set(filter(None, a.only.split(",")))
     med = statistics.median
-    means = {"blasrnn": [], "1-NN": [], "MiniRocket": []}
-    print("| set | task | blasrnn defaults | training time | baseline | MiniRocket | command |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    means = {"blasrnn": [], "1-NN": [], "MiniRocket": [], "PyTorch": []}
+    tasks = torch_peer()
+    print("| set | task | blasrnn defaults | training time | baseline | the same model in PyTorch "
+          "| MiniRocket | command |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, kind, spec, horizon in SETS:
         if only and name not in only:
             continue
@@ -149,7 +171,26 @@ def main():
         secs = med(r["train_seconds"] for r in runs)
         shown = " ".join(args).replace(a.suite, "SUITE").replace(ROOT + "/", "")
         command = f"`blasrnn train {shown}`"
-        peer = ""
+        peer, torch_fig = "", ""
+        if kind != "series" and tasks:
+            train, test = pair(path)
+            got = [tasks.sequences(train, test, r, kind == "classes", seed=s) for r, s in zip(runs, seeds)]
+            if all(got):
+                value = med(g[0] for g in got)
+                torch_fig = f"{value:.3f}" if kind == "classes" else f"{value:.4f}"
+                torch_fig += f" ({med(g[1] for g in got):.1f} s)"
+                if kind == "classes":
+                    means["PyTorch"].append(value)
+        elif tasks:
+            y = last_column(path)
+            got = [
+                tasks.forecasting(y, r["window"], r["horizon"], r["test_len"], r["season"], r["residual"],
+                                  cell=r["cell"], hidden=r["hidden"], layers=r["layers"], batch=r["batch"],
+                                  lr=r["lr"], warmup=r["warmup"], seed=s, iters=r["iters"],
+                                  validation=r["validation"])
+                for r, s in zip(runs, seeds)
+            ]
+            torch_fig = f"MASE {med(g[1]['mase'] for g in got):.3f}"
         if kind == "classes":
             accuracy = med(r["test_accuracy"] for r in runs)
             figure = f"accuracy {accuracy:.3f}"
@@ -169,7 +210,8 @@ def main():
             season = runs[0]["season"]
             figure = f"MASE {med(r['test_mase'] for r in runs):.3f} (season {season}, {runs[0]['season_from']})"
             baseline = f"seasonal naive {runs[0]['baseline_mase']:.3f}"
-        print(f"| {name} | {kind} | {figure} | {secs:.1f} s | {baseline} | {peer} | {command} |", flush=True)
+        print(f"| {name} | {kind} | {figure} | {secs:.1f} s | {baseline} | {torch_fig} | {peer} | {command} |",
+              flush=True)
     shown = [f"{k} {sum(v) / len(v):.3f}" for k, v in means.items() if v]
     if shown:
         print(f"\nMean accuracy over {len(means['blasrnn'])} classification sets: " + ", ".join(shown))

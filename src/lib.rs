@@ -73,6 +73,7 @@ pub mod checkpoint;
 pub mod choice;
 pub mod data;
 pub mod error;
+pub mod metrics;
 pub mod model;
 pub mod network;
 pub mod nn;

@@ -4,10 +4,12 @@
 //! evaluate, classify, sample, stream — starts here.
 
 use crate::blas::FlushScope;
-use crate::checkpoint::{self, Checkpoint, DataInfo, Snapshot};
+use crate::checkpoint::{self, Checkpoint, Snapshot};
+use crate::data::DataInfo;
 use crate::data::series::{Series, last_window};
 use crate::data::text::Vocab;
-use crate::data::{Data, SeqSet, Targets};
+use crate::data::npz::Expect;
+use crate::data::{Data, SeqSet, Source, Targets};
 use crate::error::{Error, Result};
 use crate::network::{Network, NetworkConfig, Task};
 use crate::real::{ByDtype, Dtype, Real, by_dtype};
@@ -180,6 +182,23 @@ impl Model {
     /// What it reads: a classifier's normalisation and class names, or a vocabulary.
     pub fn info(&self) -> &DataInfo {
         &self.info
+    }
+
+    /// The test split of the labelled data at `path` (a directory, `.ts` pair or `.npz`
+    /// archive), read as this model reads data: its inputs normalised as the training data's
+    /// were, its class names or target standardisation this model's.
+    ///
+    /// # Errors
+    /// When the data cannot be read, or its targets are not what this model predicts (a language
+    /// model or forecaster reads no labelled sequences).
+    pub fn load_test(&self, path: impl AsRef<Path>) -> Result<SeqSet> {
+        let names = self.classes().unwrap_or(&[]);
+        let expect = match self.task() {
+            Task::Tag { .. } => Expect::Steps(names),
+            Task::Regress { targets, .. } => Expect::Values(targets),
+            _ => Expect::Classes(names),
+        };
+        Source::find(path.as_ref())?.load_test(&self.info, expect)
     }
 
     /// A classifier's (or tagger's) class names, in output order.
@@ -380,9 +399,9 @@ impl Model {
                             set.len()
                         )));
                     }
-                    set.load_batch_with(&mut [i], norm, &mut ws);
+                    set.load_batch_with(&mut [i], norm, &mut ws.batch);
                     fitted.forward(&n.params, &mut ws, None);
-                    let rows = fitted.head().rows(1, ws.steps());
+                    let rows = fitted.head().rows(1, ws.batch.steps());
                     Ok(ws.probs(rows, k).iter().map(|p| p.to_f64()).collect())
                 })
                 .collect()

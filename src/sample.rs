@@ -122,11 +122,11 @@ impl<'a, T: Real> Sampler<'a, T> {
     pub fn feed(&mut self, tokens: &[u32]) {
         let _flush = FlushScope::new(!self.config.keep_subnormals);
         let v = self.model.config.input;
-        for part in tokens.chunks(self.ws.max_steps) {
+        for part in tokens.chunks(self.ws.batch.max_steps) {
             let t = part.len();
-            self.ws.tokens[..t].copy_from_slice(part);
-            self.ws.targets[..t].fill(0);
-            self.ws.begin_full(1, t);
+            self.ws.batch.tokens[..t].copy_from_slice(part);
+            self.ws.batch.targets[..t].fill(0);
+            self.ws.batch.begin_full(1, t);
             let (model, params, ws) = (self.model, self.params, &mut self.ws);
             let logits = self.team.enter(|| model.next_token_logits(params, ws));
             let last = &logits[(t - 1) * v..t * v];

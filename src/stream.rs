@@ -15,7 +15,7 @@
 //! sequence has ended, and no stream.
 
 use crate::blas::{FlushScope, Team};
-use crate::checkpoint::DataInfo;
+use crate::data::DataInfo;
 use crate::data::Norm;
 use crate::error::{Error, Result};
 use crate::model::{Model, Net};
@@ -268,7 +268,7 @@ impl<T: Real> Framed<'_, T> {
             return Err(Error::shape(format!("a frame holding {v}")));
         }
         let at = self.fill * d;
-        for (k, (x, &v)) in self.ws.x[at..at + d].iter_mut().zip(frame).enumerate() {
+        for (k, (x, &v)) in self.ws.batch.x[at..at + d].iter_mut().zip(frame).enumerate() {
             *x = T::from_f64((v - norm.shift[k]) * norm.scale[k]);
         }
         self.fill += 1;
@@ -276,7 +276,7 @@ impl<T: Real> Framed<'_, T> {
             return Ok(None);
         }
         self.fill = 0;
-        self.ws.begin_full(1, 1);
+        self.ws.batch.begin_full(1, 1);
         let (net, p, ws) = (&self.n.net, &self.n.params, &mut self.ws);
         let h = self.team.enter(|| net.stack_states(p, ws));
         let hp = net.head_params(p);

@@ -6,7 +6,8 @@ mod common;
 use common::{blasrnn, fails_with, last_json};
 
 use blasrnn::Error as CheckpointError;
-use blasrnn::checkpoint::{self, DataInfo, Snapshot};
+use blasrnn::checkpoint::{self, Snapshot};
+use blasrnn::data::DataInfo;
 use blasrnn::data::Norm;
 use blasrnn::network::{Init, Network, NetworkConfig, Task};
 use blasrnn::nn::cell::CellKind;

@@ -119,20 +119,20 @@ fn a_batch_gives_what_each_sequence_gives_alone() {
             .map(|_| g.next_f64() - 0.5)
             .collect();
         let mut ws = model.workspace(b, t, false);
-        ws.x.iter_mut().for_each(|v| *v = g.next_f64());
-        ws.targets
+        ws.batch.x.iter_mut().for_each(|v| *v = g.next_f64());
+        ws.batch.targets
             .iter_mut()
             .enumerate()
             .for_each(|(i, l)| *l = i as u32);
-        ws.begin_full(b, t);
+        ws.batch.begin_full(b, t);
         let (loss, _) = model.forward(&p, &mut ws, None);
         let probs = ws.probs(b, 10).to_vec();
         let mut one = model.workspace(1, t, false);
         let mut sum = 0.0;
         for i in 0..b {
-            one.x.copy_from_slice(&ws.x[i * t * d..(i + 1) * t * d]);
-            one.targets[0] = ws.targets[i];
-            one.begin_full(1, t);
+            one.batch.x.copy_from_slice(&ws.batch.x[i * t * d..(i + 1) * t * d]);
+            one.batch.targets[0] = ws.batch.targets[i];
+            one.batch.begin_full(1, t);
             sum += model.forward(&p, &mut one, None).0;
             for (a, e) in one.probs(1, 10).iter().zip(&probs[i * 10..(i + 1) * 10]) {
                 assert!(
@@ -175,22 +175,22 @@ fn padding_changes_nothing() {
                 let b = lens.len();
                 let mut ws = model.workspace(b, t, false);
                 // Garbage in the padding: it must not count.
-                ws.x.iter_mut().for_each(|v| *v = g.next_f64() * 10.0 - 5.0);
+                ws.batch.x.iter_mut().for_each(|v| *v = g.next_f64() * 10.0 - 5.0);
                 for (i, &l) in lens.iter().enumerate() {
-                    ws.targets[i] = (i % k) as u32;
-                    ws.lens[i] = l;
+                    ws.batch.targets[i] = (i % k) as u32;
+                    ws.batch.lens[i] = l;
                 }
-                ws.begin(b, t);
+                ws.batch.begin(b, t);
                 ws.grad.fill(0.0);
                 let (loss, _) = model.forward(&p, &mut ws, None);
                 model.backward(&p, &mut ws, 1.0);
                 let (mut sum, mut grad) = (0.0, vec![0.0; p.len()]);
                 let mut one = model.workspace(1, t, false);
                 for (i, &l) in lens.iter().enumerate() {
-                    one.x[..l * d].copy_from_slice(&ws.x[i * t * d..(i * t + l) * d]);
-                    one.targets[0] = ws.targets[i];
-                    one.lens[0] = l;
-                    one.begin(1, l);
+                    one.batch.x[..l * d].copy_from_slice(&ws.batch.x[i * t * d..(i * t + l) * d]);
+                    one.batch.targets[0] = ws.batch.targets[i];
+                    one.batch.lens[0] = l;
+                    one.batch.begin(1, l);
                     one.grad.fill(0.0);
                     sum += model.forward(&p, &mut one, None).0;
                     model.backward(&p, &mut one, 1.0);
@@ -293,7 +293,7 @@ fn flop_formulas_match_what_blas_was_asked_for() {
                 });
                 let p = vec![0.1; model.num_params()];
                 let mut ws = model.workspace(b, t, false);
-                ws.begin_full(b, t);
+                ws.batch.begin_full(b, t);
                 let carried = task == Task::NextToken;
                 if carried {
                     for l in 0..layers {
@@ -349,16 +349,16 @@ fn f32_forward_and_backward_follow_f64_to_f32_precision() {
                 .collect();
             let p32: Vec<f32> = p64.iter().map(|&v| v as f32).collect();
             let (mut w64, mut w32) = (m64.workspace(b, 4, false), m32.workspace(b, 4, false));
-            for (a, c) in w64.x.iter_mut().zip(w32.x.iter_mut()) {
+            for (a, c) in w64.batch.x.iter_mut().zip(w32.batch.x.iter_mut()) {
                 *c = g.next_f64() as f32;
                 *a = f64::from(*c);
             }
             for i in 0..b {
-                w64.targets[i] = (3 * i % 10) as u32;
-                w32.targets[i] = w64.targets[i];
+                w64.batch.targets[i] = (3 * i % 10) as u32;
+                w32.batch.targets[i] = w64.batch.targets[i];
             }
-            w64.begin_full(b, 4);
-            w32.begin_full(b, 4);
+            w64.batch.begin_full(b, 4);
+            w32.batch.begin_full(b, 4);
             let (l64, c64) = m64.forward(&p64, &mut w64, None);
             let (l32, c32) = m32.forward(&p32, &mut w32, None);
             let what = format!("{cell:?}/{readout:?}");

@@ -10,7 +10,8 @@
 
 mod common;
 
-use blasrnn::checkpoint::{self, DataInfo, Snapshot};
+use blasrnn::checkpoint::{self, Snapshot};
+use blasrnn::data::DataInfo;
 use blasrnn::data::Norm;
 use blasrnn::data::text::{Corpus, Vocab};
 use blasrnn::network::{Init, Network, NetworkConfig, Task};

@@ -419,8 +419,8 @@ fn patches_are_the_regrouped_sequences_in_training_saving_and_streaming() {
     let params: Vec<f64> = (0..a.num_params()).map(|_| g.next_f64() - 0.5).collect();
     let run = |net: &Network<f64>, set: &SeqSet| {
         let mut ws = net.workspace(n, s, false);
-        set.load_batch(&mut (0..n).collect::<Vec<_>>(), &mut ws);
-        assert_eq!(ws.steps(), s);
+        set.load_batch(&mut (0..n).collect::<Vec<_>>(), &mut ws.batch);
+        assert_eq!(ws.batch.steps(), s);
         let (loss, _) = net.forward(&params, &mut ws, None);
         net.backward(&params, &mut ws, 1.0);
         (loss, ws.grad.clone())

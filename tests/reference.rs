@@ -20,7 +20,7 @@ fn reference_forward_equals_the_engine_on_one_sequence() {
     raw.norm = blasrnn::data::Norm::scaled(4, 1.0);
     for i in 0..data.len() {
         r.forward(data.bytes(i).unwrap(), data.labels[i]);
-        raw.load_batch(&mut [i], &mut ws);
+        raw.load_batch(&mut [i], &mut ws.batch);
         r.model.forward(&r.params, &mut ws, None);
         for (a, b) in r.probs().iter().zip(ws.probs(1, 10)) {
             assert!((a - b).abs() < 1e-12, "image {i}: {a} vs {b}");
@@ -43,11 +43,11 @@ fn one_reference_image_is_a_gradient_step_to_first_order() {
     let before = r.params.clone();
 
     let mut ws = r.model.workspace(1, 5, false);
-    for (x, &p) in ws.x.iter_mut().zip(&image) {
+    for (x, &p) in ws.batch.x.iter_mut().zip(&image) {
         *x = f64::from(p);
     }
-    ws.targets[0] = label;
-    ws.begin_full(1, 5);
+    ws.batch.targets[0] = label;
+    ws.batch.begin_full(1, 5);
     ws.grad.fill(0.0);
     r.model.forward(&before, &mut ws, None);
     r.model.backward(&before, &mut ws, 1.0);

@@ -47,7 +47,7 @@ fn covid3month_reads_as_regression_with_its_known_mean_baseline() {
         panic!("regression targets")
     };
     let mean = vec![norm.shift[0]; y.len()];
-    let e = blasrnn::train::ValueErrors::of(&mean, y, &norm.shift);
+    let e = blasrnn::metrics::ValueErrors::of(&mean, y, &norm.shift);
     assert!((e.rmse - 0.044719923686825).abs() < 1e-12, "{e:?}");
     assert_eq!(e.rmse, e.mean_baseline_rmse);
 }

@@ -4,7 +4,8 @@
 //! match to one list of problems, so that a file's error says everything wrong at once; a tensor
 //! that no part claims is one of them.
 
-use super::{Checkpoint, DataInfo};
+use super::Checkpoint;
+use crate::data::DataInfo;
 use crate::data::Norm;
 use crate::data::text::Vocab;
 use crate::error::{Error, Result};

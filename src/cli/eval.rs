@@ -8,8 +8,7 @@ use super::console::Console;
 use super::results::Reached;
 use anyhow::{Result, bail};
 use blasrnn::Model;
-use blasrnn::checkpoint::DataInfo;
-use blasrnn::data::Source;
+use blasrnn::data::DataInfo;
 use blasrnn::data::series::{Forecasting, SeasonFrom, read_csv};
 use blasrnn::data::text::Corpus;
 use blasrnn::network::Task;
@@ -98,11 +97,11 @@ pub fn run(a: EvalArgs) -> Result<()> {
                 Vec::new(),
             )
         }
-        info => {
+        _ => {
             if a.text.is_some() || a.series.is_some() {
                 bail!("{shown}: a model of labelled sequences; --data names what it is tested on");
             }
-            let test = Source::find(&a.data)?.load_test(info, &task)?;
+            let test = model.load_test(&a.data)?;
             // In the dtype the model was trained in, so that eval repeats training's final figure.
             let eval = model
                 .evaluate(Data::Labelled(&test), threads)

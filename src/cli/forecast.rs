@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use blasrnn::Model;
-use blasrnn::checkpoint::DataInfo;
+use blasrnn::data::DataInfo;
 use blasrnn::data::series::read_csv;
 use clap::Args;
 use serde_json::json;

@@ -5,9 +5,9 @@
 use super::console::Console;
 use anyhow::{Result, bail};
 use blasrnn::Model;
-use blasrnn::checkpoint::DataInfo;
+use blasrnn::data::DataInfo;
 use blasrnn::data::image::read_gray;
-use blasrnn::data::{SeqSet, Source, Targets, ts};
+use blasrnn::data::{SeqSet, Targets, ts};
 use blasrnn::network::Task;
 use clap::Args;
 use serde_json::{Value, json};
@@ -86,7 +86,7 @@ pub fn run(a: PredictArgs) -> Result<()> {
     }
     let series_file = a.data.extension().is_some_and(|e| e == "ts") && a.data.is_file();
     if !a.test_index.is_empty() {
-        let test = Source::find(&a.data)?.load_test(info, &task)?;
+        let test = model.load_test(&a.data)?;
         for &i in &a.test_index {
             if i >= test.len() {
                 bail!(

@@ -4,11 +4,13 @@
 //! part writes a batch into a network's [`Workspace`](crate::network::Workspace) without
 //! allocating.
 
+mod info;
 pub mod idx;
 #[cfg(feature = "image")]
 pub mod image;
 pub mod mnist;
 pub mod npz;
+mod batch;
 mod seqset;
 pub mod series;
 mod source;
@@ -17,6 +19,8 @@ pub mod ts;
 
 pub(crate) use seqset::pad;
 pub use seqset::{MAX_CLASSES, SeqSet, Targets};
+pub use batch::Batch;
+pub use info::DataInfo;
 pub use source::{Labelled, Source};
 
 use crate::error::{Error, Result};

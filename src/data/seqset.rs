@@ -3,7 +3,7 @@
 
 use super::Norm;
 use crate::error::{Error, Result};
-use crate::network::Workspace;
+use super::Batch;
 use crate::real::Real;
 use std::path::Path;
 
@@ -483,11 +483,11 @@ impl SeqSet {
 
     /// Writes the sequences `idx` (reordered here: longest first, then by index) into `ws` as one
     /// batch of `[b][t][D]` rows, `t` the longest's length, padding zeros; their classes and
-    /// lengths too. A workspace that reads patches of `p` steps (`ws.patch`) gets the same
+    /// lengths too. A batch that reads patches of `p` steps (`batch.patch`) gets the same
     /// numbers as `[b][⌈t/p⌉][p·D]` rows, each sequence's last patch completed with zeros.
     /// Allocation-free.
-    pub fn load_batch<T: Real>(&self, idx: &mut [usize], ws: &mut Workspace<T>) {
-        self.load_batch_with(idx, &self.norm, ws);
+    pub fn load_batch<T: Real>(&self, idx: &mut [usize], batch: &mut Batch<T>) {
+        self.load_batch_with(idx, &self.norm, batch);
     }
 
     /// [`SeqSet::load_batch`], the values normalised by `norm` (a saved model's) instead of the
@@ -496,33 +496,33 @@ impl SeqSet {
         &self,
         idx: &mut [usize],
         norm: &Norm,
-        ws: &mut Workspace<T>,
+        batch: &mut Batch<T>,
     ) {
-        let p = ws.patch.max(1);
+        let p = batch.patch.max(1);
         idx.sort_unstable_by_key(|&i| (std::cmp::Reverse(self.len_of(i).div_ceil(p)), i));
         let b = idx.len();
         let patches = self.len_of(idx[0]).div_ceil(p);
         let t = patches * p;
         let row = patches * p * self.dims;
         for (k, &i) in idx.iter().enumerate() {
-            let out = &mut ws.x[k * row..(k + 1) * row];
+            let out = &mut batch.x[k * row..(k + 1) * row];
             let len = self.len_of(i);
             self.widen_with(i, norm, out);
             out[len * self.dims..].fill(T::ZERO);
-            ws.lens[k] = len.div_ceil(p);
+            batch.lens[k] = len.div_ceil(p);
             match &self.targets {
-                Targets::None | Targets::Classes => ws.targets[k] = self.labels[i],
-                Targets::Steps(labels) => ws.targets[k * t..(k + 1) * t]
+                Targets::None | Targets::Classes => batch.targets[k] = self.labels[i],
+                Targets::Steps(labels) => batch.targets[k * t..(k + 1) * t]
                     .copy_from_slice(&labels[i * self.steps..i * self.steps + t]),
                 Targets::Values { y, k: kk, norm, .. } => {
-                    let dst = &mut ws.values[k * kk..(k + 1) * kk];
+                    let dst = &mut batch.values[k * kk..(k + 1) * kk];
                     for (j, (d, &v)) in dst.iter_mut().zip(&y[i * kk..(i + 1) * kk]).enumerate() {
                         *d = T::from_f64((v - norm.shift[j]) * norm.scale[j]);
                     }
                 }
             }
         }
-        ws.begin(b, patches);
+        batch.begin(b, patches);
     }
 }
 

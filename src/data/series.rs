@@ -14,7 +14,7 @@
 
 use super::{Labelled, Norm, SeqSet, Targets};
 use crate::error::{Error, Result};
-use crate::train::ValueErrors;
+use crate::metrics::ValueErrors;
 use std::path::{Path, PathBuf};
 
 /// A series as read from a CSV file: `columns` named in the header, `[n][columns]` values.

@@ -2,9 +2,8 @@
 //! the two splits it gives ([`Labelled`]).
 
 use super::{Norm, SeqSet, idx, mnist, npz, ts};
-use crate::checkpoint::DataInfo;
+use super::DataInfo;
 use crate::error::{Error, Result};
-use crate::network::Task;
 use std::path::{Path, PathBuf};
 
 /// Where a labelled data set comes from, recognised from its path and contents.
@@ -257,29 +256,21 @@ impl Source {
         })
     }
 
-    /// The test split only, read as a saved model reads it (`info`, `task`): its inputs
-    /// normalised, its class names or target standardisation the model's.
+    /// The test split only, read as a model trained on this data's kind reads it (`info`: its
+    /// input normalisation and target standardisation; `expect`: what its targets must be, with
+    /// the model's class names).
     ///
     /// # Errors
-    /// As [`Source::load`]; when the split's targets are not the task's.
-    pub fn load_test(&self, info: &DataInfo, task: &Task) -> Result<SeqSet, Error> {
-        let (norm, names) = match info {
-            DataInfo::Classes { norm, names, .. } => (norm, &names[..]),
-            DataInfo::Values { norm, .. } | DataInfo::Series { norm, .. } => (norm, &[][..]),
-            DataInfo::Text(_) => {
-                return Err(Error::task(
-                    "a language model reads text, not labelled sequences",
-                ));
-            }
-        };
-        let expect = match task {
-            Task::Tag { .. } => npz::Expect::Steps(names),
-            Task::Regress { targets, .. } => npz::Expect::Values(*targets),
-            _ => npz::Expect::Classes(names),
+    /// As [`Source::load`]; when the split's targets are not what `expect` says.
+    pub fn load_test(&self, info: &DataInfo, expect: npz::Expect) -> Result<SeqSet, Error> {
+        let Some(norm) = info.norm() else {
+            return Err(Error::task(
+                "a language model reads text, not labelled sequences",
+            ));
         };
         let mut test = match (self, expect) {
             (Source::Images(dir), npz::Expect::Classes(_)) => mnist::load_split(dir, "t10k")?,
-            (Source::Ts { test, .. }, npz::Expect::Classes(_)) => {
+            (Source::Ts { test, .. }, npz::Expect::Classes(names)) => {
                 ts::read(test)?.into_set(test, names)?
             }
             (Source::Ts { test, .. }, npz::Expect::Values(_)) => {
@@ -289,7 +280,7 @@ impl Source {
             (other, _) => {
                 return Err(Error::format(
                     other.path(),
-                    format!("holds no data of a model that predicts {}", task.answers()),
+                    format!("holds no data of a model that predicts {}", expect.answers()),
                 ));
             }
         };

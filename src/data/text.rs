@@ -8,7 +8,7 @@
 //! state is carried from chunk to chunk (truncated BPTT).
 
 use crate::error::Error;
-use crate::network::Workspace;
+use super::Batch;
 use crate::real::Real;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -200,16 +200,16 @@ impl<'a> Streams<'a> {
         streams: Range<usize>,
         start: usize,
         len: usize,
-        ws: &mut Workspace<T>,
+        batch: &mut Batch<T>,
     ) {
         assert!(start + len <= self.l, "chunk past the end of the streams");
         let b = streams.len();
         for (k, s) in streams.enumerate() {
             let at = s * self.l + start;
-            ws.tokens[k * len..(k + 1) * len].copy_from_slice(&self.tokens[at..at + len]);
-            ws.targets[k * len..(k + 1) * len].copy_from_slice(&self.tokens[at + 1..at + len + 1]);
+            batch.tokens[k * len..(k + 1) * len].copy_from_slice(&self.tokens[at..at + len]);
+            batch.targets[k * len..(k + 1) * len].copy_from_slice(&self.tokens[at + 1..at + len + 1]);
         }
-        ws.begin_full(b, len);
+        batch.begin_full(b, len);
     }
 }
 

@@ -12,7 +12,7 @@ mod workspace;
 pub use task::{NetworkConfig, Task};
 pub use workspace::Workspace;
 
-use crate::data::Data;
+use crate::data::{Batch, Data};
 use crate::error::{Error, Result};
 use crate::nn::cell::{Input, Seqs};
 use crate::nn::head::{Answer, Head, HeadBuffers, HeadInput, SeqHead, StepHead};
@@ -212,18 +212,8 @@ impl<T: Real> Network<T> {
             Task::NextToken => (0, b * t, b * t, 0),
         };
         Workspace {
-            capacity,
-            max_steps,
-            x: vec![T::ZERO; dense],
-            tokens: vec![0; tokens],
-            targets: vec![0; targets],
-            values: vec![T::ZERO; values],
-            lens: vec![t; b],
-            patch: c.patch.max(1),
+            batch: Batch::new(b, t, c.patch, [dense, tokens, targets, values]),
             grad: vec![T::ZERO; self.num_params()],
-            b: 0,
-            t: 0,
-            active: vec![b; t],
             carried: false,
             stack: self.stack.buffers(b, t, dropout),
             head: self.head.buffers(b, t),
@@ -234,32 +224,26 @@ impl<T: Real> Network<T> {
     /// The current batch of `ws` as the stack sees it, and the buffers the passes write.
     fn parts<'a>(&self, ws: &'a mut Workspace<T>) -> Parts<'a, T> {
         let Workspace {
-            x,
-            tokens,
-            targets,
-            values,
+            batch,
             grad,
-            b,
-            t,
-            active,
             carried,
             stack,
             head,
             ones,
-            ..
         } = ws;
-        let (b, t) = (*b, *t);
-        assert!(b > 0, "a pass before Workspace::begin");
+        let (b, t) = (batch.len(), batch.steps());
+        assert!(b > 0, "a pass before Batch::begin");
         let x = match self.config.task {
-            Task::NextToken => Input::Tokens(&tokens[..b * t]),
-            _ => Input::Dense(&x[..b * t * self.config.width()]),
+            Task::NextToken => Input::Tokens(&batch.tokens[..b * t]),
+            _ => Input::Dense(&batch.x[..b * t * self.config.width()]),
         };
+        let (targets, values) = (&batch.targets, &batch.values);
         Parts {
             s: Seqs {
                 x,
                 b,
                 t,
-                active: &active[..t],
+                active: batch.active(),
                 start: &[],
                 carried: *carried,
                 ones,

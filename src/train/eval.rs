@@ -9,6 +9,7 @@
 use super::threads::Crew;
 use crate::data::text::Streams;
 use crate::data::{Norm, SeqSet};
+use crate::metrics::{Sums, ValueErrors};
 use crate::network::{Network, Task, Workspace};
 use crate::nn::head::argmax;
 use crate::real::Real;
@@ -35,110 +36,6 @@ pub struct Evaluation {
     pub sequence_accuracy: Option<f64>,
     /// A regression: its errors on the targets' own scale.
     pub values: Option<ValueErrors>,
-}
-
-/// A regression's (or forecast's) errors on the targets' own scale, over every target of every
-/// sequence.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ValueErrors {
-    /// Root mean squared error.
-    pub rmse: f64,
-    /// Mean absolute error.
-    pub mae: f64,
-    /// Mean absolute percentage error (in percent; targets of 0 left out).
-    pub mape: f64,
-    /// The coefficient of determination (averaged over the targets, as scikit-learn does).
-    pub r2: f64,
-    /// The root mean squared error of predicting every target's training mean.
-    pub mean_baseline_rmse: f64,
-}
-
-impl ValueErrors {
-    /// The errors of `pred` against `actual` (`[n][k]` each) with training means `mean` (`k`).
-    pub fn of(pred: &[f64], actual: &[f64], mean: &[f64]) -> ValueErrors {
-        let mut sums = Sums::new(mean.len());
-        sums.add(pred, actual, mean);
-        sums.errors()
-    }
-}
-
-/// Running sums of a regression's errors, per target: Σe², Σ|e|, Σ|e|/|y| and how many, Σy, Σy²,
-/// Σ(y − mean)², and the rows counted.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Sums {
-    k: usize,
-    per: Vec<[f64; 7]>,
-    n: usize,
-}
-
-impl Sums {
-    pub fn new(k: usize) -> Sums {
-        Sums {
-            k,
-            per: vec![[0.0; 7]; k],
-            n: 0,
-        }
-    }
-
-    fn clear(&mut self) {
-        self.per.iter_mut().for_each(|s| *s = [0.0; 7]);
-        self.n = 0;
-    }
-
-    /// Adds rows of predictions and targets (`[rows][k]`), with the training means `mean`.
-    pub fn add(&mut self, pred: &[f64], actual: &[f64], mean: &[f64]) {
-        for (p, y) in pred.chunks_exact(self.k).zip(actual.chunks_exact(self.k)) {
-            for (j, s) in self.per.iter_mut().enumerate() {
-                let e = p[j] - y[j];
-                s[0] += e * e;
-                s[1] += e.abs();
-                if y[j] != 0.0 {
-                    s[2] += (e / y[j]).abs();
-                    s[3] += 1.0;
-                }
-                s[4] += y[j];
-                s[5] += y[j] * y[j];
-                s[6] += (y[j] - mean[j]).powi(2);
-            }
-            self.n += 1;
-        }
-    }
-
-    fn merge(&mut self, other: &Sums) {
-        for (a, b) in self.per.iter_mut().zip(&other.per) {
-            for (x, y) in a.iter_mut().zip(b) {
-                *x += y;
-            }
-        }
-        self.n += other.n;
-    }
-
-    /// The errors these sums give.
-    pub fn errors(&self) -> ValueErrors {
-        let total = |i: usize| self.per.iter().map(|s| s[i]).sum::<f64>();
-        let cells = (self.n * self.k).max(1) as f64;
-        let n = self.n.max(1) as f64;
-        let r2 = self
-            .per
-            .iter()
-            .map(|s| {
-                let ss_tot = s[5] - s[4] * s[4] / n;
-                if ss_tot > 0.0 {
-                    1.0 - s[0] / ss_tot
-                } else {
-                    0.0
-                }
-            })
-            .sum::<f64>()
-            / self.k.max(1) as f64;
-        ValueErrors {
-            rmse: (total(0) / cells).sqrt(),
-            mae: total(1) / cells,
-            mape: 100.0 * total(2) / total(3).max(1.0),
-            r2,
-            mean_baseline_rmse: (total(6) / cells).sqrt(),
-        }
-    }
 }
 
 impl Evaluation {
@@ -199,20 +96,20 @@ impl<T: Real> Worker<T> {
         match task {
             Task::Classify { classes: k, .. } => {
                 let probs = self.ws.probs(b, k);
-                for (row, &label) in probs.chunks_exact(k).zip(&self.ws.targets) {
+                for (row, &label) in probs.chunks_exact(k).zip(&self.ws.batch.targets) {
                     self.confusion[label as usize * k + argmax(row)] += 1;
                 }
                 self.count += b;
             }
             Task::Tag { classes: k, .. } => {
-                let t = self.ws.steps();
+                let t = self.ws.batch.steps();
                 let probs = self.ws.probs(b * t, k);
                 for seq in 0..b {
-                    let len = self.ws.lens[seq];
+                    let len = self.ws.batch.lens[seq];
                     let mut all = true;
                     for step in seq * t..seq * t + len {
                         let (label, guess) = (
-                            self.ws.targets[step] as usize,
+                            self.ws.batch.targets[step] as usize,
                             argmax(&probs[step * k..(step + 1) * k]),
                         );
                         self.confusion[label * k + guess] += 1;
@@ -227,7 +124,7 @@ impl<T: Real> Worker<T> {
                     unreachable!("a regression set has values as targets")
                 };
                 let (pred, actual) = (&mut self.pred[..b * k], &mut self.actual[..b * k]);
-                let scaled = self.ws.probs(b, k).iter().zip(&self.ws.values[..b * k]);
+                let scaled = self.ws.probs(b, k).iter().zip(&self.ws.batch.values[..b * k]);
                 for (j, ((p, a), (&ps, &ys))) in pred
                     .iter_mut()
                     .zip(actual.iter_mut())
@@ -262,7 +159,7 @@ pub(crate) fn evaluate_set<T: Real>(
     norm: &Norm,
 ) -> Evaluation {
     let n = workers.len();
-    let chunk = workers[0].ws.capacity * n;
+    let chunk = workers[0].ws.batch.capacity * n;
     workers.iter_mut().for_each(Worker::clear);
     let mut start = 0;
     while start < set.len() {
@@ -275,7 +172,7 @@ pub(crate) fn evaluate_set<T: Real>(
             }
             w.idx.clear();
             w.idx.extend(r.start + start..r.end + start);
-            set.load_batch_with(&mut w.idx, norm, &mut w.ws);
+            set.load_batch_with(&mut w.idx, norm, &mut w.ws.batch);
             let (loss, correct) = net.forward(params, &mut w.ws, None);
             (w.loss, w.correct) = (w.loss + loss, w.correct + correct);
             w.tally(net.config.task, set);
@@ -316,7 +213,7 @@ pub(crate) fn evaluate_text<T: Real>(
     tokens: &[u32],
 ) -> Evaluation {
     let n = workers.len();
-    let s = workers[0].ws.max_steps;
+    let s = workers[0].ws.batch.max_steps;
     let e = eval_streams(tokens.len(), s);
     let streams = Streams::new(tokens, e);
     workers.iter_mut().for_each(Worker::clear);
@@ -329,7 +226,7 @@ pub(crate) fn evaluate_text<T: Real>(
         let mut at = 0;
         while at < streams.positions() {
             let len = s.min(streams.positions() - at);
-            streams.load_chunk(r.clone(), at, len, &mut w.ws);
+            streams.load_chunk(r.clone(), at, len, &mut w.ws.batch);
             let (loss, correct) = net.forward(params, &mut w.ws, None);
             net.carry(&mut w.ws);
             (w.loss, w.correct, w.count) =

@@ -20,7 +20,7 @@ pub use config::{
     TrainConfig, UNFIXED, VALIDATION, VALIDATIONS, default_cell, default_dtype, default_init,
     default_lr, default_threads, patch_rule,
 };
-pub use eval::{EVAL_STREAMS, Evaluation, ValueErrors};
+pub use eval::{EVAL_STREAMS, Evaluation};
 pub use preset::Preset;
 pub use run::{Control, Ending, Event, Outcome, RunOptions};
 pub use trainer::{StepStats, StepTimes, Trainer};

@@ -246,7 +246,7 @@ impl<T: Real> Trainer<T> {
                     });
                     w.idx.clear();
                     w.idx.extend_from_slice(&batch[r]);
-                    set.load_batch(&mut w.idx, &mut w.ws);
+                    set.load_batch(&mut w.idx, &mut w.ws.batch);
                     (w.loss, w.correct) = model.forward(params, &mut w.ws, dropout);
                     model.backward(params, &mut w.ws, 1.0 / count as f64);
                 });
@@ -265,7 +265,7 @@ impl<T: Real> Trainer<T> {
                     if k == 0 {
                         model.reset_state(&mut w.ws);
                     }
-                    streams.load_chunk(r, k * s, s, &mut w.ws);
+                    streams.load_chunk(r, k * s, s, &mut w.ws.batch);
                     w.ws.grad.fill(T::ZERO);
                     (w.loss, w.correct) = model.forward(params, &mut w.ws, dropout);
                     model.backward(params, &mut w.ws, 1.0 / (b * s) as f64);

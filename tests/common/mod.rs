@@ -39,18 +39,18 @@ pub fn classifier_batch(model: &Network, t: usize, lens: &[usize]) -> Workspace 
     let b = lens.len();
     let mut ws = model.workspace(b, t, false);
     let mut g = Lcg(7);
-    for v in ws.x.iter_mut() {
+    for v in ws.batch.x.iter_mut() {
         *v = g.next_f64() * 2.0 - 1.0;
     }
     let k = model.head().outputs() as u64;
-    for (i, l) in ws.targets.iter_mut().enumerate() {
+    for (i, l) in ws.batch.targets.iter_mut().enumerate() {
         *l = ((i as u64 * 7 + 3) % k) as u32;
     }
-    for v in ws.values.iter_mut() {
+    for v in ws.batch.values.iter_mut() {
         *v = g.next_f64() * 3.0 - 1.5;
     }
-    ws.lens[..b].copy_from_slice(lens);
-    ws.begin(b, t);
+    ws.batch.lens[..b].copy_from_slice(lens);
+    ws.batch.begin(b, t);
     ws
 }
 
@@ -66,11 +66,11 @@ pub fn carried_lm_batch(
 ) -> Workspace {
     let mut ws = model.workspace(b, t, dropout);
     let mut g = Lcg(11);
-    for (x, y) in ws.tokens.iter_mut().zip(ws.targets.iter_mut()) {
+    for (x, y) in ws.batch.tokens.iter_mut().zip(ws.batch.targets.iter_mut()) {
         *x = g.below(vocab) as u32;
         *y = g.below(vocab) as u32;
     }
-    ws.begin_full(b, t);
+    ws.batch.begin_full(b, t);
     for l in 0..model.config.layers {
         let state: Vec<f64> = model
             .state(&ws, l)

@@ -4,7 +4,8 @@
 
 use super::{Loaded, TrainArgs};
 use anyhow::{Result, bail};
-use blasrnn::checkpoint::{Checkpoint, DataInfo};
+use blasrnn::checkpoint::Checkpoint;
+use blasrnn::data::DataInfo;
 use blasrnn::data::series::{Cut, Forecasting, read_csv};
 use blasrnn::data::text::Corpus;
 use blasrnn::data::{Dataset, Source};

@@ -6,7 +6,8 @@
 use super::TrainArgs;
 use anyhow::{Result, bail};
 use blasrnn::TrainConfig;
-use blasrnn::checkpoint::{Checkpoint, DataInfo};
+use blasrnn::checkpoint::Checkpoint;
+use blasrnn::data::DataInfo;
 use blasrnn::data::{Dataset, Kind, Targets};
 use blasrnn::network::Task;
 use blasrnn::nn::head::Readout;

@@ -24,6 +24,16 @@ pub enum Expect<'a> {
 }
 
 impl<'a> Expect<'a> {
+    /// What a model that expects this predicts, in words.
+    pub fn answers(&self) -> &'static str {
+        match self {
+            Expect::Any { .. } => "anything",
+            Expect::Classes(_) => "a class per sequence",
+            Expect::Steps(_) => "a class per step",
+            Expect::Values(_) => "numbers per sequence",
+        }
+    }
+
     /// What a test split of a training split `set` must hold.
     pub fn like(set: &'a SeqSet) -> Expect<'a> {
         match &set.targets {
