@@ -24,6 +24,24 @@ pub trait Choice: Copy + PartialEq + Sized + 'static {
     }
 }
 
+/// A name that is none of a [`Choice`]'s values' (what their `FromStr` returns; it becomes an
+/// [`Error::Config`](crate::Error::Config) with `?`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownName {
+    /// The name given.
+    pub name: String,
+    /// The names of every value, comma-separated.
+    pub names: String,
+}
+
+impl std::fmt::Display for UnknownName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?} is not one of {}", self.name, self.names)
+    }
+}
+
+impl std::error::Error for UnknownName {}
+
 /// Implements [`Choice`], `Display` and `FromStr` for an enum from its values' names.
 macro_rules! choice {
     ($t:ty { $($v:ident => $n:literal),+ $(,)? }) => {
@@ -50,13 +68,13 @@ macro_rules! choice {
         }
 
         impl std::str::FromStr for $t {
-            type Err = $crate::Error;
+            type Err = $crate::choice::UnknownName;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 <$t as $crate::choice::Choice>::from_name(s).ok_or_else(|| {
-                    $crate::Error::Config(format!(
-                        "{s:?} is not one of {}",
-                        <$t as $crate::choice::Choice>::names()
-                    ))
+                    $crate::choice::UnknownName {
+                        name: s.to_string(),
+                        names: <$t as $crate::choice::Choice>::names(),
+                    }
                 })
             }
         }
@@ -67,17 +85,23 @@ pub(crate) use choice;
 #[cfg(test)]
 mod tests {
     use super::Choice;
-    use crate::nn::cell::CellKind;
-    use crate::optim::OptimizerKind;
+
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Fruit {
+        Apple,
+        Pear,
+    }
+
+    choice!(Fruit { Apple => "apple", Pear => "pear" });
 
     #[test]
     fn names_read_back_and_list_every_value() {
-        for &c in CellKind::ALL {
-            assert_eq!(CellKind::from_name(c.name()), Some(c));
-            assert_eq!(c.to_string().parse::<CellKind>().unwrap(), c);
+        for &c in Fruit::ALL {
+            assert_eq!(Fruit::from_name(c.name()), Some(c));
+            assert_eq!(c.to_string().parse::<Fruit>().unwrap(), c);
         }
-        assert_eq!(CellKind::names(), "tanh, lstm, gru");
-        let e = "rmsprop".parse::<OptimizerKind>().unwrap_err().to_string();
-        assert_eq!(e, "\"rmsprop\" is not one of sgd, momentum, adam");
+        assert_eq!(Fruit::names(), "apple, pear");
+        let e = "plum".parse::<Fruit>().unwrap_err().to_string();
+        assert_eq!(e, "\"plum\" is not one of apple, pear");
     }
 }

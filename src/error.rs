@@ -3,6 +3,7 @@
 //! would print a second time); a setting's name the setting in backticks (`` `lr` ``), which a
 //! command line may turn into its flag.
 
+use crate::choice::UnknownName;
 use crate::real::Dtype;
 use std::path::{Path, PathBuf};
 
@@ -64,6 +65,12 @@ pub enum Error {
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<UnknownName> for Error {
+    fn from(e: UnknownName) -> Error {
+        Error::Config(e.to_string())
+    }
+}
 
 impl Error {
     /// A format error about `path`.

@@ -3,7 +3,7 @@
 //! trained in. What every command and library caller does with a trained model — save, load,
 //! evaluate, classify, sample, stream — starts here.
 
-use crate::blas::FlushScope;
+use crate::blas::{Blas, FlushScope};
 use crate::checkpoint::{self, Checkpoint, Snapshot};
 use crate::data::DataInfo;
 use crate::data::series::{Series, last_window};

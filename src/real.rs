@@ -28,7 +28,8 @@ pub enum Dtype {
 
 crate::choice::choice!(Dtype { F32 => "f32", F64 => "f64" });
 
-/// A floating-point type the engine computes in (`f32` or `f64`).
+/// A floating-point type the engine computes in (`f32` or `f64`): one CBLAS multiplies
+/// ([`crate::blas::Blas`]: its zero, one and conversions) with the arithmetic the engine needs.
 pub trait Real:
     crate::blas::Blas
     + Copy
@@ -49,16 +50,8 @@ pub trait Real:
     + MulAssign
     + DivAssign
 {
-    /// 0.
-    const ZERO: Self;
-    /// 1.
-    const ONE: Self;
     /// Which of the two types this is.
     const DTYPE: Dtype;
-    /// The nearest value of this type.
-    fn from_f64(v: f64) -> Self;
-    /// The value as `f64` (exact).
-    fn to_f64(self) -> f64;
     /// `e^self`.
     fn exp(self) -> Self;
     /// Natural logarithm.
@@ -74,17 +67,7 @@ pub trait Real:
 macro_rules! real {
     ($t:ty, $dtype:expr, $as_f32s:expr) => {
         impl Real for $t {
-            const ZERO: Self = 0.0;
-            const ONE: Self = 1.0;
             const DTYPE: Dtype = $dtype;
-            #[inline(always)]
-            fn from_f64(v: f64) -> Self {
-                v as $t
-            }
-            #[inline(always)]
-            fn to_f64(self) -> f64 {
-                self as f64
-            }
             #[inline(always)]
             fn exp(self) -> Self {
                 <$t>::exp(self)
@@ -141,6 +124,7 @@ pub fn convert<A: Real, B: Real>(src: &[A], dst: &mut [B]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::blas::Blas;
 
     #[test]
     fn conversions_round_to_nearest() {

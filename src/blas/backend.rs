@@ -100,10 +100,18 @@ mod sealed {
     impl Sealed for f64 {}
 }
 
-/// The CBLAS routines of one precision: `s…` for `f32`, `d…` for `f64`. Implemented for those
-/// two types only; use the safe, shape-checked functions of this module, which are generic over
-/// [`Real`](crate::real::Real).
-pub trait Blas: sealed::Sealed + Sized {
+/// A number type CBLAS multiplies, and its routines: `s…` for `f32`, `d…` for `f64`. Implemented
+/// for those two types only; use the safe, shape-checked functions of this module, which are
+/// generic over it ([`Real`](crate::real::Real) adds the arithmetic the engine needs).
+pub trait Blas: sealed::Sealed + Copy + Send + Sync + 'static {
+    /// 0.
+    const ZERO: Self;
+    /// 1.
+    const ONE: Self;
+    /// The nearest value of this type.
+    fn from_f64(v: f64) -> Self;
+    /// The value as `f64` (exact).
+    fn to_f64(self) -> f64;
     /// `cblas_?gemm`, row-major.
     ///
     /// # Safety
@@ -169,6 +177,16 @@ pub trait Blas: sealed::Sealed + Sized {
 macro_rules! blas_impl {
     ($t:ty, $gemm:ident, $gemv:ident, $axpy:ident, $scal:ident, $nrm2:ident) => {
         impl Blas for $t {
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+            #[inline(always)]
+            fn from_f64(v: f64) -> Self {
+                v as $t
+            }
+            #[inline(always)]
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
             unsafe fn gemm_raw(
                 ta: Op,
                 tb: Op,

@@ -26,7 +26,6 @@ pub use cut::{Axis, Cutting, cutting, set_cutting, small_pieces};
 pub use flush::{FlushScope, flushing};
 pub use team::Team;
 
-use crate::real::Real;
 use cut::prefers_stored_transpose;
 
 /// Whether an operand of [`gemm`] is used as stored or transposed.
@@ -97,7 +96,7 @@ fn stored(op: Op, r: usize, c: usize) -> (usize, usize) {
 /// # Panics
 /// When a leading dimension is smaller than its row, or a slice is too short for the shape.
 #[allow(clippy::too_many_arguments)]
-pub fn gemm<T: Real>(
+pub fn gemm<T: Blas>(
     ta: Op,
     tb: Op,
     m: usize,
@@ -122,7 +121,7 @@ pub fn gemm<T: Real>(
 /// # Panics
 /// As [`gemm`]; when n is not a multiple of `groups`.
 #[allow(clippy::too_many_arguments)]
-pub fn gemm_grouped<T: Real>(
+pub fn gemm_grouped<T: Blas>(
     groups: usize,
     ta: Op,
     tb: Op,
@@ -234,7 +233,7 @@ pub fn gemm_grouped<T: Real>(
 /// # Panics
 /// When A and C overlap, or the buffer or `b` is too short for the shapes.
 #[allow(clippy::too_many_arguments)]
-pub fn gemm_within<T: Real>(
+pub fn gemm_within<T: Blas>(
     buf: &mut [T],
     a_off: usize,
     c_off: usize,
@@ -317,7 +316,7 @@ struct Shape {
 ///
 /// # Safety
 /// As [`product_cut`].
-unsafe fn shared_product<T: Real>(
+unsafe fn shared_product<T: Blas>(
     sh: Shape,
     groups: usize,
     alpha: T,
@@ -339,7 +338,7 @@ unsafe fn shared_product<T: Real>(
 ///
 /// # Safety
 /// As [`product_cut`].
-unsafe fn product<T: Real>(sh: Shape, alpha: T, a: *const T, b: *const T, beta: T, c: *mut T) {
+unsafe fn product<T: Blas>(sh: Shape, alpha: T, a: *const T, b: *const T, beta: T, c: *mut T) {
     let cut = if cutting() {
         small_pieces(sh.ta, sh.tb, sh.m, sh.n, sh.k)
     } else {
@@ -356,7 +355,7 @@ unsafe fn product<T: Real>(sh: Shape, alpha: T, a: *const T, b: *const T, beta: 
 /// # Safety
 /// `a`, `b` and `c` must cover the elements `sh` addresses (as [`Blas::gemm_raw`]), and `c`
 /// must not overlap `a` or `b`. Every piece addresses a subset of those elements.
-unsafe fn product_cut<T: Real>(
+unsafe fn product_cut<T: Blas>(
     sh: Shape,
     cut: Option<(Axis, usize)>,
     alpha: T,
@@ -451,7 +450,7 @@ pub fn weight_operand<'a, T: Copy>(
 /// # Panics
 /// As [`gemm`]; when `scratch` is shorter than k·n and the transpose is used.
 #[allow(clippy::too_many_arguments)]
-pub fn gemm_xwt<T: Real>(
+pub fn gemm_xwt<T: Blas>(
     m: usize,
     n: usize,
     k: usize,
@@ -500,7 +499,7 @@ pub fn transpose<T: Copy>(src: &[T], r: usize, c: usize, dst: &mut [T]) {
 /// # Panics
 /// When a slice is too short for the shape.
 #[allow(clippy::too_many_arguments)]
-pub fn gemv<T: Real>(
+pub fn gemv<T: Blas>(
     ta: Op,
     rows: usize,
     cols: usize,
@@ -569,7 +568,7 @@ pub fn gemv<T: Real>(
 ///
 /// # Panics
 /// When `x` and `y` differ in length.
-pub fn axpy<T: Real>(alpha: f64, x: &[T], y: &mut [T]) {
+pub fn axpy<T: Blas>(alpha: f64, x: &[T], y: &mut [T]) {
     init();
     assert_eq!(
         x.len(),
@@ -587,7 +586,7 @@ pub fn axpy<T: Real>(alpha: f64, x: &[T], y: &mut [T]) {
 }
 
 /// `x *= alpha`.
-pub fn scal<T: Real>(alpha: f64, x: &mut [T]) {
+pub fn scal<T: Blas>(alpha: f64, x: &mut [T]) {
     init();
     if x.is_empty() {
         return;
@@ -598,7 +597,7 @@ pub fn scal<T: Real>(alpha: f64, x: &mut [T]) {
 }
 
 /// Euclidean norm of `x`.
-pub fn nrm2<T: Real>(x: &[T]) -> f64 {
+pub fn nrm2<T: Blas>(x: &[T]) -> f64 {
     init();
     if x.is_empty() {
         return 0.0;

@@ -19,8 +19,7 @@
 //! Waiting members poll without sleeping for [`SPIN`] after their last block (steps come every
 //! few µs), then yield, then park until the leader posts again; nothing is allocated per product.
 
-use super::Shape;
-use crate::real::Real;
+use super::{Blas, Shape};
 use std::cell::{Cell, UnsafeCell};
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -377,7 +376,7 @@ fn axis(team: &Inner, m: usize, n: usize, k: usize) -> Option<super::Axis> {
 /// # Safety
 /// As [`super::product_cut`]: the pointers cover the elements `sh` addresses and `c` overlaps
 /// neither `a` nor `b`.
-pub(super) unsafe fn split_product<T: Real>(
+pub(super) unsafe fn split_product<T: Blas>(
     sh: Shape,
     groups: usize,
     alpha: T,
@@ -441,7 +440,7 @@ pub(super) unsafe fn split_product<T: Real>(
 /// # Safety
 /// As [`split_product`].
 #[allow(clippy::too_many_arguments)]
-unsafe fn split_grouped<T: Real>(
+unsafe fn split_grouped<T: Blas>(
     team: &Inner,
     sh: Shape,
     groups: usize,
@@ -578,7 +577,7 @@ impl<T, const N: usize> Bufs<T, N> {
 ///
 /// # Panics
 /// When a buffer's length is not a whole number of rows.
-pub fn for_units<T: Real, const N: usize>(
+pub fn for_units<T: Blas, const N: usize>(
     h: usize,
     work: usize,
     bufs: [(&mut [T], usize); N],
@@ -623,7 +622,7 @@ pub fn for_units<T: Real, const N: usize>(
 ///
 /// # Panics
 /// When a buffer is neither `len` long nor empty.
-pub fn for_ranges<T: Real, const N: usize>(
+pub fn for_ranges<T: Blas, const N: usize>(
     len: usize,
     align: usize,
     bufs: [&mut [T]; N],
@@ -669,7 +668,7 @@ pub const MIN_SPLIT_WORK: usize = 2048;
 /// # Safety
 /// `a` covers rows×cols at `lda`, `x` its elements at `incx`, `y` its; `y` overlaps neither.
 #[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn split_gemv<T: Real>(
+pub(super) unsafe fn split_gemv<T: Blas>(
     ta: super::Op,
     rows: usize,
     cols: usize,
