@@ -14,7 +14,6 @@ use crate::error::{Error, Result};
 use crate::network::{Network, NetworkConfig, Task};
 use crate::real::{ByDtype, Dtype, Real, by_dtype};
 use crate::sample::{SampleOptions, Sampler, TextSampler};
-use crate::stream::Stream;
 use crate::train::eval::{Evaluation, Worker, eval_streams, evaluate_set, evaluate_text};
 use crate::train::{TrainConfig, threads};
 use std::path::Path;
@@ -436,24 +435,7 @@ impl Model {
         Ok((0..length).map(|_| s.next_char()).collect())
     }
 
-    /// A streaming predictor: one time step at a time, the state carried (see [`Stream`]).
-    ///
-    /// # Errors
-    /// As [`Stream::new`].
-    pub fn stream(&self) -> Result<Stream<'_>> {
-        Stream::new(self)
-    }
-
-    /// A streaming predictor whose every step is split across `threads` threads (see
-    /// [`Stream::with_threads`]).
-    ///
-    /// # Errors
-    /// As [`Stream::with_threads`].
-    pub fn stream_with_threads(&self, threads: usize) -> Result<Stream<'_>> {
-        Stream::with_threads(self, threads)
-    }
-
-    /// The network and parameters in either dtype, for [`Stream`].
+    /// The network and parameters in either dtype, for [`crate::Stream`].
     pub(crate) fn net(&self) -> &ByDtype<Net<f32>, Net<f64>> {
         &self.net
     }

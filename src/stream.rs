@@ -49,7 +49,7 @@ pub enum Output<'a> {
     NextChar(&'a [f64]),
 }
 
-/// A model's streaming predictor (from [`Model::stream`]).
+/// A model's streaming predictor (from [`Model::stream`] or [`Model::stream_with_threads`]).
 ///
 /// ```no_run
 /// # fn main() -> blasrnn::Result<()> {
@@ -104,23 +104,25 @@ struct Framed<'m, T: Real> {
     out: Vec<f64>,
 }
 
-impl<'m> Stream<'m> {
-    /// A stream of `model`, at the start of a sequence (its state zero).
+impl Model {
+    /// A streaming predictor: one time step at a time, the state carried, from the start of a
+    /// sequence (its state zero; see [`Stream`]).
     ///
     /// # Errors
     /// [`Error::Task`] for a bidirectional model, which cannot be fed one step at a time.
-    pub fn new(model: &'m Model) -> Result<Stream<'m>> {
-        Stream::with_threads(model, 1)
+    pub fn stream(&self) -> Result<Stream<'_>> {
+        self.stream_with_threads(1)
     }
 
-    /// A stream of `model` whose every step is split across `threads` threads (see
+    /// A streaming predictor whose every step is split across `threads` threads (see
     /// [`crate::blas::team`]): worth it for wide models, whose steps' products are large. The
     /// answers are those of one thread but for rounding.
     ///
     /// # Errors
-    /// As [`Stream::new`]; [`Error::Config`] for 0 threads, [`Error::Threads`] when the operating
-    /// system refuses to start them.
-    pub fn with_threads(model: &'m Model, threads: usize) -> Result<Stream<'m>> {
+    /// As [`Model::stream`]; [`Error::Config`] for 0 threads, [`Error::Threads`] when the
+    /// operating system refuses to start them.
+    pub fn stream_with_threads(&self, threads: usize) -> Result<Stream<'_>> {
+        let model = self;
         if threads == 0 {
             return Err(Error::config("`threads` must be at least 1"));
         }
@@ -141,7 +143,9 @@ impl<'m> Stream<'m> {
             flush: !keep,
         })
     }
+}
 
+impl<'m> Stream<'m> {
     /// Feeds one time step of raw values (`D` numbers, normalised here as the model's training
     /// data were). Returns the answer when the model can give one (see the module's
     /// description), `None` otherwise.
