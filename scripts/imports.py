@@ -1,14 +1,21 @@
 #!/usr/bin/env python3
-"""Checks that no file of `src/` imports, through any chain of others, itself.
+"""Checks that the library's modules import one another one way: no module reaches, through any
+chain of others, itself.
 
-Every path a file names that starts with `crate::`, `super::` or `self::` (in a `use` line or in
-code) is an edge from the file to the file that defines the module it reaches: `crate::data::SeqSet`
-from any file is an edge to `src/data/mod.rs` (or `src/data.rs`), `crate::data::text::Corpus` to
-`src/data/text.rs`. A module's `mod` declarations are not edges. The command line (`src/cli/`,
-`src/main.rs`) is a client of the library and is checked with it. Prints each circle found and
-exits 1 if there is one.
+Every path a file names that starts with `crate::`, `super::` or `self::`, or with one of its own
+child modules (in a `use` line or in code), is an edge from the file to the file that defines the
+module it reaches: `crate::data::SeqSet` from any file is an edge to `src/data/mod.rs`,
+`crate::data::text::Corpus` to `src/data/text.rs`. `mod` declarations are not edges, nor paths
+within a file (its own inline test module's `super::`).
 
-    python3 scripts/imports.py [src]
+A unit is a top-level module of the crate (`data`, `network`, `train`, …; `nn`'s layers —
+`nn/cell`, `nn/head`, `nn/stack`, … — each one): the files of one unit may call one another, the
+units may not form a circle. `lib.rs` (the facade that re-exports the public API) and the
+command line (`src/cli/`, `src/main.rs`, a client of the library) are left out. `--files` checks
+every file as its own unit instead (stricter: a parent module and its children count too).
+Prints each circle found, with its edges, and exits 1 if there is one.
+
+    python3 scripts/imports.py [--files] [SRC]
 """
 import os
 import re
@@ -141,22 +148,42 @@ def circles(graph):
     return out
 
 
+def unit(src, file, files_mode):
+    """The unit a file belongs to (None for the facade and the command line)."""
+    module, _ = module_of(src, file)
+    if not module or module[0] in ("cli", "main"):
+        return None
+    if files_mode:
+        return os.path.relpath(file, src)
+    return "/".join(module[:2]) if module[0] == "nn" and len(module) > 1 else module[0]
+
+
 def main():
-    src = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "src")
+    args = [a for a in sys.argv[1:] if a != "--files"]
+    files_mode = "--files" in sys.argv[1:]
+    src = args[0] if args else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
     src = os.path.normpath(src)
     files = [os.path.join(d, f) for d, _, fs in os.walk(src) for f in fs if f.endswith(".rs")]
-    graph = {f: edges(src, f) for f in files}
+    graph = {}
+    for f in files:
+        u = unit(src, f, files_mode)
+        if u is None:
+            continue
+        graph.setdefault(u, set())
+        for t in edges(src, f):
+            v = unit(src, t, files_mode)
+            if v is not None and v != u:
+                graph[u].add(v)
     found = circles(graph)
     for comp in found:
-        names = [os.path.relpath(f, src) for f in comp]
         inside = set(comp)
-        print("circle: " + ", ".join(names))
-        for f in comp:
-            for g in sorted(graph[f] & inside):
-                print(f"    {os.path.relpath(f, src)} -> {os.path.relpath(g, src)}")
+        print("circle: " + ", ".join(comp))
+        for u in comp:
+            for v in sorted(graph[u] & inside):
+                print(f"    {u} -> {v}")
     if found:
         sys.exit(1)
-    print(f"no circle among {len(files)} files")
+    print(f"no circle among {len(graph)} {'files' if files_mode else 'modules'}")
 
 
 if __name__ == "__main__":

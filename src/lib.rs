@@ -71,6 +71,7 @@ pub mod bench;
 pub mod blas;
 pub mod checkpoint;
 pub mod choice;
+pub mod config;
 pub mod data;
 pub mod error;
 pub mod metrics;
@@ -88,7 +89,7 @@ pub mod train;
 pub use choice::Choice;
 pub use data::{Dataset, SeqSet};
 pub use error::{Error, Result};
-pub use model::{Model, Prediction};
+pub use model::{Model, Prediction, fit};
 pub use network::Init;
 pub use nn::cell::CellKind;
 pub use nn::head::Readout;
@@ -96,7 +97,7 @@ pub use optim::{OptimizerKind, Schedule};
 pub use real::Dtype;
 pub use sample::SampleOptions;
 pub use stream::Stream;
-pub use train::{Control, Event, Preset, RunOptions, TrainConfig, Training, fit};
+pub use train::{Control, Event, Preset, RunOptions, TrainConfig, Training};
 
 /// The README's example, compiled and run as a doctest.
 #[cfg(doctest)]

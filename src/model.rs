@@ -15,7 +15,10 @@ use crate::network::{Network, NetworkConfig, Task};
 use crate::real::{ByDtype, Dtype, Real, by_dtype};
 use crate::sample::{SampleOptions, Sampler, TextSampler};
 use crate::train::eval::{Evaluation, Worker, eval_streams, evaluate_set, evaluate_text};
-use crate::train::{TrainConfig, threads};
+use crate::config::TrainConfig;
+use crate::data::Dataset;
+use crate::train::run::{Control, Ending, Event, RunOptions};
+use crate::train::{Training, threads};
 use std::path::Path;
 
 /// A network and its parameters, in one number type.
@@ -466,7 +469,7 @@ fn evaluate<T: Real>(
         Data::Labelled(_) => 100usize.max(threads),
         Data::Text(tokens) => eval_streams(tokens.len(), seq_len),
     };
-    let (groups, team) = threads::layout(threads, batch, &net);
+    let (groups, team) = crate::config::layout(threads, batch, &net);
     let crew = threads::Crew::new(groups, team)?;
     crate::blas::set_threads(1);
     let mut workers: Vec<Worker<T>> = match data {
@@ -486,4 +489,63 @@ fn evaluate<T: Real>(
         Data::Text(tokens) => evaluate_text(&net, &n.params, &crew, &mut workers, tokens),
     };
     Ok(crew.keep_awake(run))
+}
+
+impl Training<'_> {
+    /// The model as trained so far: with a validation part, the parameters of its lowest loss
+    /// (early stopping), else the last ones.
+    pub fn model(&self) -> Model {
+        let info = self.info.clone();
+        by_dtype!(&self.trainer, tr => {
+            let params = tr.best().map_or(&tr.params[..], |(_, p)| p);
+            Model::of(&tr.net, params, info, self.done, &tr.config)
+        })
+    }
+}
+
+/// Trains `config` on `data` to the end of its schedule, telling `on` of every step and of a
+/// report every 100 iterations (see [`Training::run`]), and returns the model.
+///
+/// ```
+/// # fn main() -> blasrnn::Result<()> {
+/// // Sequences whose class is the sign of their sum, 40 to train and 20 to test.
+/// let (n, t) = (60, 6);
+/// let x: Vec<f64> = (0..n * t).map(|i| ((i * 37 % 11) as f64 - 5.0) / 5.0).collect();
+/// let y: Vec<usize> = x.chunks(t).map(|s| usize::from(s.iter().sum::<f64>() > 0.0)).collect();
+/// let train = blasrnn::SeqSet::from_arrays(&x[..40 * t], [40, t, 1], None, Some(&y[..40]))?;
+/// let test = blasrnn::SeqSet::from_arrays(&x[40 * t..], [20, t, 1], None, Some(&y[40..]))?;
+/// let data = blasrnn::Dataset::Labelled(blasrnn::data::Labelled::new(train, test)?);
+///
+/// let mut cfg = blasrnn::TrainConfig::for_data(&data);
+/// (cfg.hidden, cfg.layers, cfg.batch, cfg.threads) = (16, 1, 8, 1);
+/// cfg.set_epochs(30, &data);
+/// let model = blasrnn::fit(&cfg, &data, |_| blasrnn::Control::Continue)?;
+/// let blasrnn::Dataset::Labelled(sets) = &data else { unreachable!() };
+/// let accuracy = model.evaluate(blasrnn::data::Data::Labelled(&sets.test), 1)?.accuracy;
+/// assert!(accuracy > 0.6, "{accuracy}");
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// As [`Training::new`]; [`Error::Diverged`] when a loss or gradient norm is not finite.
+pub fn fit(
+    config: &TrainConfig,
+    data: &Dataset,
+    on: impl FnMut(&Event) -> Control + Send,
+) -> Result<Model> {
+    let mut t = Training::new(config, data)?;
+    let outcome = t.run(&RunOptions::default(), on)?;
+    if let Ending::Diverged {
+        iteration,
+        loss,
+        grad_norm,
+    } = outcome.ending
+    {
+        return Err(Error::Diverged {
+            iteration,
+            loss,
+            grad_norm,
+        });
+    }
+    Ok(t.model())
 }

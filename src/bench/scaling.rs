@@ -24,7 +24,8 @@ use crate::blas::Team;
 use crate::error::Result;
 use crate::network::NetworkConfig;
 use crate::real::Real;
-use crate::train::threads::{Crew, layout};
+use crate::config::layout;
+use crate::train::threads::Crew;
 use crate::train::{Data, TrainConfig, Trainer};
 use std::time::{Duration, Instant};
 

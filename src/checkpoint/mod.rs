@@ -33,11 +33,20 @@ use crate::nn::cell::CellKind;
 use crate::nn::params::rnn_name;
 use crate::optim::Optimizer;
 use crate::real::{Dtype, Real};
-use crate::train::{Best, TrainConfig};
+use crate::config::TrainConfig;
 use safetensors::tensor::{Dtype as StDtype, TensorView};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// The best a run's validation part has seen (early stopping): what a checkpoint keeps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Best {
+    /// The iteration (counted from 1) whose parameters are kept.
+    pub iteration: usize,
+    /// Their loss on the validation part.
+    pub loss: f64,
+}
 
 /// A model read back from a file.
 #[derive(Debug, Clone)]

@@ -5,7 +5,6 @@
 //! ([`eval`]) and the threads themselves ([`threads`]).
 
 mod budget;
-mod config;
 pub mod eval;
 mod preset;
 pub mod run;
@@ -15,7 +14,7 @@ mod training;
 pub mod validation;
 
 pub use crate::data::Data;
-pub use config::{
+pub use crate::config::{
     PATCHED_STEPS, SEQUENCE_EPOCHS, SERIES_BATCH, SERIES_EPOCHS, SERIES_UPDATES, TimeBudget,
     TrainConfig, UNFIXED, VALIDATION, VALIDATIONS, default_cell, default_dtype, default_init,
     default_lr, default_threads, patch_rule,
@@ -24,5 +23,5 @@ pub use eval::{EVAL_STREAMS, Evaluation};
 pub use preset::Preset;
 pub use run::{Control, Ending, Event, Outcome, RunOptions};
 pub use trainer::{StepStats, StepTimes, Trainer};
-pub use training::{Training, fit};
-pub use validation::Best;
+pub use training::Training;
+pub use crate::checkpoint::Best;

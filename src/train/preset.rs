@@ -1,7 +1,7 @@
 //! [`Preset`]: named recipes — a model and its training, chosen by measurement for a kind of data
 //! and a wall-clock budget (`docs/recipes.md` gives what was tried and what each reached).
 
-use super::config::TrainConfig;
+use crate::config::TrainConfig;
 use crate::data::Kind;
 use crate::nn::cell::CellKind;
 

@@ -6,7 +6,7 @@
 
 use super::budget::Calibration;
 use super::trainer::{StepStats, Trainer};
-use super::validation::Best;
+use crate::checkpoint::Best;
 use crate::data::Data;
 use crate::error::Result;
 use crate::real::Real;

@@ -196,39 +196,6 @@ impl Crew {
     }
 }
 
-/// Rows a shard keeps at least before a batch's threads form teams: below it, a thread's share
-/// of a team's products outruns a shard's own (`bench --scaling` on the language model: 32
-/// threads as 16 shards of 4 rows in teams of 2 project 20.8× one thread, 32 shards of 2 rows
-/// 17.6×; 64 threads as 16 × 4, 34.4×, as 64 shards, 23.9×; at 4 rows a shard and above, shards
-/// alone win: 16 threads as 16 shards, 12.9×, as 4 teams of 4, 10.1×).
-pub const MIN_SHARD_ROWS: usize = 4;
-
-/// Hidden units each member of a team takes at least: narrower, its share of a step's products
-/// is too small to pay for the team's meetings (the seed model, H = 50, gains from no team at any
-/// thread count: 64 threads as 64 shards of 1–2 rows project 46.6×, as 16 shards in teams of 4,
-/// 19.1×).
-pub const MIN_TEAM_UNITS: usize = 64;
-
-/// How `threads` threads share batches of `batch` rows of `net`: `(groups, team)`, `groups`
-/// shards of rows, each split across a team of `team` threads, `groups · team = threads`.
-/// Shards alone while each keeps [`MIN_SHARD_ROWS`] rows; past that, the smallest teams that
-/// keep that many rows a shard, each member at least [`MIN_TEAM_UNITS`] units of the layers.
-pub fn layout<T: crate::real::Real>(
-    threads: usize,
-    batch: usize,
-    net: &crate::network::Network<T>,
-) -> (usize, usize) {
-    let threads = threads.max(1);
-    let widest = (net.config.hidden / MIN_TEAM_UNITS).max(1);
-    let teams = (1..=threads).filter(|t| threads % t == 0 && *t <= widest);
-    let team = teams
-        .clone()
-        .find(|&t| batch / (threads / t) >= MIN_SHARD_ROWS)
-        .or_else(|| teams.clone().next_back())
-        .unwrap_or(1);
-    (threads / team, team)
-}
-
 /// Runs `f(worker index, worker)` on every worker: worker 0 on this thread, the others in
 /// parallel on `pool` when there is one. Allocation-free (`rayon`'s fork-join keeps its jobs on
 /// the stack).
@@ -335,6 +302,7 @@ fn keep(stop: &AtomicBool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::layout;
 
     /// The rule's layouts: shards alone while they keep 4 rows, then the smallest teams that
     /// keep them so, never narrower than 64 units a member.

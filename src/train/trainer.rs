@@ -19,7 +19,7 @@
 use super::TrainConfig;
 use super::eval::{Evaluation, Worker, eval_streams, evaluate_set, evaluate_text, shard};
 use super::threads::Crew;
-use super::validation::Best;
+use crate::checkpoint::Best;
 use crate::blas::{FlushScope, axpy};
 use crate::data::Data;
 use crate::data::text::Streams;

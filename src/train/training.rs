@@ -1,18 +1,18 @@
 //! [`Training`]: a run of a [`TrainConfig`] over a [`Dataset`], in the configuration's number
 //! type — started fresh or resumed from a checkpoint, run (and run on) with a callback, evaluated,
-//! saved with everything resuming needs, and turned into a [`Model`]. [`fit`] is all of it in one
-//! call.
+//! saved with everything resuming needs, and turned into a [`Model`](crate::Model)
+//! ([`Training::model`]). [`fit`](crate::fit) is all of it in one call.
 
 use super::TrainConfig;
 use super::eval::Evaluation;
-use super::run::{Control, Ending, Event, Outcome, RunOptions, run};
+use super::run::{Control, Event, Outcome, RunOptions, run};
 use super::trainer::Trainer;
-use super::validation::{self, Best};
+use super::validation;
+use crate::checkpoint::Best;
 use crate::checkpoint::{self, Checkpoint, Snapshot};
 use crate::data::DataInfo;
 use crate::data::{Data, Dataset, SeqSet};
 use crate::error::{Error, Result};
-use crate::model::Model;
 use crate::network::NetworkConfig;
 use crate::real::{ByDtype, Dtype, Real, by_dtype};
 use std::path::Path;
@@ -41,14 +41,14 @@ use std::path::Path;
 /// # Ok(()) }
 /// ```
 pub struct Training<'d> {
-    trainer: ByDtype<Trainer<f32>, Trainer<f64>>,
+    pub(crate) trainer: ByDtype<Trainer<f32>, Trainer<f64>>,
     data: &'d Dataset,
     /// With a validation part: the sequences that train, and the validation part, carved from
     /// the data's training part (see [`super::validation`]).
     carved: Option<(SeqSet, SeqSet)>,
-    info: DataInfo,
+    pub(crate) info: DataInfo,
     /// Iterations done.
-    done: usize,
+    pub(crate) done: usize,
 }
 
 impl<'d> Training<'d> {
@@ -196,63 +196,6 @@ impl<'d> Training<'d> {
     pub fn save(&self, path: &Path) -> Result<()> {
         by_dtype!(&self.trainer, tr => save(tr, &self.info, self.done, path))
     }
-
-    /// The model as trained so far: with a validation part, the parameters of its lowest loss
-    /// (early stopping), else the last ones.
-    pub fn model(&self) -> Model {
-        let info = self.info.clone();
-        by_dtype!(&self.trainer, tr => {
-            let params = tr.best().map_or(&tr.params[..], |(_, p)| p);
-            Model::of(&tr.net, params, info, self.done, &tr.config)
-        })
-    }
-}
-
-/// Trains `config` on `data` to the end of its schedule, telling `on` of every step and of a
-/// report every 100 iterations (see [`Training::run`]), and returns the model.
-///
-/// ```
-/// # fn main() -> blasrnn::Result<()> {
-/// // Sequences whose class is the sign of their sum, 40 to train and 20 to test.
-/// let (n, t) = (60, 6);
-/// let x: Vec<f64> = (0..n * t).map(|i| ((i * 37 % 11) as f64 - 5.0) / 5.0).collect();
-/// let y: Vec<usize> = x.chunks(t).map(|s| usize::from(s.iter().sum::<f64>() > 0.0)).collect();
-/// let train = blasrnn::SeqSet::from_arrays(&x[..40 * t], [40, t, 1], None, Some(&y[..40]))?;
-/// let test = blasrnn::SeqSet::from_arrays(&x[40 * t..], [20, t, 1], None, Some(&y[40..]))?;
-/// let data = blasrnn::Dataset::Labelled(blasrnn::data::Labelled::new(train, test)?);
-///
-/// let mut cfg = blasrnn::TrainConfig::for_data(&data);
-/// (cfg.hidden, cfg.layers, cfg.batch, cfg.threads) = (16, 1, 8, 1);
-/// cfg.set_epochs(30, &data);
-/// let model = blasrnn::fit(&cfg, &data, |_| blasrnn::Control::Continue)?;
-/// let blasrnn::Dataset::Labelled(sets) = &data else { unreachable!() };
-/// let accuracy = model.evaluate(blasrnn::data::Data::Labelled(&sets.test), 1)?.accuracy;
-/// assert!(accuracy > 0.6, "{accuracy}");
-/// # Ok(()) }
-/// ```
-///
-/// # Errors
-/// As [`Training::new`]; [`Error::Diverged`] when a loss or gradient norm is not finite.
-pub fn fit(
-    config: &TrainConfig,
-    data: &Dataset,
-    on: impl FnMut(&Event) -> Control + Send,
-) -> Result<Model> {
-    let mut t = Training::new(config, data)?;
-    let outcome = t.run(&RunOptions::default(), on)?;
-    if let Ending::Diverged {
-        iteration,
-        loss,
-        grad_norm,
-    } = outcome.ending
-    {
-        return Err(Error::Diverged {
-            iteration,
-            loss,
-            grad_norm,
-        });
-    }
-    Ok(t.model())
 }
 
 /// Writes `tr`'s run after `iteration` iterations to `path`.

@@ -8,6 +8,7 @@
 //! - real numbers: a seeded draw of the set;
 //! - a series' windows: the latest ones, as the future the forecasts are for.
 
+use crate::config::validation_len;
 use crate::data::{SeqSet, Targets};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -16,24 +17,6 @@ use rand::seq::SliceRandom;
 /// Mixed into the run's seed for the draw of the validation part (so that it does not share a
 /// stream with the initialisation or the batch order).
 const STREAM: u64 = 0x7661_6c69_6461_7465;
-
-/// The best the validation part has seen.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Best {
-    /// The iteration (counted from 1) whose parameters are kept.
-    pub iteration: usize,
-    /// Their loss on the validation part.
-    pub loss: f64,
-}
-
-/// How many of `n` training sequences a `fraction` carves: `fraction·n` rounded, at least one,
-/// and one fewer than `n` at most (0 when `n` < 2 or the fraction is 0).
-pub fn validation_len(n: usize, fraction: f64) -> usize {
-    if n < 2 || fraction <= 0.0 {
-        return 0;
-    }
-    ((fraction * n as f64).round() as usize).clamp(1, n - 1)
-}
 
 /// The indices of `set` carved for validation with `fraction` and `seed` (ascending); `latest`
 /// takes the last ones (a series' windows, in time order) instead of a draw.

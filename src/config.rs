@@ -73,14 +73,14 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Fraction of the training sequences (a series: its latest windows) held out as a
     /// validation part: the run evaluates it [`VALIDATIONS`] times and keeps the parameters of
-    /// its lowest loss (early stopping; see [`super::validation`]). 0: none, the last parameters
+    /// its lowest loss (early stopping; see [`crate::train::validation`]). 0: none, the last parameters
     /// are kept. Not for text, which validates on its last characters.
     #[serde(default)]
     pub validation: f64,
     /// Worker threads.
     pub threads: usize,
     /// Threads each shard's steps are split across (a divisor of `threads`; the others cut the
-    /// batch into shards of rows); `None`: chosen by [`super::threads::layout`].
+    /// batch into shards of rows); `None`: chosen by [`layout`].
     #[serde(default)]
     pub step_threads: Option<usize>,
     /// The number type the run computes in.
@@ -345,12 +345,12 @@ impl TrainConfig {
     }
 
     /// How this run's threads share a batch of `net`: `(groups, team)`, `groups` shards of rows
-    /// each split across `team` threads (`step_threads`, or [`super::threads::layout`]'s rule).
+    /// each split across `team` threads (`step_threads`, or [`layout`]'s rule).
     pub fn layout<T: crate::real::Real>(&self, net: &crate::network::Network<T>) -> (usize, usize) {
         let threads = self.threads.max(1);
         match self.step_threads {
             Some(team) if team >= 1 && threads % team == 0 => (threads / team, team),
-            _ => super::threads::layout(threads, self.batch, net),
+            _ => layout(threads, self.batch, net),
         }
     }
 
@@ -379,7 +379,7 @@ impl TrainConfig {
 
     /// How many of `train`'s sequences train: those the validation part leaves.
     pub fn trained(&self, train: &SeqSet) -> usize {
-        train.len() - super::validation::validation_len(train.len(), self.validation)
+        train.len() - validation_len(train.len(), self.validation)
     }
 
     /// Whether training drops out anything (between layers or before the head).
@@ -746,4 +746,46 @@ impl TrainConfig {
         }
         Ok(())
     }
+}
+
+/// Rows a shard keeps at least before a batch's threads form teams: below it, a thread's share
+/// of a team's products outruns a shard's own (`bench --scaling` on the language model: 32
+/// threads as 16 shards of 4 rows in teams of 2 project 20.8× one thread, 32 shards of 2 rows
+/// 17.6×; 64 threads as 16 × 4, 34.4×, as 64 shards, 23.9×; at 4 rows a shard and above, shards
+/// alone win: 16 threads as 16 shards, 12.9×, as 4 teams of 4, 10.1×).
+pub const MIN_SHARD_ROWS: usize = 4;
+
+/// Hidden units each member of a team takes at least: narrower, its share of a step's products
+/// is too small to pay for the team's meetings (the seed model, H = 50, gains from no team at any
+/// thread count: 64 threads as 64 shards of 1–2 rows project 46.6×, as 16 shards in teams of 4,
+/// 19.1×).
+pub const MIN_TEAM_UNITS: usize = 64;
+
+/// How `threads` threads share batches of `batch` rows of `net`: `(groups, team)`, `groups`
+/// shards of rows, each split across a team of `team` threads, `groups · team = threads`.
+/// Shards alone while each keeps [`MIN_SHARD_ROWS`] rows; past that, the smallest teams that
+/// keep that many rows a shard, each member at least [`MIN_TEAM_UNITS`] units of the layers.
+pub fn layout<T: crate::real::Real>(
+    threads: usize,
+    batch: usize,
+    net: &crate::network::Network<T>,
+) -> (usize, usize) {
+    let threads = threads.max(1);
+    let widest = (net.config.hidden / MIN_TEAM_UNITS).max(1);
+    let teams = (1..=threads).filter(|t| threads % t == 0 && *t <= widest);
+    let team = teams
+        .clone()
+        .find(|&t| batch / (threads / t) >= MIN_SHARD_ROWS)
+        .or_else(|| teams.clone().next_back())
+        .unwrap_or(1);
+    (threads / team, team)
+}
+
+/// How many of `n` training sequences a `fraction` carves: `fraction·n` rounded, at least one,
+/// and one fewer than `n` at most (0 when `n` < 2 or the fraction is 0).
+pub fn validation_len(n: usize, fraction: f64) -> usize {
+    if n < 2 || fraction <= 0.0 {
+        return 0;
+    }
+    ((fraction * n as f64).round() as usize).clamp(1, n - 1)
 }
