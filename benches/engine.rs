@@ -70,7 +70,7 @@ fn engine(c: &mut Criterion) {
             let params = model.init(Init::Seed, &mut StdRng::seed_from_u64(1));
             let mut ws = model.workspace(BATCH, train.steps, false);
             let mut idx: Vec<usize> = (0..BATCH).collect();
-            train.load_batch(&mut idx, &mut ws);
+            train.load_batch(&mut idx, &mut ws.batch);
             g.bench_function("forward_batch100", |b| {
                 b.iter(|| black_box(model.forward(black_box(&params), &mut ws, None)))
             });

@@ -65,9 +65,11 @@
 //! default) builds the `blasrnn` command line, which is a client of this API.
 
 #![warn(missing_docs)]
+#![deny(unsafe_code)]
 
 pub mod activation;
 pub mod bench;
+#[allow(unsafe_code)]
 pub mod blas;
 pub mod checkpoint;
 pub mod choice;

@@ -2,6 +2,8 @@
 //! module under `cli/`; what only a command line needs (flags, the progress bar, plots, Ctrl-C)
 //! lives there, and the library knows nothing of it.
 
+#![forbid(unsafe_code)]
+
 mod cli;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};

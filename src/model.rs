@@ -5,18 +5,18 @@
 
 use crate::blas::{Blas, FlushScope};
 use crate::checkpoint::{self, Checkpoint, Snapshot};
+use crate::config::TrainConfig;
 use crate::data::DataInfo;
+use crate::data::Dataset;
+use crate::data::npz::Expect;
 use crate::data::series::{Series, last_window};
 use crate::data::text::Vocab;
-use crate::data::npz::Expect;
 use crate::data::{Data, SeqSet, Source, Targets};
 use crate::error::{Error, Result};
 use crate::network::{Network, NetworkConfig, Task};
 use crate::real::{ByDtype, Dtype, Real, by_dtype};
 use crate::sample::{SampleOptions, Sampler, TextSampler};
 use crate::train::eval::{Evaluation, Worker, eval_streams, evaluate_set, evaluate_text};
-use crate::config::TrainConfig;
-use crate::data::Dataset;
 use crate::train::run::{Control, Ending, Event, RunOptions};
 use crate::train::{Training, threads};
 use std::path::Path;
@@ -56,6 +56,17 @@ pub struct Model {
     training: Option<TrainConfig>,
     /// Whether it computes with subnormal numbers kept (see [`crate::blas::flush`]).
     keep_subnormals: bool,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("config", self.config())
+            .field("dtype", &self.dtype())
+            .field("iteration", &self.iteration)
+            .field("params", &self.num_params())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A classifier's answer for one sequence (or one step).

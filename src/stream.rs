@@ -70,6 +70,19 @@ pub struct Stream<'m> {
     flush: bool,
 }
 
+impl std::fmt::Debug for Stream<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (dtype, text) = match &self.inner {
+            ByDtype::F32(l) => ("f32", matches!(l, Live::Text(_))),
+            ByDtype::F64(l) => ("f64", matches!(l, Live::Text(_))),
+        };
+        f.debug_struct("Stream")
+            .field("dtype", &dtype)
+            .field("text", &text)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The per-dtype part of a stream (one per stream: the variants' sizes do not matter).
 #[allow(clippy::large_enum_variant)]
 enum Live<'m, T: Real> {
@@ -272,7 +285,11 @@ impl<T: Real> Framed<'_, T> {
             return Err(Error::shape(format!("a frame holding {v}")));
         }
         let at = self.fill * d;
-        for (k, (x, &v)) in self.ws.batch.x[at..at + d].iter_mut().zip(frame).enumerate() {
+        for (k, (x, &v)) in self.ws.batch.x[at..at + d]
+            .iter_mut()
+            .zip(frame)
+            .enumerate()
+        {
             *x = T::from_f64((v - norm.shift[k]) * norm.scale[k]);
         }
         self.fill += 1;

@@ -120,7 +120,8 @@ fn a_batch_gives_what_each_sequence_gives_alone() {
             .collect();
         let mut ws = model.workspace(b, t, false);
         ws.batch.x.iter_mut().for_each(|v| *v = g.next_f64());
-        ws.batch.targets
+        ws.batch
+            .targets
             .iter_mut()
             .enumerate()
             .for_each(|(i, l)| *l = i as u32);
@@ -130,7 +131,9 @@ fn a_batch_gives_what_each_sequence_gives_alone() {
         let mut one = model.workspace(1, t, false);
         let mut sum = 0.0;
         for i in 0..b {
-            one.batch.x.copy_from_slice(&ws.batch.x[i * t * d..(i + 1) * t * d]);
+            one.batch
+                .x
+                .copy_from_slice(&ws.batch.x[i * t * d..(i + 1) * t * d]);
             one.batch.targets[0] = ws.batch.targets[i];
             one.batch.begin_full(1, t);
             sum += model.forward(&p, &mut one, None).0;
@@ -175,7 +178,10 @@ fn padding_changes_nothing() {
                 let b = lens.len();
                 let mut ws = model.workspace(b, t, false);
                 // Garbage in the padding: it must not count.
-                ws.batch.x.iter_mut().for_each(|v| *v = g.next_f64() * 10.0 - 5.0);
+                ws.batch
+                    .x
+                    .iter_mut()
+                    .for_each(|v| *v = g.next_f64() * 10.0 - 5.0);
                 for (i, &l) in lens.iter().enumerate() {
                     ws.batch.targets[i] = (i % k) as u32;
                     ws.batch.lens[i] = l;

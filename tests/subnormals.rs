@@ -48,7 +48,9 @@ fn gradient<T: Real>(cfg: NetworkConfig, p: &[f64], t: usize) -> (Vec<f64>, usiz
     let p: Vec<T> = p.iter().map(|&v| T::from_f64(v)).collect();
     let mut ws: Workspace<T> = net.workspace(4, t, false);
     let mut g = Lcg(9);
-    ws.batch.x.iter_mut()
+    ws.batch
+        .x
+        .iter_mut()
         .for_each(|v| *v = T::from_f64(g.next_f64() * 2.0 - 1.0));
     for (i, y) in ws.batch.targets.iter_mut().enumerate() {
         *y = (i % 2) as u32;

@@ -21,10 +21,10 @@
 //! measured beside it.
 
 use crate::blas::Team;
+use crate::config::layout;
 use crate::error::Result;
 use crate::network::NetworkConfig;
 use crate::real::Real;
-use crate::config::layout;
 use crate::train::threads::Crew;
 use crate::train::{Data, TrainConfig, Trainer};
 use std::time::{Duration, Instant};

@@ -4,7 +4,9 @@
 //! match to one list of problems, so that a file's error says everything wrong at once; a tensor
 //! that no part claims is one of them.
 
+use super::Best;
 use super::Checkpoint;
+use crate::config::TrainConfig;
 use crate::data::DataInfo;
 use crate::data::Norm;
 use crate::data::text::Vocab;
@@ -14,8 +16,6 @@ use crate::nn::cell::CellKind;
 use crate::nn::head::{Loss, Readout};
 use crate::nn::params::rnn_name;
 use crate::real::Dtype;
-use super::Best;
-use crate::config::TrainConfig;
 use safetensors::tensor::{Dtype as StDtype, SafeTensors, TensorView};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;

@@ -26,6 +26,7 @@ mod load;
 
 pub use load::load;
 
+use crate::config::TrainConfig;
 use crate::data::DataInfo;
 use crate::error::Error;
 use crate::network::{Network, NetworkConfig, Task};
@@ -33,7 +34,6 @@ use crate::nn::cell::CellKind;
 use crate::nn::params::rnn_name;
 use crate::optim::Optimizer;
 use crate::real::{Dtype, Real};
-use crate::config::TrainConfig;
 use safetensors::tensor::{Dtype as StDtype, TensorView};
 use std::collections::HashMap;
 use std::io::Write;

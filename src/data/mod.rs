@@ -4,23 +4,23 @@
 //! part writes a batch into a network's [`Workspace`](crate::network::Workspace) without
 //! allocating.
 
-mod info;
+mod batch;
 pub mod idx;
 #[cfg(feature = "image")]
 pub mod image;
+mod info;
 pub mod mnist;
 pub mod npz;
-mod batch;
 mod seqset;
 pub mod series;
 mod source;
 pub mod text;
 pub mod ts;
 
-pub(crate) use seqset::pad;
-pub use seqset::{MAX_CLASSES, SeqSet, Targets};
 pub use batch::Batch;
 pub use info::DataInfo;
+pub(crate) use seqset::pad;
+pub use seqset::{MAX_CLASSES, SeqSet, Targets};
 pub use source::{Labelled, Source};
 
 use crate::error::{Error, Result};

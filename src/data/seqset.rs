@@ -1,9 +1,9 @@
 //! [`SeqSet`]: N labelled sequences of up to T steps of D numbers, stored once (MNIST's pixels as
 //! bytes), normalised as a batch is written.
 
+use super::Batch;
 use super::Norm;
 use crate::error::{Error, Result};
-use super::Batch;
 use crate::real::Real;
 use std::path::Path;
 

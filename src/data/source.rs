@@ -1,8 +1,8 @@
 //! Where a labelled data set comes from ([`Source`]: recognised from a path and its contents) and
 //! the two splits it gives ([`Labelled`]).
 
-use super::{Norm, SeqSet, idx, mnist, npz, ts};
 use super::DataInfo;
+use super::{Norm, SeqSet, idx, mnist, npz, ts};
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -280,7 +280,10 @@ impl Source {
             (other, _) => {
                 return Err(Error::format(
                     other.path(),
-                    format!("holds no data of a model that predicts {}", expect.answers()),
+                    format!(
+                        "holds no data of a model that predicts {}",
+                        expect.answers()
+                    ),
                 ));
             }
         };

@@ -7,8 +7,8 @@
 //! Chunk k of every stream (positions k·S .. k·S + S) is one training batch of B × S; a stream's
 //! state is carried from chunk to chunk (truncated BPTT).
 
-use crate::error::Error;
 use super::Batch;
+use crate::error::Error;
 use crate::real::Real;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -207,7 +207,8 @@ impl<'a> Streams<'a> {
         for (k, s) in streams.enumerate() {
             let at = s * self.l + start;
             batch.tokens[k * len..(k + 1) * len].copy_from_slice(&self.tokens[at..at + len]);
-            batch.targets[k * len..(k + 1) * len].copy_from_slice(&self.tokens[at + 1..at + len + 1]);
+            batch.targets[k * len..(k + 1) * len]
+                .copy_from_slice(&self.tokens[at + 1..at + len + 1]);
         }
         batch.begin_full(b, len);
     }

@@ -28,7 +28,12 @@ impl<T: Real> Workspace<T> {
     /// activation, gradient and cache the products read and write): `(subnormal, all)`.
     pub fn subnormals(&self) -> (usize, usize) {
         let single = T::DTYPE == crate::real::Dtype::F32;
-        let bufs = [&self.batch.x[..], &self.batch.values, &self.grad, &self.ones];
+        let bufs = [
+            &self.batch.x[..],
+            &self.batch.values,
+            &self.grad,
+            &self.ones,
+        ];
         let (mut sub, mut all) = (0, 0);
         for b in bufs
             .into_iter()

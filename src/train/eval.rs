@@ -124,7 +124,11 @@ impl<T: Real> Worker<T> {
                     unreachable!("a regression set has values as targets")
                 };
                 let (pred, actual) = (&mut self.pred[..b * k], &mut self.actual[..b * k]);
-                let scaled = self.ws.probs(b, k).iter().zip(&self.ws.batch.values[..b * k]);
+                let scaled = self
+                    .ws
+                    .probs(b, k)
+                    .iter()
+                    .zip(&self.ws.batch.values[..b * k]);
                 for (j, ((p, a), (&ps, &ys))) in pred
                     .iter_mut()
                     .zip(actual.iter_mut())

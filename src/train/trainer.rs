@@ -19,8 +19,8 @@
 use super::TrainConfig;
 use super::eval::{Evaluation, Worker, eval_streams, evaluate_set, evaluate_text, shard};
 use super::threads::Crew;
-use crate::checkpoint::Best;
 use crate::blas::{FlushScope, axpy};
+use crate::checkpoint::Best;
 use crate::data::Data;
 use crate::data::text::Streams;
 use crate::error::{Error, Result};
