@@ -99,7 +99,8 @@ impl Model {
     /// # Errors
     /// When the file cannot be read or is not a model: the error names the file and every
     /// problem.
-    pub fn load(path: &Path) -> Result<Model> {
+    pub fn load(path: impl AsRef<Path>) -> Result<Model> {
+        let path = path.as_ref();
         Ok(Model::from_checkpoint(&checkpoint::load(path)?))
     }
 
@@ -158,7 +159,8 @@ impl Model {
     ///
     /// # Errors
     /// When the file cannot be written.
-    pub fn save(&self, path: &Path) -> Result<()> {
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
         by_dtype!(&self.net, n => checkpoint::save(
             path,
             &Snapshot {

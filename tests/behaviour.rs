@@ -70,7 +70,7 @@ fn runs() -> Vec<(&'static str, Dataset, TrainConfig)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
     let mut out = Vec::new();
 
-    let mnist = blasrnn::data::load(&root.join("mnist")).unwrap();
+    let mnist = blasrnn::data::load(root.join("mnist")).unwrap();
     let mut cfg = explicit(
         &mnist,
         CellKind::Tanh,
@@ -87,7 +87,7 @@ fn runs() -> Vec<(&'static str, Dataset, TrainConfig)> {
     cfg.clip = None;
     out.push(("images: the seed model", mnist, cfg));
 
-    let vowels = blasrnn::data::load(&root.join("uea/JapaneseVowels")).unwrap();
+    let vowels = blasrnn::data::load(root.join("uea/JapaneseVowels")).unwrap();
     let mut cfg = explicit(
         &vowels,
         CellKind::Gru,
@@ -102,7 +102,7 @@ fn runs() -> Vec<(&'static str, Dataset, TrainConfig)> {
     cfg.validation = 0.2;
     out.push(("classes: bidirectional GRU, validation", vowels, cfg));
 
-    let motions = blasrnn::data::load(&root.join("uea/BasicMotions")).unwrap();
+    let motions = blasrnn::data::load(root.join("uea/BasicMotions")).unwrap();
     let mut cfg = explicit(
         &motions,
         CellKind::Tanh,
@@ -120,7 +120,7 @@ fn runs() -> Vec<(&'static str, Dataset, TrainConfig)> {
     cfg.output_dropout = 0.2;
     out.push(("classes: tanh in patches, momentum", motions, cfg));
 
-    let covid = blasrnn::data::load(&root.join("tser/Covid3Month")).unwrap();
+    let covid = blasrnn::data::load(root.join("tser/Covid3Month")).unwrap();
     let mut cfg = explicit(
         &covid,
         CellKind::Lstm,
@@ -139,7 +139,7 @@ fn runs() -> Vec<(&'static str, Dataset, TrainConfig)> {
     cut.season = Some(48);
     cut.test_len = Some(96);
     cut.residual = Some(true);
-    let taylor = blasrnn::data::load_series(&root.join("forecast/taylor.csv"), &cut).unwrap();
+    let taylor = blasrnn::data::load_series(root.join("forecast/taylor.csv"), &cut).unwrap();
     let mut cfg = explicit(
         &taylor,
         CellKind::Gru,
@@ -153,7 +153,7 @@ fn runs() -> Vec<(&'static str, Dataset, TrainConfig)> {
     cfg.validation = 0.1;
     out.push(("series: residual GRU", taylor, cfg));
 
-    let segments = blasrnn::data::load(&root.join("segments/basicmotions_segments.npz")).unwrap();
+    let segments = blasrnn::data::load(root.join("segments/basicmotions_segments.npz")).unwrap();
     let cfg = explicit(
         &segments,
         CellKind::Lstm,
@@ -166,7 +166,7 @@ fn runs() -> Vec<(&'static str, Dataset, TrainConfig)> {
     );
     out.push(("tags: a class at every step", segments, cfg));
 
-    let text = blasrnn::data::load_text(&root.join("tinyshakespeare/input.txt"), 0.1).unwrap();
+    let text = blasrnn::data::load_text(root.join("tinyshakespeare/input.txt"), 0.1).unwrap();
     let readout = TrainConfig::for_data(&text).readout;
     let mut cfg = explicit(&text, CellKind::Lstm, 24, 2, readout, Dtype::F32, 15, 8);
     cfg.seq_len = 32;

@@ -274,15 +274,15 @@ fn data_sets_are_recognised_from_their_path() {
         test: jv.join("JapaneseVowels_TEST.ts"),
     };
     assert_eq!(Source::find(&jv).unwrap(), pair);
-    assert_eq!(Source::find(&jv.join("JapaneseVowels")).unwrap(), pair);
+    assert_eq!(Source::find(jv.join("JapaneseVowels")).unwrap(), pair);
     assert_eq!(
-        Source::find(&jv.join("JapaneseVowels_TEST.ts")).unwrap(),
+        Source::find(jv.join("JapaneseVowels_TEST.ts")).unwrap(),
         pair
     );
-    assert!(Source::find(&root.join("data/mnist")).unwrap().images());
-    let e = Source::find(&root.join("data")).unwrap_err().to_string();
+    assert!(Source::find(root.join("data/mnist")).unwrap().images());
+    let e = Source::find(root.join("data")).unwrap_err().to_string();
     assert!(e.contains("holds no data set"), "{e}");
-    let e = Source::find(&root.join("README.md"))
+    let e = Source::find(root.join("README.md"))
         .unwrap_err()
         .to_string();
     assert!(
@@ -304,7 +304,7 @@ fn data_sets_are_recognised_from_their_path() {
 #[test]
 fn variable_length_training_is_bit_identical_per_seed_and_threads() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let data = Source::find(&root.join("data/uea/JapaneseVowels"))
+    let data = Source::find(root.join("data/uea/JapaneseVowels"))
         .unwrap()
         .load(1.0)
         .unwrap();

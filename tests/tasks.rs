@@ -28,7 +28,7 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 #[test]
 fn covid3month_reads_as_regression_with_its_known_mean_baseline() {
-    let sets = Source::find(&root("data/tser/Covid3Month"))
+    let sets = Source::find(root("data/tser/Covid3Month"))
         .unwrap()
         .load(1.0)
         .unwrap();
@@ -54,7 +54,7 @@ fn covid3month_reads_as_regression_with_its_known_mean_baseline() {
 
 #[test]
 fn taylor_baselines_are_the_known_ones() {
-    let s = read_csv(&root("data/forecast/taylor.csv")).unwrap();
+    let s = read_csv(root("data/forecast/taylor.csv")).unwrap();
     assert_eq!(
         (s.len(), s.columns.as_slice()),
         (4032, &["demand_mw".to_string()][..])

@@ -29,7 +29,8 @@ const MAX_DIM: usize = 1 << 20;
 /// # Errors
 /// [`Error::Io`] when the file cannot be read, [`Error::Format`] naming every problem of its
 /// contents.
-pub fn load(path: &Path) -> Result<Checkpoint> {
+pub fn load(path: impl AsRef<Path>) -> Result<Checkpoint> {
+    let path = path.as_ref();
     let bad = |problem: String| Error::format(path, problem);
     if path.is_dir() {
         return Err(bad("is a directory, not a model file".into()));

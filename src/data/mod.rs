@@ -110,7 +110,8 @@ impl Dataset {
 /// # Errors
 /// When the path is none of these, or a file is missing, unreadable or malformed: the error names
 /// the file and what is wrong.
-pub fn load(path: &Path) -> Result<Dataset> {
+pub fn load(path: impl AsRef<Path>) -> Result<Dataset> {
+    let path = path.as_ref();
     Ok(Dataset::Labelled(Source::find(path)?.load(1.0 / 255.0)?))
 }
 
@@ -118,7 +119,8 @@ pub fn load(path: &Path) -> Result<Dataset> {
 ///
 /// # Errors
 /// As [`series::read_csv`] and [`series::Forecasting::new`].
-pub fn load_series(path: &Path, cut: &series::Cut) -> Result<Dataset> {
+pub fn load_series(path: impl AsRef<Path>, cut: &series::Cut) -> Result<Dataset> {
+    let path = path.as_ref();
     let s = series::read_csv(path)?;
     Ok(Dataset::Series(series::Forecasting::new(&s, cut)?))
 }
@@ -128,7 +130,8 @@ pub fn load_series(path: &Path, cut: &series::Cut) -> Result<Dataset> {
 ///
 /// # Errors
 /// When the file cannot be read, is empty or is not UTF-8, or `val_frac` is not in (0, 1).
-pub fn load_text(path: &Path, val_frac: f64) -> Result<Dataset> {
+pub fn load_text(path: impl AsRef<Path>, val_frac: f64) -> Result<Dataset> {
+    let path = path.as_ref();
     if !(val_frac > 0.0 && val_frac < 1.0) {
         return Err(Error::config(format!(
             "`val_frac` must be between 0 and 1, got {val_frac}"

@@ -99,7 +99,8 @@ impl Series {
 /// # Errors
 /// [`Error::Format`] naming the file and, for a value, its line and column: no header, no numeric
 /// column, a missing or non-numeric value, rows of another length.
-pub fn read_csv(path: &Path) -> Result<Series> {
+pub fn read_csv(path: impl AsRef<Path>) -> Result<Series> {
+    let path = path.as_ref();
     let text = super::text::read_text(path)?;
     let bad = |line: usize, problem: String| Error::format(path, format!("line {line}: {problem}"));
     let mut lines = text

@@ -93,7 +93,8 @@ impl Labelled {
 impl Source {
     /// Recognises `path`: a directory holding MNIST's IDX files or one `*_TRAIN.ts`/`*_TEST.ts`
     /// pair, the common prefix of such a pair, one of its two files, or an `.npz` archive.
-    pub fn find(path: &Path) -> Result<Source, Error> {
+    pub fn find(path: impl AsRef<Path>) -> Result<Source, Error> {
+        let path = path.as_ref();
         let pair = |prefix: &str| -> Option<Source> {
             let train = PathBuf::from(format!("{prefix}_TRAIN.ts"));
             let test = PathBuf::from(format!("{prefix}_TEST.ts"));

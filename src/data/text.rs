@@ -113,7 +113,8 @@ pub struct Corpus {
 }
 
 /// Reads `path` as UTF-8 text; a one-line error names the file and what is wrong.
-pub fn read_text(path: &Path) -> Result<String, Error> {
+pub fn read_text(path: impl AsRef<Path>) -> Result<String, Error> {
+    let path = path.as_ref();
     if path.is_dir() {
         return Err(Error::format(path, "is a directory, not a text file"));
     }

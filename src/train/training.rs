@@ -193,7 +193,8 @@ impl<'d> Training<'d> {
     ///
     /// # Errors
     /// When the file cannot be written.
-    pub fn save(&self, path: &Path) -> Result<()> {
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
         by_dtype!(&self.trainer, tr => save(tr, &self.info, self.done, path))
     }
 }
