@@ -1,7 +1,7 @@
 //! The reference algorithm (the original program replayed) against the engine: the same forward
 //! pass, and to first order in the learning rate the same update as one engine gradient.
 
-mod common;
+use crate::common;
 
 use blasrnn::reference::Reference;
 use common::{Lcg, synthetic_split};

@@ -3,7 +3,7 @@
 //! of the uninterrupted one, a diverging run stops before it overwrites a good checkpoint, and
 //! `eval`/`predict` read only the files they need.
 
-mod common;
+use crate::common;
 
 use common::{blasrnn, fails_with, last_json, tensors};
 use std::io::{BufRead, BufReader};

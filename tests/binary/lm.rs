@@ -2,7 +2,7 @@
 //! and the same sampled text, a stopped run resumes to the very weights of the uninterrupted one,
 //! its file has PyTorch's names, and bad input is a one-line error.
 
-mod common;
+use crate::common;
 
 use blasrnn::checkpoint;
 use blasrnn::data::text::Vocab;

@@ -3,7 +3,7 @@
 //! weights of the uninterrupted run; streaming prediction agreeing with whole-sequence
 //! prediction; and misuse answered by a typed error that names no command-line flag.
 
-mod common;
+use crate::common;
 
 use blasrnn::data::{Data, Labelled, Norm};
 use blasrnn::stream::Output;

@@ -3,7 +3,7 @@
 //! layers — known answers, bad input refused in one line, runs stopped and resumed to the very
 //! weights of the uninterrupted run, and the command line end to end.
 
-mod common;
+use crate::common;
 
 use blasrnn::data::npz::{Expect, Npz, load_split};
 use blasrnn::data::series::{Cut, Forecasting, read_csv};

@@ -3,7 +3,7 @@
 //! make none when they are flushed and many when they are kept; the library's entry points put
 //! the caller's floating-point setting back.
 
-mod common;
+use crate::common;
 
 use blasrnn::blas::flush::{FlushScope, SUPPORTED, control_register, flushing};
 use blasrnn::data::Labelled;

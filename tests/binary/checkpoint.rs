@@ -1,7 +1,7 @@
 //! Saving, loading, evaluating and predicting: round trips are bit-exact, bad files give the
 //! documented errors (never a panic), and the CLI's outputs agree with each other.
 
-mod common;
+use crate::common;
 
 use common::{blasrnn, fails_with, last_json};
 

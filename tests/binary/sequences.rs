@@ -3,7 +3,7 @@
 //! data set recognised from its path, standardisation over the real steps only, and the whole
 //! path — train, eval, predict — from the command line.
 
-mod common;
+use crate::common;
 
 use blasrnn::data::npz::{self, Npz};
 use blasrnn::data::{Source, ts};

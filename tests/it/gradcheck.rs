@@ -6,7 +6,7 @@
 //! loss (one target and several, as a forecast's horizon); a class at every step. Each analytic
 //! gradient is computed alone and with its steps split across a team of threads.
 
-mod common;
+use crate::common;
 
 use blasrnn::blas::Team;
 use blasrnn::network::{Network, NetworkConfig, Task, Workspace};

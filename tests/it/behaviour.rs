@@ -1,5 +1,5 @@
 //! Behaviour digests: one short run of each kind, with every setting written out, and a digest of
-//! its final weights checked against `tests/behaviour.digests`.
+//! its final weights checked against `tests/it/behaviour.digests`.
 //!
 //! A change that is meant to leave the engine's behaviour alone (a renaming, a module moved, a
 //! buffer regrouped) must leave every digest as it is. The bits of a run depend on the BLAS build
@@ -184,7 +184,7 @@ fn trained(data: &Dataset, cfg: &TrainConfig) -> u64 {
 #[test]
 fn every_kind_of_run_keeps_its_recorded_weights() {
     let build = blasrnn::blas::config().unwrap_or_else(|| blasrnn::blas::backend().to_string());
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/behaviour.digests");
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/behaviour.digests");
     let recorded = std::fs::read_to_string(&file).unwrap();
     let mut ours = Vec::new();
     let mut lines = Vec::new();

@@ -2,7 +2,7 @@
 //! the very run of that length fixed from the start; resumed from a checkpoint made after the
 //! length was fixed, it ends with the uninterrupted run's weights.
 
-mod common;
+use crate::common;
 
 use blasrnn::checkpoint;
 use blasrnn::data::{Dataset, Labelled};

@@ -1,7 +1,7 @@
 //! Behaviour of the batched engine and the trainer: batching, reproducibility, learning, and no
 //! allocation inside a training step.
 
-mod common;
+use crate::common;
 
 use blasrnn::data::SeqSet;
 use blasrnn::network::{Init, Network, NetworkConfig, Task};

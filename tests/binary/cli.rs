@@ -1,7 +1,7 @@
 //! The `blasrnn` binary: a short real run with `--json`, and bad input giving a one-line error that
 //! names the file, a non-zero exit and no panic.
 
-mod common;
+use crate::common;
 
 use common::{blasrnn, fails_with, last_json};
 use std::path::Path;
