@@ -288,6 +288,36 @@ impl Model {
         self.classify_at(set, 0..set.len())
     }
 
+    /// The class of one sequence given as raw numbers: `x` holds `steps` steps of `dims` numbers,
+    /// `[steps][dims]` in C order (normalised here as the model's training data were).
+    ///
+    /// # Errors
+    /// As [`Model::classify`]; [`Error::Shape`] when `x` does not hold `steps·dims` finite
+    /// numbers.
+    pub fn classify_one<V: Copy + Into<f64>>(
+        &self,
+        x: &[V],
+        [steps, dims]: [usize; 2],
+    ) -> Result<Prediction> {
+        let set = SeqSet::from_arrays(x, [1, steps, dims], None, None)?;
+        Ok(self.classify(&set)?.remove(0))
+    }
+
+    /// The numbers a regression model predicts for one sequence given as raw numbers (as
+    /// [`Model::classify_one`] takes it), on the targets' own scale.
+    ///
+    /// # Errors
+    /// As [`Model::regress_at`]; [`Error::Shape`] when `x` does not hold `steps·dims` finite
+    /// numbers.
+    pub fn regress_one<V: Copy + Into<f64>>(
+        &self,
+        x: &[V],
+        [steps, dims]: [usize; 2],
+    ) -> Result<Vec<f64>> {
+        let set = SeqSet::from_arrays(x, [1, steps, dims], None, None)?;
+        Ok(self.regress_at(&set, [0])?.remove(0))
+    }
+
     /// [`Model::classify`] of the sequences `indices` of `set` only.
     ///
     /// # Errors

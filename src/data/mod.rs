@@ -64,6 +64,33 @@ pub enum Dataset {
 }
 
 impl Dataset {
+    /// A UTF-8 text held in memory, for a language model, as [`load_text`] reads a file: its distinct
+    /// characters are the vocabulary, its last `val_frac` of characters validates. Errors name it
+    /// `(text)`.
+    ///
+    /// ```
+    /// # fn main() -> blasrnn::Result<()> {
+    /// let data = blasrnn::Dataset::from_text(&"to be or not to be, that is the question. ".repeat(40), 0.1)?;
+    /// let blasrnn::Dataset::Text(corpus) = &data else { unreachable!() };
+    /// assert_eq!(corpus.vocab.len(), 15);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// When the text is empty, or `val_frac` is not in (0, 1).
+    pub fn from_text(text: &str, val_frac: f64) -> Result<Dataset> {
+        let name = Path::new("(text)");
+        if !(val_frac > 0.0 && val_frac < 1.0) {
+            return Err(Error::config(format!(
+                "`val_frac` must be between 0 and 1, got {val_frac}"
+            )));
+        }
+        if text.is_empty() {
+            return Err(Error::format(name, "is empty"));
+        }
+        Ok(Dataset::Text(Corpus::of_text(text, name, val_frac, None)?))
+    }
+
     /// Which kind of data this is.
     pub fn kind(&self) -> Kind {
         match self {

@@ -138,12 +138,21 @@ impl Corpus {
     /// Reads `path`, takes its characters as the vocabulary (or checks them against `vocab`, a
     /// saved model's), and splits off the last `val_frac` as validation text.
     pub fn load(path: &Path, val_frac: f64, vocab: Option<&Vocab>) -> Result<Corpus, Error> {
-        let text = read_text(path)?;
+        Corpus::of_text(&read_text(path)?, path, val_frac, vocab)
+    }
+
+    /// As [`Corpus::load`], of a text already read; `path` names it in errors.
+    pub fn of_text(
+        text: &str,
+        path: &Path,
+        val_frac: f64,
+        vocab: Option<&Vocab>,
+    ) -> Result<Corpus, Error> {
         let vocab = match vocab {
             Some(v) => v.clone(),
-            None => Vocab::of(&text),
+            None => Vocab::of(text),
         };
-        let ids = vocab.encode(&text).map_err(|missing| {
+        let ids = vocab.encode(text).map_err(|missing| {
             Error::format(
                 path,
                 format!(

@@ -768,3 +768,84 @@ fn sizes_labels_shapes_and_weights_out_of_range_are_errors_not_aborts() {
     });
     assert!(e.to_string().contains("numbers per sequence"), "{e}");
 }
+
+#[test]
+fn one_sequence_as_a_slice_and_a_text_as_a_str_are_what_the_sets_and_files_give() {
+    // classify_one: the prediction of the same sequence in a set, bit for bit.
+    let data = dataset(9);
+    let model = blasrnn::fit(
+        &small(&data, CellKind::Gru, Readout::Last, Dtype::F32),
+        &data,
+        |_| Control::Continue,
+    )
+    .unwrap();
+    let test = test_split(&data);
+    let (x, lens, _) = drifting(40, 9, 2);
+    for i in [0, 7, 39] {
+        let raw = &x[i * 9 * 2..(i * 9 + lens[i]) * 2];
+        let one = model.classify_one(raw, [lens[i], 2]).unwrap();
+        assert_eq!(
+            one,
+            model.classify_at(test, [i]).unwrap()[0],
+            "sequence {i}"
+        );
+    }
+    for (x, shape) in [(&x[..17], [9, 2]), (&x[..0], [0, 2])] {
+        assert!(matches!(
+            model.classify_one(x, shape),
+            Err(blasrnn::Error::Shape(_) | blasrnn::Error::Config(_))
+        ));
+    }
+    assert!(model.regress_one(&x[..18], [9, 2]).is_err(), "a classifier");
+
+    // regress_one: the numbers regress_at gives.
+    let (x, lens, y) = drifting(60, 6, 3);
+    let values: Vec<f64> = y
+        .iter()
+        .zip(&lens)
+        .map(|(&c, &l)| c as f64 + 0.1 * l as f64)
+        .collect();
+    let set = SeqSet::from_arrays(&x, [60, 6, 2], Some(&lens), None)
+        .unwrap()
+        .with_values(values, 1, vec!["y".into()])
+        .unwrap();
+    let data = Dataset::Labelled(Labelled::new(set.clone(), set.clone()).unwrap());
+    let mut cfg = small(&data, CellKind::Lstm, Readout::Mean, Dtype::F64);
+    cfg.validation = 0.0;
+    let model = blasrnn::fit(&cfg, &data, |_| Control::Continue).unwrap();
+    let raw = &x[3 * 6 * 2..(3 * 6 + lens[3]) * 2];
+    assert_eq!(
+        model.regress_one(raw, [lens[3], 2]).unwrap(),
+        model.regress_at(&set, [3]).unwrap()[0]
+    );
+
+    // A text from a &str trains the model its file trains.
+    let words = "the quick brown fox jumps over the lazy dog. ".repeat(60);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fox.txt");
+    std::fs::write(&file, &words).unwrap();
+    let (a, b) = (
+        blasrnn::Dataset::from_text(&words, 0.1).unwrap(),
+        blasrnn::data::load_text(&file, 0.1).unwrap(),
+    );
+    let mut cfg = TrainConfig::for_data(&a);
+    (
+        cfg.hidden,
+        cfg.layers,
+        cfg.batch,
+        cfg.seq_len,
+        cfg.iters,
+        cfg.threads,
+    ) = (16, 1, 4, 16, 6, 1);
+    let (ma, mb) = (
+        blasrnn::fit(&cfg, &a, |_| Control::Continue).unwrap(),
+        blasrnn::fit(&cfg, &b, |_| Control::Continue).unwrap(),
+    );
+    assert_eq!(ma.params(), mb.params());
+    assert_eq!(ma.vocab(), mb.vocab());
+    let e = blasrnn::Dataset::from_text("", 0.1)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e, "(text): is empty");
+    assert!(blasrnn::Dataset::from_text(&words, 1.5).is_err());
+}
