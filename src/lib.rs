@@ -88,18 +88,24 @@ pub mod sample;
 pub mod stream;
 pub mod train;
 
+pub use checkpoint::Best;
 pub use choice::Choice;
-pub use data::{Dataset, SeqSet};
+pub use config::TrainConfig;
+pub use data::series::{Cut, Series};
+pub use data::text::Vocab;
+pub use data::{Data, DataInfo, Dataset, Labelled, SeqSet};
 pub use error::{Error, Result};
+pub use metrics::ValueErrors;
 pub use model::{Model, Prediction, fit};
-pub use network::Init;
+pub use network::{Init, NetworkConfig, Task};
 pub use nn::cell::CellKind;
 pub use nn::head::Readout;
 pub use optim::{OptimizerKind, Schedule};
 pub use real::Dtype;
+pub use report::Report;
 pub use sample::SampleOptions;
-pub use stream::Stream;
-pub use train::{Control, Event, Preset, RunOptions, TrainConfig, Training};
+pub use stream::{Output, Stream};
+pub use train::{Control, Ending, Evaluation, Event, Outcome, Preset, RunOptions, Training};
 
 /// The README's example, compiled and run as a doctest.
 #[cfg(doctest)]

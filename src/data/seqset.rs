@@ -251,6 +251,43 @@ impl SeqSet {
         })
     }
 
+    /// The set with its classes named `names`, in label order (label `i` is `names[i]`): what
+    /// a model trained on it prints, saves and answers with, in place of `0`…`K−1`.
+    ///
+    /// ```
+    /// # fn main() -> blasrnn::Result<()> {
+    /// let x = [0.1f32, 0.2, 0.3, 0.4];
+    /// let set = blasrnn::SeqSet::from_arrays(&x, [2, 2, 1], None, Some(&[0, 1]))?
+    ///     .with_class_names(vec!["calm".into(), "storm".into()])?;
+    /// assert_eq!(set.classes, ["calm", "storm"]);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when the set has no classes, `names` does not hold one name per class,
+    /// or a name is given twice.
+    pub fn with_class_names(mut self, names: Vec<String>) -> Result<SeqSet> {
+        if matches!(self.targets, Targets::None | Targets::Values { .. }) || self.classes.is_empty()
+        {
+            return Err(Error::shape("class names for a set without classes"));
+        }
+        if names.len() != self.classes.len() {
+            return Err(Error::shape(format!(
+                "{} class names for {} classes",
+                names.len(),
+                self.classes.len()
+            )));
+        }
+        let mut seen = std::collections::HashSet::new();
+        if let Some(twice) = names.iter().find(|n| !seen.insert(n.as_str())) {
+            return Err(Error::shape(format!(
+                "the class name {twice:?} is given twice"
+            )));
+        }
+        self.classes = names;
+        Ok(self)
+    }
+
     /// The set with `k` real-valued targets per sequence (`y`, `[N][k]`, named `names`) in place
     /// of its classes: a regression set.
     ///

@@ -849,3 +849,34 @@ fn one_sequence_as_a_slice_and_a_text_as_a_str_are_what_the_sets_and_files_give(
     assert_eq!(e, "(text): is empty");
     assert!(blasrnn::Dataset::from_text(&words, 1.5).is_err());
 }
+
+#[test]
+fn class_names_given_to_arrays_are_the_models_answers() {
+    let names = || vec!["up".to_string(), "right".into(), "down".into()];
+    let (x, lens, y) = drifting(90, 7, 4);
+    let train = SeqSet::from_arrays(&x, [90, 7, 2], Some(&lens), Some(&y))
+        .unwrap()
+        .with_class_names(names())
+        .unwrap();
+    let data = Dataset::Labelled(Labelled::new(train.clone(), train.clone()).unwrap());
+    let model = blasrnn::fit(
+        &small(&data, CellKind::Tanh, Readout::Last, Dtype::F64),
+        &data,
+        |_| Control::Continue,
+    )
+    .unwrap();
+    assert_eq!(model.classes().unwrap(), names());
+    let p = model.classify_at(&train, [0]).unwrap().remove(0);
+    assert_eq!(p.name, names()[p.class]);
+
+    let refused = |set: SeqSet, given: Vec<String>| set.with_class_names(given).unwrap_err();
+    let e = refused(train.clone(), vec!["a".into()]);
+    assert_eq!(e.to_string(), "1 class names for 3 classes");
+    let e = refused(train.clone(), vec!["a".into(), "b".into(), "a".into()]);
+    assert_eq!(e.to_string(), "the class name \"a\" is given twice");
+    let unlabelled = SeqSet::from_arrays(&x, [90, 7, 2], Some(&lens), None).unwrap();
+    assert!(matches!(
+        refused(unlabelled, names()),
+        blasrnn::Error::Shape(_)
+    ));
+}
