@@ -32,13 +32,7 @@ def update(opt, params, loss):
 def train(params, batches, loss_of, lr, warmup, total):
     """Adam with warm-up and cosine decay, clipping at 1, over `batches` (an iterator of index
     tensors, `total` of them); returns the seconds it took."""
-    opt = torch.optim.Adam(params, lr=lr)
-    set_lr = schedule(opt, lr, warmup, total)
-    t0 = time.perf_counter()
-    for it, b in enumerate(batches):
-        set_lr(it)
-        update(opt, params, loss_of(b))
-    return time.perf_counter() - t0
+    return kept(params, batches, loss_of, None, lr, warmup, total, 1)
 
 
 def epochs_of(n, batch, epochs):
@@ -232,9 +226,10 @@ def segments(path, cell="gru", hidden=128, layers=2, bidirectional=True, epochs=
 # ---- the suite: blasrnn's chosen run, replayed ---------------------------------------------------
 
 def kept(params, batches, loss_of, val_loss, lr, warmup, total, every):
-    """As `train`, and with `val_loss` (or None) evaluated every `every` iterations and at the end,
-    the parameters of its lowest value put back at the end (early stopping, as blasrnn keeps
-    them); returns the seconds it took."""
+    """Adam with warm-up and cosine decay, clipping at 1, over `batches` (`total` of them), with
+    `val_loss` (or None) evaluated every `every` iterations and at the end and the parameters of
+    its lowest value put back at the end (early stopping, as blasrnn keeps them); returns the
+    seconds it took."""
     opt = torch.optim.Adam(params, lr=lr)
     set_lr = schedule(opt, lr, warmup, total)
     best, saved = math.inf, None

@@ -213,7 +213,7 @@ impl Model {
             Task::Regress { targets, .. } => Expect::Values(targets),
             _ => Expect::Classes(names),
         };
-        Source::find(path.as_ref())?.load_test(&self.info, expect)
+        Source::find(path)?.load_test(&self.info, expect)
     }
 
     /// A classifier's (or tagger's) class names, in output order.

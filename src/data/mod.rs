@@ -80,11 +80,7 @@ impl Dataset {
     /// When the text is empty, or `val_frac` is not in (0, 1).
     pub fn from_text(text: &str, val_frac: f64) -> Result<Dataset> {
         let name = Path::new("(text)");
-        if !(val_frac > 0.0 && val_frac < 1.0) {
-            return Err(Error::config(format!(
-                "`val_frac` must be between 0 and 1, got {val_frac}"
-            )));
-        }
+        check_val_frac(val_frac)?;
         if text.is_empty() {
             return Err(Error::format(name, "is empty"));
         }
@@ -158,13 +154,19 @@ pub fn load_series(path: impl AsRef<Path>, cut: &series::Cut) -> Result<Dataset>
 /// # Errors
 /// When the file cannot be read, is empty or is not UTF-8, or `val_frac` is not in (0, 1).
 pub fn load_text(path: impl AsRef<Path>, val_frac: f64) -> Result<Dataset> {
-    let path = path.as_ref();
-    if !(val_frac > 0.0 && val_frac < 1.0) {
-        return Err(Error::config(format!(
+    check_val_frac(val_frac)?;
+    Ok(Dataset::Text(Corpus::load(path.as_ref(), val_frac, None)?))
+}
+
+/// A text's validation fraction must be in (0, 1).
+fn check_val_frac(val_frac: f64) -> Result<()> {
+    if val_frac > 0.0 && val_frac < 1.0 {
+        Ok(())
+    } else {
+        Err(Error::config(format!(
             "`val_frac` must be between 0 and 1, got {val_frac}"
-        )));
+        )))
     }
-    Ok(Dataset::Text(Corpus::load(path, val_frac, None)?))
 }
 
 /// How raw values become inputs, per dimension: `x = (v − shift[d]) · scale[d]`.
