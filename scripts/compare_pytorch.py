@@ -13,8 +13,10 @@ PyTorch is not a dependency of blasrnn, its build, tests or CI: this script is h
 ratios were measured. blasrnn runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its
 environment (OpenBLAS then picks its kernels for this CPU, as on a user's machine); PyTorch picks
 its own. `--only lm30` trains the `--preset shakespeare-30m` language model for 30 minutes a side
-(`--budget SECONDS` to change it). `--full` trains the default language model for its whole budget
-(2000 iterations, several minutes a side) and reports validation loss; without it, 150 iterations
+(`--budget SECONDS` to change it). The `python` workload trains blasrnn's Python package in this
+process (`VENV/bin/pip install ./python` first; skipped without it), where OpenBLAS reads the
+environment as it is. `--full` trains the default language model for its whole budget (2000
+iterations, several minutes a side) and reports validation loss; without it, 150 iterations
 measure speed. `--repeat N` measures each workload N times, the r-th with seed r on both sides, the
 two sides alternating, and reports the medians of speed and of what each reached: one ratio moves by
 a fifth or more from run to run on a shared machine, one seed's accuracy by a few tenths of a point.
@@ -293,7 +295,7 @@ def torch_uea(name, cell, hidden, layers, epochs, seed=1, dropout=0.0, lr=4e-3, 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--only", default="seed,lstm,gru,lm,uea,tser,forecast,segments")
+    p.add_argument("--only", default="seed,lstm,gru,lm,uea,tser,forecast,segments,python")
     p.add_argument("--full", action="store_true")
     p.add_argument("--budget", type=float, default=1800,
                    help="seconds a side of the lm30 workload (the 30-minute preset)")
@@ -393,6 +395,30 @@ def main():
                     ours(["--data", f"data/uea/{name}"], "test_accuracy", scale=100),
                     theirs(lambda s, n=name: torch_uea(n, "gru", 128, 2, 100, seed=s),
                            lambda a: (100 * a,)))
+    if "python" in only:
+        # blasrnn's Python package (`pip install ./python` into this venv) in this process, beside
+        # PyTorch's nn.GRU: the default RNNClassifier, timed around `fit` (arrays in, model out).
+        try:
+            import blasrnn as package
+        except ImportError:
+            package = None
+            print("compare_pytorch.py: the python workload needs blasrnn's Python package in "
+                  "this venv (pip install ./python): skipped", file=sys.stderr)
+    if "python" in only and package is not None:
+        base = os.path.join(ROOT, "data", "uea", "JapaneseVowels", "JapaneseVowels")
+        (xa, ya), (xb, yb) = read_ts(base + "_TRAIN.ts"), read_ts(base + "_TEST.ts")
+
+        def from_python(seed):
+            clf = package.RNNClassifier(random_state=seed, n_threads=a.threads)
+            start = time.perf_counter()
+            clf.fit(xa, ya)
+            secs = time.perf_counter() - start
+            return clf.n_iter_ * 32 / secs, (100 * clf.score(xb, yb),)
+
+        measure("JapaneseVowels from Python: RNNClassifier, gru 2×128, 100 epochs", "samples/s",
+                acc, from_python,
+                theirs(lambda s: torch_uea("JapaneseVowels", "gru", 128, 2, 100, seed=s),
+                       lambda a: (100 * a,)))
     if "tser" in only:
         measure("Covid3Month regression, gru 2×128, 100 epochs", "samples/s", "RMSE {:.4f}",
                 ours(["--data", "data/tser/Covid3Month"], "test_rmse"),

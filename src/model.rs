@@ -13,18 +13,31 @@ use crate::data::series::{Series, last_window};
 use crate::data::text::Vocab;
 use crate::data::{Data, SeqSet, Source, Targets};
 use crate::error::{Error, Result};
-use crate::network::{Network, NetworkConfig, Task};
+use crate::network::{Network, NetworkConfig, Task, Workspace};
 use crate::real::{ByDtype, Dtype, Real, by_dtype};
 use crate::sample::{SampleOptions, Sampler, TextSampler};
 use crate::train::eval::{Evaluation, Worker, eval_streams, evaluate_set, evaluate_text};
-use crate::train::run::{Control, Ending, Event, RunOptions};
+use crate::train::run::{Control, Event, RunOptions};
 use crate::train::{Training, threads};
 use std::path::Path;
+use std::sync::Mutex;
 
 /// A network and its parameters, in one number type.
 pub(crate) struct Net<T: Real> {
     pub net: Network<T>,
     pub params: Vec<T>,
+    /// The last prediction's network (fitted to its sequences' length) and forward buffers,
+    /// kept for the next one of the same length: predicting one sequence at a time then asks
+    /// for no memory.
+    kept: Mutex<Option<Forward<T>>>,
+}
+
+/// A network fitted to a set's length and its buffers for one sequence of up to `steps` steps
+/// at a time.
+struct Forward<T: Real> {
+    net: Network<T>,
+    ws: Workspace<T>,
+    steps: usize,
 }
 
 impl<T: Real> Net<T> {
@@ -33,7 +46,32 @@ impl<T: Real> Net<T> {
         let net = Network::new(config);
         let mut p = vec![T::ZERO; net.num_params()];
         crate::real::convert(params, &mut p);
-        Net { net, params: p }
+        Net {
+            net,
+            params: p,
+            kept: Mutex::new(None),
+        }
+    }
+
+    /// The forward network and buffers for `config` (the network fitted to a set of `steps`
+    /// steps): the kept ones when they are of that shape and no other prediction holds them,
+    /// else new ones.
+    fn forward_for(&self, config: NetworkConfig, steps: usize) -> Forward<T> {
+        if let Ok(mut kept) = self.kept.try_lock()
+            && let Some(f) = kept.take_if(|f| f.net.config == config && f.steps == steps)
+        {
+            return f;
+        }
+        let net = Network::new(config);
+        let ws = net.forward_workspace(1, steps, false);
+        Forward { net, ws, steps }
+    }
+
+    /// Keeps `f` for the next prediction.
+    fn keep(&self, f: Forward<T>) {
+        if let Ok(mut kept) = self.kept.try_lock() {
+            *kept = Some(f);
+        }
     }
 }
 
@@ -161,19 +199,43 @@ impl Model {
     /// When the file cannot be written.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        by_dtype!(&self.net, n => checkpoint::save(
-            path,
-            &Snapshot {
-                model: &n.net,
-                params: &n.params,
-                data: &self.info,
-                iteration: self.iteration,
-                training: self.training.as_ref(),
-                optimizer: None,
-                state: None,
-                resume: None,
-            },
-        ))
+        by_dtype!(&self.net, n => checkpoint::save(path, &self.snapshot(n)))
+    }
+
+    /// The bytes of the file [`Model::save`] writes: a model to keep in memory or send
+    /// elsewhere, read back by [`Model::from_bytes`].
+    ///
+    /// # Errors
+    /// [`Error::Format`] when a tensor cannot be encoded.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let name = Path::new("(model)");
+        by_dtype!(&self.net, n => checkpoint::encode(&self.snapshot(n), name))
+    }
+
+    /// A model from the bytes of a model file (as [`Model::to_bytes`] makes them or
+    /// [`Model::save`] writes them), checked as [`Model::load`] checks a file; errors name it
+    /// `(model)`.
+    ///
+    /// # Errors
+    /// [`Error::Format`] naming every problem of the contents.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
+        Ok(Model::from_checkpoint(&checkpoint::decode(
+            bytes, "(model)",
+        )?))
+    }
+
+    /// What [`Model::save`] writes of the network `n`.
+    fn snapshot<'a, T: Real>(&'a self, n: &'a Net<T>) -> Snapshot<'a, T> {
+        Snapshot {
+            model: &n.net,
+            params: &n.params,
+            data: &self.info,
+            iteration: self.iteration,
+            training: self.training.as_ref(),
+            optimizer: None,
+            state: None,
+            resume: None,
+        }
     }
 
     /// The network's shape.
@@ -432,10 +494,14 @@ impl Model {
         })?;
         let _flush = FlushScope::new(!self.keep_subnormals);
         by_dtype!(&self.net, n => {
-            let fitted = Network::new(n.net.config.fitted(Data::Labelled(set))?);
+            let config = n.net.config.fitted(Data::Labelled(set))?;
+            let Forward {
+                net: fitted,
+                mut ws,
+                steps,
+            } = n.forward_for(config, set.steps);
             let k = fitted.head().outputs();
-            let mut ws = fitted.workspace(1, set.steps, false);
-            indices
+            let out = indices
                 .into_iter()
                 .map(|i| {
                     if i >= set.len() {
@@ -449,7 +515,13 @@ impl Model {
                     let rows = fitted.head().rows(1, ws.batch.steps());
                     Ok(ws.probs(rows, k).iter().map(|p| p.to_f64()).collect())
                 })
-                .collect()
+                .collect();
+            n.keep(Forward {
+                net: fitted,
+                ws,
+                steps,
+            });
+            out
         })
     }
 
@@ -577,18 +649,6 @@ pub fn fit(
     on: impl FnMut(&Event) -> Control + Send,
 ) -> Result<Model> {
     let mut t = Training::new(config, data)?;
-    let outcome = t.run(&RunOptions::default(), on)?;
-    if let Ending::Diverged {
-        iteration,
-        loss,
-        grad_norm,
-    } = outcome.ending
-    {
-        return Err(Error::Diverged {
-            iteration,
-            loss,
-            grad_norm,
-        });
-    }
+    t.run(&RunOptions::default(), on)?.ending.diverged()?;
     Ok(t.model())
 }

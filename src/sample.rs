@@ -105,7 +105,7 @@ impl<'a, T: Real> Sampler<'a, T> {
         Ok(Sampler {
             model,
             params,
-            ws: model.workspace(1, chunk.max(1), false),
+            ws: model.forward_workspace(1, chunk.max(1), false),
             config,
             rng: StdRng::seed_from_u64(config.seed),
             next: vec![0.0; v],

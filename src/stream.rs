@@ -255,7 +255,7 @@ impl<'m, T: Real> Live<'m, T> {
             n,
             team,
             reader,
-            ws: n.net.workspace(1, 1, false),
+            ws: n.net.forward_workspace(1, 1, false),
             t: 0,
             fill: 0,
             feat: vec![T::ZERO; feat],

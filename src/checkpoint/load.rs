@@ -31,12 +31,22 @@ const MAX_DIM: usize = 1 << 20;
 /// contents.
 pub fn load(path: impl AsRef<Path>) -> Result<Checkpoint> {
     let path = path.as_ref();
-    let bad = |problem: String| Error::format(path, problem);
     if path.is_dir() {
-        return Err(bad("is a directory, not a model file".into()));
+        return Err(Error::format(path, "is a directory, not a model file"));
     }
     let bytes = std::fs::read(path).map_err(Error::io_at(path))?;
-    let (st, map) = header(&bytes, path)?;
+    decode(&bytes, path)
+}
+
+/// Reads a checkpoint from the bytes of a file that [`super::save`] writes (or
+/// [`super::encode`] makes), checking it as [`load`] does; errors name it `name`.
+///
+/// # Errors
+/// [`Error::Format`] naming `name` and every problem of the contents.
+pub fn decode(bytes: &[u8], name: impl AsRef<Path>) -> Result<Checkpoint> {
+    let path = name.as_ref();
+    let bad = |problem: String| Error::format(path, problem);
+    let (st, map) = header(bytes, path)?;
     let meta = Meta { map: &map, path };
     let (config, data) = config(&meta)?;
     // The parameters must be in the file (4 bytes each at least): a header cannot make this

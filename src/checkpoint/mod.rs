@@ -24,7 +24,7 @@
 
 mod load;
 
-pub use load::load;
+pub use load::{decode, load};
 
 use crate::config::TrainConfig;
 use crate::data::DataInfo;
@@ -228,6 +228,17 @@ fn describe(config: &NetworkConfig, data: &DataInfo) -> Vec<(String, String)> {
 
 /// Saves `snap` to `path`, atomically, as tensors of `T`'s dtype.
 pub fn save<T: Real>(path: &Path, snap: &Snapshot<T>) -> Result<(), Error> {
+    let bytes = encode(snap, path)?;
+    write_atomic(path, &bytes).map_err(Error::io_at(path))
+}
+
+/// The bytes of the file [`save`] writes for `snap` (a safetensors file); an error names
+/// `name`.
+///
+/// # Errors
+/// [`Error::Format`] when a tensor cannot be encoded.
+pub fn encode<T: Real>(snap: &Snapshot<T>, name: &Path) -> Result<Vec<u8>, Error> {
+    let path = name;
     let model = snap.model;
     let c = &model.config;
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
@@ -293,9 +304,8 @@ pub fn save<T: Real>(path: &Path, snap: &Snapshot<T>) -> Result<(), Error> {
                 .map_err(|e| format(format!("cannot encode {n}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let bytes = safetensors::serialize(views, Some(meta))
-        .map_err(|e| format(format!("cannot encode the model: {e}")))?;
-    write_atomic(path, &bytes).map_err(Error::io_at(path))
+    safetensors::serialize(views, Some(meta))
+        .map_err(|e| format(format!("cannot encode the model: {e}")))
 }
 
 /// The safetensors dtype that stores `d`.

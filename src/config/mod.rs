@@ -3,7 +3,10 @@
 //! checks a configuration must pass against its data before anything is built.
 
 mod check;
+mod overrides;
 mod rules;
+
+pub use overrides::Overrides;
 
 pub use rules::{
     MIN_SHARD_ROWS, MIN_TEAM_UNITS, PATCHED_STEPS, SEQUENCE_EPOCHS, SERIES_BATCH, SERIES_EPOCHS,

@@ -203,6 +203,19 @@ impl<T: Real> Network<T> {
     /// Buffers for batches of up to `capacity` sequences of up to `max_steps` steps, with room for
     /// dropout masks when `dropout`.
     pub fn workspace(&self, capacity: usize, max_steps: usize, dropout: bool) -> Workspace<T> {
+        let mut ws = self.forward_workspace(capacity, max_steps, dropout);
+        ws.grad = vec![T::ZERO; self.num_params()];
+        ws
+    }
+
+    /// As [`Network::workspace`], for forward passes alone (predicting, sampling, streaming): no
+    /// room for a gradient, which [`Network::backward`] needs.
+    pub fn forward_workspace(
+        &self,
+        capacity: usize,
+        max_steps: usize,
+        dropout: bool,
+    ) -> Workspace<T> {
         let (b, t, c) = (capacity, max_steps, &self.config);
         let w = c.width();
         let (dense, tokens, targets, values) = match c.task {
@@ -213,7 +226,7 @@ impl<T: Real> Network<T> {
         };
         Workspace {
             batch: Batch::new(b, t, c.patch, [dense, tokens, targets, values]),
-            grad: vec![T::ZERO; self.num_params()],
+            grad: Vec::new(),
             carried: false,
             stack: self.stack.buffers(b, t, dropout),
             head: self.head.buffers(b, t),
@@ -289,6 +302,11 @@ impl<T: Real> Network<T> {
     /// Backward after `forward` on the same batch: accumulates the gradient of `scale × summed
     /// loss` into `ws.grad`.
     pub fn backward(&self, params: &[T], ws: &mut Workspace<T>, scale: f64) {
+        assert_eq!(
+            ws.grad.len(),
+            self.num_params(),
+            "backward on a workspace made by forward_workspace"
+        );
         let n = self.stack.num_params();
         let (pc, ph) = params.split_at(n);
         let Parts {

@@ -8,7 +8,7 @@ use super::budget::Calibration;
 use super::trainer::{StepStats, Trainer};
 use crate::checkpoint::Best;
 use crate::data::Data;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::real::Real;
 use crate::report::Report;
 use std::path::Path;
@@ -114,6 +114,27 @@ pub enum Ending {
         /// Its gradient norm.
         grad_norm: f64,
     },
+}
+
+impl Ending {
+    /// [`Error::Diverged`] for a run that diverged; `Ok` for one that finished or was stopped.
+    ///
+    /// # Errors
+    /// When the run diverged.
+    pub fn diverged(&self) -> Result<()> {
+        match *self {
+            Ending::Diverged {
+                iteration,
+                loss,
+                grad_norm,
+            } => Err(Error::Diverged {
+                iteration,
+                loss,
+                grad_norm,
+            }),
+            Ending::Finished | Ending::Stopped => Ok(()),
+        }
+    }
 }
 
 /// What a run did.

@@ -98,6 +98,39 @@ fn fit_save_load_and_classify_in_the_saved_dtype() {
 }
 
 #[test]
+fn predictions_do_not_depend_on_what_the_model_predicted_before() {
+    let data = dataset(9);
+    let cfg = small(&data, CellKind::Lstm, Readout::Last, Dtype::F32);
+    let model = blasrnn::fit(&cfg, &data, |_| Control::Continue).unwrap();
+    let bytes = model.to_bytes().unwrap();
+    let fresh = |set: &SeqSet| Model::from_bytes(&bytes).unwrap().classify(set).unwrap();
+    let test = test_split(&data);
+    let (x, lens, y) = drifting(5, 14, 3);
+    let longer = SeqSet::from_arrays(&x, [5, 14, 2], Some(&lens), Some(&y)).unwrap();
+    let one = test.subset(&[3]);
+    let first = model.classify(test).unwrap();
+    assert_eq!(first, fresh(test));
+    assert_eq!(model.classify(&longer).unwrap(), fresh(&longer));
+    assert_eq!(model.classify(&one).unwrap(), fresh(&one));
+    assert_eq!(model.classify(test).unwrap(), first);
+    // Side by side, predictions share the model but not its buffers.
+    std::thread::scope(|s| {
+        let runs: Vec<_> = (0..3)
+            .map(|_| {
+                s.spawn(|| {
+                    (0..20)
+                        .map(|_| model.classify(test).unwrap())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for run in runs {
+            assert!(run.join().unwrap().iter().all(|p| *p == first));
+        }
+    });
+}
+
+#[test]
 fn a_stopped_training_resumes_to_the_uninterrupted_weights() {
     let data = dataset(7);
     let cfg = small(&data, CellKind::Lstm, Readout::Mean, Dtype::F64);

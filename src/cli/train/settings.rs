@@ -252,3 +252,102 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
         _ => Err(bad()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use blasrnn::SeqSet;
+    use blasrnn::config::Overrides;
+    use blasrnn::data::Labelled;
+    use clap::{FromArgMatches, Parser};
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        train: TrainArgs,
+    }
+
+    /// `blasrnn train` with `flags` (each setting also as the library's [`Overrides`]).
+    fn parse(flags: &[&str]) -> TrainArgs {
+        let m = <Flags as clap::CommandFactory>::command()
+            .try_get_matches_from(std::iter::once("train").chain(flags.iter().copied()))
+            .expect("flags parse");
+        Flags::from_arg_matches(&m).expect("flags parse").train
+    }
+
+    fn overrides(a: &TrainArgs) -> Overrides {
+        let size = |v: Option<u32>| v.map(|v| v as usize);
+        Overrides {
+            cell: a.cell,
+            hidden: size(a.hidden),
+            layers: size(a.layers),
+            bidirectional: a.bidirectional,
+            patch: size(a.patch),
+            readout: a.readout,
+            loss: a.loss,
+            epochs: size(a.epochs),
+            iters: a.iters.map(|v| v as usize),
+            time_budget: a.time_budget,
+            batch: size(a.batch),
+            seq_len: size(a.seq_len),
+            optimizer: a.optimizer,
+            lr: a.lr,
+            warmup: a.warmup.map(|v| v as usize),
+            dropout: a.dropout,
+            output_dropout: a.output_dropout,
+            validation: a.validation,
+            seed: a.seed,
+            threads: size(a.threads),
+            dtype: a.dtype,
+        }
+    }
+
+    /// The command line's fresh run and the library's [`TrainConfig::with_overrides`] agree, so
+    /// that a program (and the Python package) gets the run `blasrnn train` makes.
+    #[test]
+    fn flags_and_overrides_make_the_same_run() {
+        let (n, t) = (60, 150);
+        let x: Vec<f64> = (0..n * t)
+            .map(|i| ((i * 37 % 11) as f64 - 5.0) / 5.0)
+            .collect();
+        let y: Vec<usize> = (0..n).map(|i| i % 3).collect();
+        let set = SeqSet::from_arrays(&x, [n, t, 1], None, Some(&y)).unwrap();
+        let classes = Dataset::Labelled(Labelled::new(set.clone(), set.clone()).unwrap());
+        let v: Vec<f64> = (0..n).map(|i| i as f64 / 7.0).collect();
+        let values = set.with_values(v, 1, vec!["v".into()]).unwrap();
+        let numbers = Dataset::Labelled(Labelled::new(values.clone(), values).unwrap());
+        let text = Dataset::from_text(&"to be or not to be ".repeat(200), 0.1).unwrap();
+        let runs: [(&Dataset, &[&str]); 9] = [
+            (&classes, &[]),
+            (&classes, &["--cell", "lstm", "--epochs", "3"]),
+            (
+                &classes,
+                &["--optimizer", "sgd", "--hidden", "16", "--layers", "1"],
+            ),
+            (
+                &classes,
+                &["--batch", "8", "--patch", "3", "--readout", "mean"],
+            ),
+            (
+                &classes,
+                &["--time-budget", "30s", "--bidirectional", "--dtype", "f64"],
+            ),
+            (&numbers, &[]),
+            (
+                &numbers,
+                &["--validation", "0.3", "--seed", "7", "--threads", "1"],
+            ),
+            (
+                &text,
+                &["--seq-len", "20", "--iters", "50", "--dropout", "0.1"],
+            ),
+            (&text, &["--cell", "tanh", "--lr", "0.01", "--warmup", "5"]),
+        ];
+        for (data, flags) in runs {
+            let a = parse(flags);
+            let cli = resolve(&a, data, None).unwrap();
+            let library = TrainConfig::with_overrides(data, &overrides(&a)).unwrap();
+            assert_eq!(cli, library, "{flags:?}");
+        }
+    }
+}
