@@ -23,6 +23,7 @@
 //! file where a good one was.
 
 mod load;
+mod meta;
 
 pub use load::{decode, load};
 

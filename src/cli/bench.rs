@@ -216,6 +216,13 @@ pub fn run(a: BenchArgs) -> Result<()> {
     out.insert("threads".into(), threads.into());
     out.insert("backend".into(), blasrnn::blas::backend().into());
 
+    let bench = Bench {
+        a: &a,
+        console,
+        rates,
+        threads,
+        step_threads,
+    };
     let mnist = if [
         Workload::Seed,
         Workload::Lstm,
@@ -231,53 +238,95 @@ pub fn run(a: BenchArgs) -> Result<()> {
     };
     let mut seed_rate = None;
     if let Some(m) = &mnist {
-        let data = Data::Labelled(&m.train);
         if on(Workload::Seed) {
-            let config = TrainConfig {
-                threads,
-                step_threads,
-                keep_subnormals: a.keep_subnormals,
-                ..TrainConfig::for_kind(Kind::Images)
-            };
-            let model = config.classifier(&m.train);
-            let probed = probe::<f64>(&a, data, &config, model)?;
-            let runs = with_one_thread(&config, model);
-            let seg_iters = (a.engine_samples as usize / config.batch / 5).max(1);
-            let runs = cut_and_uncut(runs, a.uncut);
-            let r = throughputs::<f64>(data, &runs, 20, 5, seg_iters)?;
-            let half = runs.len() / if a.uncut { 2 } else { 1 };
-            let key = "engine";
-            line::<f64>(
-                &console,
-                &rates,
-                &mut out,
-                key,
-                "tanh, H=50, batch 100",
-                &config,
-                model,
-                r[0],
-                "samples",
-            );
-            out.insert("engine_samples_per_sec".into(), r[0].into());
-            probe_line(&console, &mut out, key, probed);
-            if a.uncut {
-                uncut_line(&console, &mut out, key, r[0], r[half], "samples");
-            }
-            if half > 1 {
-                let single = r[1];
-                console.say(format_args!(
-                    "engine on 1 thread: {single:.0} samples/s; {threads} thread{plural} / 1 thread = {:.2}×",
-                    r[0] / single
-                ));
-                out.insert("engine_1thread_samples_per_sec".into(), single.into());
-                out.insert("thread_scaling".into(), (r[0] / single).into());
-                if a.uncut {
-                    let key = "engine_1thread";
-                    uncut_line(&console, &mut out, key, single, r[half + 1], "samples");
-                }
-            }
-            seed_rate = Some(r[0]);
+            seed_rate = Some(bench.seed(m, &mut out)?);
         }
+        bench.cells(m, &mut out)?;
+    }
+    bench.text(&mut out)?;
+    bench.reference(mnist.as_ref(), seed_rate, &mut out);
+    if a.json {
+        println!("{}", Value::Object(out));
+    }
+    Ok(())
+}
+
+/// What every workload reads: the flags, the console, this machine's GEMM rates, the threads.
+struct Bench<'a> {
+    a: &'a BenchArgs,
+    console: Console,
+    rates: Rates,
+    threads: usize,
+    step_threads: Option<usize>,
+}
+
+impl Bench<'_> {
+    /// Whether `--only` asks for `w` (or for everything).
+    fn on(&self, w: Workload) -> bool {
+        self.a.only.is_empty() || self.a.only.contains(&w)
+    }
+
+    fn plural(&self) -> &'static str {
+        if self.threads == 1 { "" } else { "s" }
+    }
+
+    /// The seed model (tanh, H = 50, f64) on MNIST, on every thread and on one; its rate.
+    fn seed(&self, m: &Mnist, out: &mut Map<String, Value>) -> Result<f64> {
+        let (a, console, rates) = (self.a, &self.console, &self.rates);
+        let (threads, step_threads, plural) = (self.threads, self.step_threads, self.plural());
+        let data = Data::Labelled(&m.train);
+        let config = TrainConfig {
+            threads,
+            step_threads,
+            keep_subnormals: a.keep_subnormals,
+            ..TrainConfig::for_kind(Kind::Images)
+        };
+        let model = config.classifier(&m.train);
+        let probed = probe::<f64>(a, data, &config, model)?;
+        let runs = with_one_thread(&config, model);
+        let seg_iters = (a.engine_samples as usize / config.batch / 5).max(1);
+        let runs = cut_and_uncut(runs, a.uncut);
+        let r = throughputs::<f64>(data, &runs, 20, 5, seg_iters)?;
+        let half = runs.len() / if a.uncut { 2 } else { 1 };
+        let key = "engine";
+        line::<f64>(
+            console,
+            rates,
+            out,
+            key,
+            "tanh, H=50, batch 100",
+            &config,
+            model,
+            r[0],
+            "samples",
+        );
+        out.insert("engine_samples_per_sec".into(), r[0].into());
+        probe_line(console, out, key, probed);
+        if a.uncut {
+            uncut_line(console, out, key, r[0], r[half], "samples");
+        }
+        if half > 1 {
+            let single = r[1];
+            console.say(format_args!(
+                "engine on 1 thread: {single:.0} samples/s; {threads} thread{plural} / 1 thread = {:.2}×",
+                r[0] / single
+            ));
+            out.insert("engine_1thread_samples_per_sec".into(), single.into());
+            out.insert("thread_scaling".into(), (r[0] / single).into());
+            if a.uncut {
+                let key = "engine_1thread";
+                uncut_line(console, out, key, single, r[half + 1], "samples");
+            }
+        }
+        Ok(r[0])
+    }
+
+    /// LSTM and GRU, H = 128, on MNIST, in f64 and f32.
+    fn cells(&self, m: &Mnist, out: &mut Map<String, Value>) -> Result<()> {
+        let (a, console, rates) = (self.a, &self.console, &self.rates);
+        let (threads, step_threads) = (self.threads, self.step_threads);
+        let on = |w| self.on(w);
+        let data = Data::Labelled(&m.train);
         for (w, cell) in [
             (Workload::Lstm, CellKind::Lstm),
             (Workload::Gru, CellKind::Gru),
@@ -305,11 +354,11 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 let (rs, probed) = match dtype {
                     Dtype::F64 => (
                         throughputs::<f64>(data, &runs, 5, 5, iters)?,
-                        probe::<f64>(&a, data, &config, model)?,
+                        probe::<f64>(a, data, &config, model)?,
                     ),
                     Dtype::F32 => (
                         throughputs::<f32>(data, &runs, 5, 5, iters)?,
-                        probe::<f32>(&a, data, &config, model)?,
+                        probe::<f32>(a, data, &config, model)?,
                     ),
                 };
                 let r = rs[0];
@@ -320,97 +369,111 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 let what = format!("{}, H=128, batch 100", cell.name());
                 match dtype {
                     Dtype::F64 => line::<f64>(
-                        &console, &rates, &mut out, &key, &what, &config, model, r, "samples",
+                        console, rates, out, &key, &what, &config, model, r, "samples",
                     ),
                     Dtype::F32 => line::<f32>(
-                        &console, &rates, &mut out, &key, &what, &config, model, r, "samples",
+                        console, rates, out, &key, &what, &config, model, r, "samples",
                     ),
                 }
                 out.insert(format!("{key}_samples_per_sec"), r.into());
-                probe_line(&console, &mut out, &key, probed);
+                probe_line(console, out, &key, probed);
                 if let Some(&uncut) = rs.get(1) {
-                    uncut_line(&console, &mut out, &key, r, uncut, "samples");
+                    uncut_line(console, out, &key, r, uncut, "samples");
                 }
                 by_dtype.push(r);
             }
             if let [f64_rate, f32_rate] = by_dtype[..] {
-                dtype_ratio(&console, &mut out, cell.name(), f64_rate, f32_rate);
+                dtype_ratio(console, out, cell.name(), f64_rate, f32_rate);
             }
         }
+        Ok(())
     }
-    if on(Workload::Lm) || on(Workload::Sample) {
-        let corpus = Corpus::load(&a.text, 0.1, None)?;
-        let config = TrainConfig {
-            threads,
-            step_threads,
-            keep_subnormals: a.keep_subnormals,
-            ..TrainConfig::for_kind(Kind::Text)
-        };
-        let model = config.language_model(corpus.vocab.len());
-        if on(Workload::Lm) {
-            let runs = with_one_thread(&config, model);
-            let runs = cut_and_uncut(runs, a.uncut);
-            let text = Data::Text(&corpus.train);
-            let probed = probe::<f32>(&a, text, &config, model)?;
-            let rs = throughputs::<f32>(text, &runs, 3, 5, a.lm_iters as usize)?;
-            let half = runs.len() / if a.uncut { 2 } else { 1 };
-            let r = rs[0];
-            let what = "language model: lstm 2×256, 64 streams × 100 chars";
-            line::<f32>(
-                &console, &rates, &mut out, "lm", what, &config, model, r, "chars",
-            );
-            out.insert("lm_tokens_per_sec".into(), r.into());
-            probe_line(&console, &mut out, "lm", probed);
-            if a.uncut {
-                uncut_line(&console, &mut out, "lm", r, rs[half], "chars");
+
+    /// The default language model's training and sampling.
+    fn text(&self, out: &mut Map<String, Value>) -> Result<()> {
+        let (a, console, rates) = (self.a, &self.console, &self.rates);
+        let (threads, step_threads, plural) = (self.threads, self.step_threads, self.plural());
+        let on = |w| self.on(w);
+        if on(Workload::Lm) || on(Workload::Sample) {
+            let corpus = Corpus::load(&a.text, 0.1, None)?;
+            let config = TrainConfig {
+                threads,
+                step_threads,
+                keep_subnormals: a.keep_subnormals,
+                ..TrainConfig::for_kind(Kind::Text)
+            };
+            let model = config.language_model(corpus.vocab.len());
+            if on(Workload::Lm) {
+                let runs = with_one_thread(&config, model);
+                let runs = cut_and_uncut(runs, a.uncut);
+                let text = Data::Text(&corpus.train);
+                let probed = probe::<f32>(a, text, &config, model)?;
+                let rs = throughputs::<f32>(text, &runs, 3, 5, a.lm_iters as usize)?;
+                let half = runs.len() / if a.uncut { 2 } else { 1 };
+                let r = rs[0];
+                let what = "language model: lstm 2×256, 64 streams × 100 chars";
+                line::<f32>(console, rates, out, "lm", what, &config, model, r, "chars");
+                out.insert("lm_tokens_per_sec".into(), r.into());
+                probe_line(console, out, "lm", probed);
+                if a.uncut {
+                    uncut_line(console, out, "lm", r, rs[half], "chars");
+                }
+                if half > 1 {
+                    let single = rs[1];
+                    console.say(format_args!(
+                        "language model on 1 thread: {single:.0} chars/s; {threads} threads / 1 thread = {:.2}×",
+                        r / single
+                    ));
+                    out.insert("lm_1thread_tokens_per_sec".into(), single.into());
+                    out.insert("lm_thread_scaling".into(), (r / single).into());
+                }
             }
-            if half > 1 {
-                let single = rs[1];
+            if on(Workload::Sample) {
+                let counts: &[usize] = if threads > 1 { &[threads, 1] } else { &[1] };
+                let r = sampling_rates(model, 2000, 5, counts, a.keep_subnormals)?;
                 console.say(format_args!(
-                    "language model on 1 thread: {single:.0} chars/s; {threads} threads / 1 thread = {:.2}×",
-                    r / single
+                    "sampling (the language model above, one stream, f32, {threads} thread{plural}): {:.0} chars/s",
+                    r[0]
                 ));
-                out.insert("lm_1thread_tokens_per_sec".into(), single.into());
-                out.insert("lm_thread_scaling".into(), (r / single).into());
+                out.insert("sample_chars_per_sec".into(), r[0].into());
+                if let Some(&single) = r.get(1) {
+                    console.say(format_args!(
+                        "sampling on 1 thread: {single:.0} chars/s; {threads} threads / 1 thread = {:.2}×",
+                        r[0] / single
+                    ));
+                    out.insert("sample_1thread_chars_per_sec".into(), single.into());
+                    out.insert("sample_thread_scaling".into(), (r[0] / single).into());
+                }
             }
         }
-        if on(Workload::Sample) {
-            let counts: &[usize] = if threads > 1 { &[threads, 1] } else { &[1] };
-            let r = sampling_rates(model, 2000, 5, counts, a.keep_subnormals)?;
+        Ok(())
+    }
+
+    /// The original algorithm, one image at a time, and the engine's speed-up over it.
+    fn reference(
+        &self,
+        mnist: Option<&Mnist>,
+        seed_rate: Option<f64>,
+        out: &mut Map<String, Value>,
+    ) {
+        let (console, on) = (&self.console, |w| self.on(w));
+        let a = self.a;
+        if let (Some(m), true) = (mnist, on(Workload::Reference)) {
+            let ref_iters = (a.reference_samples as usize / IMAGES_PER_ITER / 5).max(1);
+            let reference = bench::reference_throughput(&m.train, 50, 5, ref_iters);
             console.say(format_args!(
-                "sampling (the language model above, one stream, f32, {threads} thread{plural}): {:.0} chars/s",
-                r[0]
+                "reference (the original algorithm, one image at a time, 1 thread): {reference:.0} images/s"
             ));
-            out.insert("sample_chars_per_sec".into(), r[0].into());
-            if let Some(&single) = r.get(1) {
+            out.insert("reference_samples_per_sec".into(), reference.into());
+            if let Some(engine) = seed_rate {
                 console.say(format_args!(
-                    "sampling on 1 thread: {single:.0} chars/s; {threads} threads / 1 thread = {:.2}×",
-                    r[0] / single
+                    "speedup engine / reference: {:.1}×",
+                    engine / reference
                 ));
-                out.insert("sample_1thread_chars_per_sec".into(), single.into());
-                out.insert("sample_thread_scaling".into(), (r[0] / single).into());
+                out.insert("speedup".into(), (engine / reference).into());
             }
         }
     }
-    if let (Some(m), true) = (&mnist, on(Workload::Reference)) {
-        let ref_iters = (a.reference_samples as usize / IMAGES_PER_ITER / 5).max(1);
-        let reference = bench::reference_throughput(&m.train, 50, 5, ref_iters);
-        console.say(format_args!(
-            "reference (the original algorithm, one image at a time, 1 thread): {reference:.0} images/s"
-        ));
-        out.insert("reference_samples_per_sec".into(), reference.into());
-        if let Some(engine) = seed_rate {
-            console.say(format_args!(
-                "speedup engine / reference: {:.1}×",
-                engine / reference
-            ));
-            out.insert("speedup".into(), (engine / reference).into());
-        }
-    }
-    if a.json {
-        println!("{}", Value::Object(out));
-    }
-    Ok(())
 }
 
 /// One workload's line: rate, exact FLOPs per prediction, GFLOP/s and the fraction of the GEMM

@@ -85,6 +85,46 @@ impl Npz {
 
 /// Reads one `.npy` stream; the error says what is wrong.
 fn read_npy(r: &mut impl Read) -> Result<Array, String> {
+    let (descr, fortran, shape) = npy_header(r)?;
+    let (kind, size, little) = dtype(&descr)?;
+    let count = shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| format!("shape {shape:?} overflows"))?;
+    let bytes_needed = count
+        .checked_mul(size)
+        .ok_or_else(|| format!("shape {shape:?} overflows"))?;
+    // Read what is there, at most one byte past the claim: never reserve from the header.
+    let mut data = Vec::new();
+    r.take(bytes_needed as u64 + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| format!("cannot read its data: {e}"))?;
+    if data.len() != bytes_needed {
+        return Err(format!(
+            "shape {shape:?} of {descr:?} needs {bytes_needed} bytes of data, the archive holds {}{}",
+            data.len().min(bytes_needed),
+            if data.len() > bytes_needed {
+                " and more"
+            } else {
+                ""
+            }
+        ));
+    }
+    let values = values(&data, kind, size, little);
+    let values = if fortran && shape.len() > 1 {
+        to_c_order(values, &shape)
+    } else {
+        values
+    };
+    Ok(Array {
+        shape,
+        values,
+        float: kind == Kind::Float,
+    })
+}
+
+/// A `.npy` header: the dtype's description, whether the data are in Fortran order, the shape.
+fn npy_header(r: &mut impl Read) -> Result<(String, bool, Vec<usize>), String> {
     let mut head = [0u8; 10];
     r.read_exact(&mut head)
         .map_err(|_| "too short for a .npy header".to_string())?;
@@ -125,30 +165,12 @@ fn read_npy(r: &mut impl Read) -> Result<Array, String> {
                 .map_err(|_| format!("shape {shape_text:?} is not a shape"))
         })
         .collect::<Result<_, _>>()?;
-    let (kind, size, little) = dtype(descr)?;
-    let count = shape
-        .iter()
-        .try_fold(1usize, |a, &d| a.checked_mul(d))
-        .ok_or_else(|| format!("shape {shape:?} overflows"))?;
-    let bytes_needed = count
-        .checked_mul(size)
-        .ok_or_else(|| format!("shape {shape:?} overflows"))?;
-    // Read what is there, at most one byte past the claim: never reserve from the header.
-    let mut data = Vec::new();
-    r.take(bytes_needed as u64 + 1)
-        .read_to_end(&mut data)
-        .map_err(|e| format!("cannot read its data: {e}"))?;
-    if data.len() != bytes_needed {
-        return Err(format!(
-            "shape {shape:?} of {descr:?} needs {bytes_needed} bytes of data, the archive holds {}{}",
-            data.len().min(bytes_needed),
-            if data.len() > bytes_needed {
-                " and more"
-            } else {
-                ""
-            }
-        ));
-    }
+    Ok((descr.to_string(), fortran, shape))
+}
+
+/// The `size`-byte elements of `data` (of `kind`, little-endian when `little`) as numbers or
+/// strings.
+fn values(data: &[u8], kind: Kind, size: usize, little: bool) -> Values {
     let word = |c: &[u8]| -> [u8; 8] {
         let mut w = [0u8; 8];
         if little {
@@ -160,7 +182,7 @@ fn read_npy(r: &mut impl Read) -> Result<Array, String> {
         }
         w
     };
-    let values = match kind {
+    match kind {
         Kind::Float => Values::Numbers(
             data.chunks_exact(size)
                 .map(|c| match size {
@@ -203,17 +225,7 @@ fn read_npy(r: &mut impl Read) -> Result<Array, String> {
                 })
                 .collect(),
         ),
-    };
-    let values = if fortran && shape.len() > 1 {
-        to_c_order(values, &shape)
-    } else {
-        values
-    };
-    Ok(Array {
-        shape,
-        values,
-        float: kind == Kind::Float,
-    })
+    }
 }
 
 /// The value of `key` in a `.npy` header (a Python dict literal).

@@ -167,121 +167,36 @@ impl Targets {
         (n, t): (usize, usize),
         lens: &[usize],
     ) -> Result<Targets, String> {
+        let r = Labels {
+            y,
+            split,
+            n,
+            t,
+            lens,
+        };
         let shape = &y.shape[..];
-        let numbers = |what: &str| match &y.values {
-            Values::Numbers(v) => Ok(v.clone()),
-            Values::Strings(_) => Err(format!(
-                "y_{split} holds strings, but {what} must be numbers"
-            )),
-        };
-        let values = |k: usize| -> Result<Targets, String> {
-            let v = numbers("regression targets")?;
-            if let Some(i) = v.iter().position(|x| !x.is_finite()) {
-                return Err(format!(
-                    "y_{split}[{}] = {}: a regression target must be a finite number",
-                    i / k,
-                    v[i]
-                ));
-            }
-            Ok(Targets::Values(v, k))
-        };
-        let names = |v: &Values| -> Vec<String> {
-            match v {
-                Values::Numbers(v) => v.iter().map(|x| format!("{x}")).collect(),
-                Values::Strings(v) => v.clone(),
-            }
-        };
-        let index = |all: &[String], defined: &[String], at: &dyn Fn(usize) -> String| {
-            all.iter()
-                .enumerate()
-                .map(|(i, l)| {
-                    defined
-                        .iter()
-                        .position(|c| c == l)
-                        .map(|k| k as u32)
-                        .ok_or_else(|| {
-                            format!(
-                                "y_{split}[{}] = {l:?} is not a class of the training set ({})",
-                                at(i),
-                                crate::data::quoted(defined)
-                            )
-                        })
-                })
-                .collect::<Result<Vec<u32>, String>>()
-        };
-        let per_step = |classes: Option<&[String]>| -> Result<Targets, String> {
-            if shape != [n, t] {
-                return Err(format!(
-                    "y_{split} has shape {shape:?}, but labels of every step of x_{split} need ({n}, {t})"
-                ));
-            }
-            let all = names(&y.values);
-            // Names from the steps within each sequence's length only: the padding may hold
-            // anything.
-            let live = |i: usize| i % t < lens[i / t];
-            let defined = match classes {
-                Some(c) => c.to_vec(),
-                None => {
-                    let within: Vec<Values> = vec![match &y.values {
-                        Values::Numbers(v) => Values::Numbers(
-                            v.iter()
-                                .enumerate()
-                                .filter(|(i, _)| live(*i))
-                                .map(|(_, x)| *x)
-                                .collect(),
-                        ),
-                        Values::Strings(v) => Values::Strings(
-                            v.iter()
-                                .enumerate()
-                                .filter(|(i, _)| live(*i))
-                                .map(|(_, x)| x.clone())
-                                .collect(),
-                        ),
-                    }];
-                    class_names(&within[0])
-                }
-            };
-            let mut labels = vec![0u32; n * t];
-            for (i, l) in all.iter().enumerate().filter(|(i, _)| live(*i)) {
-                labels[i] = defined
-                    .iter()
-                    .position(|c| c == l)
-                    .map(|k| k as u32)
-                    .ok_or_else(|| {
-                        format!(
-                            "y_{split}[{}, {}] = {l:?} is not a class of the training set ({})",
-                            i / t,
-                            i % t,
-                            crate::data::quoted(&defined)
-                        )
-                    })?;
-            }
-            Ok(Targets::Steps(labels, defined))
-        };
         match expect {
-            Expect::Values(k) if shape == [n] && k == 1 => values(1),
-            Expect::Values(k) if shape == [n, k] => values(k),
+            Expect::Values(k) if shape == [n] && k == 1 => r.values(1),
+            Expect::Values(k) if shape == [n, k] => r.values(k),
             Expect::Values(k) => Err(format!(
                 "y_{split} has shape {shape:?}, but the training set's {k} targets per sequence \
                  need ({n}, {k})"
             )),
-            Expect::Steps(classes) => per_step(Some(classes)),
-            Expect::Classes(classes) if shape == [n] => Ok(Targets::Classes(
-                index(&names(&y.values), classes, &|i| i.to_string())?,
-                classes.to_vec(),
-            )),
+            Expect::Steps(classes) => r.per_step(Some(classes)),
+            Expect::Classes(classes) if shape == [n] => {
+                Ok(Targets::Classes(r.index(classes)?, classes.to_vec()))
+            }
             Expect::Classes(_) => Err(format!(
                 "y_{split} has shape {shape:?} but x_{split} holds {n} sequences: it needs ({n},)"
             )),
             Expect::Any { regression } => match shape {
-                [m] if *m == n && (y.float || regression) => values(1),
+                [m] if *m == n && (y.float || regression) => r.values(1),
                 [m] if *m == n => {
                     let defined = class_names(&y.values);
-                    let labels = index(&names(&y.values), &defined, &|i| i.to_string())?;
-                    Ok(Targets::Classes(labels, defined))
+                    Ok(Targets::Classes(r.index(&defined)?, defined))
                 }
-                [m, k] if *m == n && (y.float || regression) => values(*k),
-                [m, _] if *m == n => per_step(None),
+                [m, k] if *m == n && (y.float || regression) => r.values(*k),
+                [m, _] if *m == n => r.per_step(None),
                 _ => Err(format!(
                     "y_{split} has shape {shape:?} but x_{split} holds {n} sequences: it needs \
                      ({n},) (a class or a target per sequence), ({n}, K) (K targets) or \
@@ -289,5 +204,113 @@ impl Targets {
                 )),
             },
         }
+    }
+}
+
+/// A split's `y` read against its `x`: `n` sequences of up to `t` steps, of lengths `lens`.
+struct Labels<'a> {
+    y: &'a Array,
+    split: &'a str,
+    n: usize,
+    t: usize,
+    lens: &'a [usize],
+}
+
+impl Labels<'_> {
+    /// `k` regression targets per sequence.
+    fn values(&self, k: usize) -> Result<Targets, String> {
+        let split = self.split;
+        let v = match &self.y.values {
+            Values::Numbers(v) => v.clone(),
+            Values::Strings(_) => {
+                return Err(format!(
+                    "y_{split} holds strings, but regression targets must be numbers"
+                ));
+            }
+        };
+        if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+            return Err(format!(
+                "y_{split}[{}] = {}: a regression target must be a finite number",
+                i / k,
+                v[i]
+            ));
+        }
+        Ok(Targets::Values(v, k))
+    }
+
+    /// Every label as text.
+    fn names(&self) -> Vec<String> {
+        match &self.y.values {
+            Values::Numbers(v) => v.iter().map(|x| format!("{x}")).collect(),
+            Values::Strings(v) => v.clone(),
+        }
+    }
+
+    /// One class per sequence: each label's index among the classes `defined`.
+    fn index(&self, defined: &[String]) -> Result<Vec<u32>, String> {
+        let split = self.split;
+        self.names()
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                defined
+                    .iter()
+                    .position(|c| c == l)
+                    .map(|k| k as u32)
+                    .ok_or_else(|| {
+                        format!(
+                            "y_{split}[{i}] = {l:?} is not a class of the training set ({})",
+                            crate::data::quoted(defined)
+                        )
+                    })
+            })
+            .collect()
+    }
+
+    /// A class at every step: of the classes given, or of those the labels within each
+    /// sequence's length name (the padding may hold anything).
+    fn per_step(&self, classes: Option<&[String]>) -> Result<Targets, String> {
+        let (split, n, t, shape) = (self.split, self.n, self.t, &self.y.shape[..]);
+        if shape != [n, t] {
+            return Err(format!(
+                "y_{split} has shape {shape:?}, but labels of every step of x_{split} need ({n}, {t})"
+            ));
+        }
+        let live = |i: usize| i % t < self.lens[i / t];
+        let defined = match classes {
+            Some(c) => c.to_vec(),
+            None => class_names(&match &self.y.values {
+                Values::Numbers(v) => Values::Numbers(
+                    v.iter()
+                        .enumerate()
+                        .filter(|(i, _)| live(*i))
+                        .map(|(_, x)| *x)
+                        .collect(),
+                ),
+                Values::Strings(v) => Values::Strings(
+                    v.iter()
+                        .enumerate()
+                        .filter(|(i, _)| live(*i))
+                        .map(|(_, x)| x.clone())
+                        .collect(),
+                ),
+            }),
+        };
+        let mut labels = vec![0u32; n * t];
+        for (i, l) in self.names().iter().enumerate().filter(|(i, _)| live(*i)) {
+            labels[i] = defined
+                .iter()
+                .position(|c| c == l)
+                .map(|k| k as u32)
+                .ok_or_else(|| {
+                    format!(
+                        "y_{split}[{}, {}] = {l:?} is not a class of the training set ({})",
+                        i / t,
+                        i % t,
+                        crate::data::quoted(&defined)
+                    )
+                })?;
+        }
+        Ok(Targets::Steps(labels, defined))
     }
 }

@@ -110,18 +110,24 @@ fn seasonal_naive_at(y: &[f64], o: usize, h: usize, m: usize) -> f64 {
     y[o + h - m * (h / m + 1)]
 }
 
-impl Forecasting {
-    /// Cuts `series` as `cut` says, each setting it leaves `None` chosen by its rule: the last
-    /// [`test_len_rule`] steps held out, the season [`detect_season`] finds in the rest (else
-    /// the naive forecast's 1), the model correcting that season's seasonal naive forecast,
-    /// and [`window_rule`]'s window.
-    ///
-    /// # Errors
-    /// [`Error::Config`] for a window, horizon or season of 0, a held-out part too short for one
-    /// forecast, a season longer than the window, or a series (named) too short for `window +
-    /// horizon + test_len` steps; [`Error::Format`] naming the file when the target is not one
-    /// of its columns.
-    pub fn new(series: &Series, cut: &Cut) -> Result<Forecasting> {
+/// A [`Cut`] with every setting chosen and checked against its series, and the series' forecast
+/// column.
+struct Settled {
+    target: usize,
+    horizon: usize,
+    test_len: usize,
+    season: usize,
+    season_from: SeasonFrom,
+    seasonal: Option<usize>,
+    window: usize,
+    y: Vec<f64>,
+}
+
+impl Cut {
+    /// The settings of [`Forecasting::new`] for `series`: those given, the rest by their rules;
+    /// its errors.
+    fn settle(&self, series: &Series) -> Result<Settled> {
+        let cut = self;
         series.check()?;
         let n = series.len();
         let target = cut.target.as_deref().map_or(Ok(0), |t| series.find(t))?;
@@ -187,6 +193,43 @@ impl Forecasting {
                 needed
             )));
         }
+        Ok(Settled {
+            target,
+            horizon,
+            test_len,
+            season,
+            season_from,
+            seasonal,
+            window,
+            y,
+        })
+    }
+}
+
+impl Forecasting {
+    /// Cuts `series` as `cut` says, each setting it leaves `None` chosen by its rule: the last
+    /// [`test_len_rule`] steps held out, the season [`detect_season`] finds in the rest (else
+    /// the naive forecast's 1), the model correcting that season's seasonal naive forecast,
+    /// and [`window_rule`]'s window.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a window, horizon or season of 0, a held-out part too short for one
+    /// forecast, a season longer than the window, or a series (named) too short for `window +
+    /// horizon + test_len` steps; [`Error::Format`] naming the file when the target is not one
+    /// of its columns.
+    pub fn new(series: &Series, cut: &Cut) -> Result<Forecasting> {
+        let Settled {
+            target,
+            horizon,
+            test_len,
+            season,
+            season_from,
+            seasonal,
+            window,
+            y,
+        } = cut.settle(series)?;
+        let n = series.len();
+        let lead = seasonal.unwrap_or(0);
         let c = series.columns.len();
         let train_end = n - test_len;
         let (table, width) = inputs(series, c, &y, seasonal);
