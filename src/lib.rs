@@ -81,6 +81,7 @@ pub mod model;
 pub mod network;
 pub mod nn;
 pub mod optim;
+pub mod ranks;
 pub mod real;
 pub mod reference;
 pub mod report;

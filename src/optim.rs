@@ -127,6 +127,12 @@ impl<T: Real> Optimizer<T> {
         update.apply(p, g, m, v);
     }
 
+    /// The state buffers, momentum (or Adam's first moment) and Adam's second moment; empty
+    /// where the optimizer keeps none.
+    pub fn buffers_mut(&mut self) -> (&mut [T], &mut [T]) {
+        (&mut self.m, &mut self.v)
+    }
+
     /// Counts an update and returns its rule with learning rate `lr` applied to the gradient
     /// times `scale` (a clip), and the state to update with it (`m`, `v`: empty when the rule
     /// has none). [`Update::apply`] over any split of the buffers into ranges — each range of

@@ -32,6 +32,7 @@ crate::choice::choice!(Dtype { F32 => "f32", F64 => "f64" });
 /// ([`crate::blas::Blas`]: its zero, one and conversions) with the arithmetic the engine needs.
 pub trait Real:
     crate::blas::Blas
+    + crate::ranks::Exchange
     + Copy
     + Default
     + Debug

@@ -9,6 +9,8 @@ use std::io::{IsTerminal, Write as _};
 pub struct Console {
     json: bool,
     quiet: bool,
+    /// Prints nothing at all (a rank other than 0 of a run across processes).
+    silent: bool,
     bar: Option<ProgressBar>,
     /// A time budget's end, and the seconds left shown last.
     deadline: Option<(std::time::Instant, u64)>,
@@ -20,13 +22,25 @@ impl Console {
         Console {
             json,
             quiet,
+            silent: false,
             bar: None,
             deadline: None,
         }
     }
 
+    /// A console that prints nothing.
+    pub fn silent() -> Console {
+        Console {
+            silent: true,
+            ..Console::new(false, true)
+        }
+    }
+
     /// Prints one line.
     pub fn say(&self, line: std::fmt::Arguments) {
+        if self.silent {
+            return;
+        }
         match &self.bar {
             Some(bar) => bar.println(line.to_string()),
             None if self.json => eprintln!("{line}"),

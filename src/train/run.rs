@@ -166,7 +166,7 @@ impl Outcome {
 }
 
 /// Writes a checkpoint of a trainer after some iterations to a path.
-pub(crate) type SaveFn<'a, T> = dyn Fn(&Trainer<T>, usize, &Path) -> Result<()> + Sync + 'a;
+pub(crate) type SaveFn<'a, T> = dyn Fn(&mut Trainer<T>, usize, &Path) -> Result<()> + Sync + 'a;
 
 /// Runs `trainer` from iteration `first` as `opts` says: training on `train`, evaluating on
 /// `eval`, keeping the best parameters on `validation` (every `iters / VALIDATIONS` iterations

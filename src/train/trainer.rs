@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::network::{Network, NetworkConfig, Task};
 use crate::nn::stack::Dropout;
 use crate::optim::Optimizer;
+use crate::ranks::{Exchange, Ranks};
 use crate::real::Real;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -82,11 +83,51 @@ pub struct Trainer<T: Real = f64> {
     /// when that was.
     best: Vec<T>,
     best_at: Option<Best>,
+    /// The other processes of a run across several, and the buffers their exchange needs.
+    across: Option<Across<T>>,
+}
+
+/// A step's exchange with the other ranks (see [`crate::ranks`]), its buffers allocated once.
+struct Across<T> {
+    ranks: std::sync::Arc<dyn Ranks>,
+    /// Every local worker's gradient, cut by destination rank (rank-major, then worker).
+    send: Vec<T>,
+    /// The pieces of this rank's range from every worker of every rank, in global worker order.
+    recv: Vec<T>,
+    /// Counts and displacements of `send` and `recv`, and of the ranges `gather` collects.
+    send_counts: Vec<i32>,
+    send_displs: Vec<i32>,
+    recv_counts: Vec<i32>,
+    recv_displs: Vec<i32>,
+    range_counts: Vec<i32>,
+    range_displs: Vec<i32>,
+    sum_counts: Vec<i32>,
+    sum_displs: Vec<i32>,
+    stat_counts: Vec<i32>,
+    stat_displs: Vec<i32>,
+    /// This rank's threads' sums of squares, and every rank's; each worker's loss and correct
+    /// count, and every rank's.
+    sums: Vec<f64>,
+    all_sums: Vec<f64>,
+    stats: Vec<f64>,
+    all_stats: Vec<f64>,
 }
 
 /// Threads' ranges of the parameter buffer in the reduction and update are multiples of this
 /// (4 KiB of `f32`), so that no two threads write one cache line.
 const RANGE_ALIGN: usize = 1024;
+
+/// The range of the parameters that rank `r` of `p` (each of `g` workers) reduces and updates:
+/// its workers' blocks of `p · g`, as one process of `p · g` threads cuts them.
+fn range_of(n: usize, p: usize, g: usize, r: usize) -> std::ops::Range<usize> {
+    use crate::blas::team::block;
+    block(n, p * g, r * g, RANGE_ALIGN).start..block(n, p * g, r * g + g - 1, RANGE_ALIGN).end
+}
+
+/// `b`'s range `r`, or `b` when it is empty (an optimizer without that state).
+fn part<T>(b: &mut [T], r: std::ops::Range<usize>) -> &mut [T] {
+    if b.is_empty() { b } else { &mut b[r] }
+}
 
 /// A 64-bit mix of two numbers (SplitMix64's finaliser): seeds of per-epoch and per-iteration
 /// random streams.
@@ -145,7 +186,77 @@ impl<T: Real> Trainer<T> {
             order: Vec::new(),
             order_epoch: None,
             times: StepTimes::default(),
+            across: None,
         })
+    }
+
+    /// Trains as one of `ranks`: this process runs its shards of every batch (shard `rank · G +
+    /// i` of `size · G`, G its workers), and the gradient is reduced across the ranks in shard
+    /// order, so that every rank holds the same weights after every step, and `size` ranks of
+    /// G workers each give the weights of one process of `size · G` workers with one thread
+    /// each. Call before the first step.
+    pub fn set_ranks(&mut self, ranks: std::sync::Arc<dyn Ranks>) {
+        let (p, g, n) = (ranks.size(), self.workers.len(), self.params.len());
+        let threads = self.sums.len();
+        let own = |r: usize| range_of(n, p, g, r);
+        let mut a = Across {
+            send_counts: (0..p).map(|r| (g * own(r).len()) as i32).collect(),
+            recv_counts: vec![(g * own(ranks.rank()).len()) as i32; p],
+            range_counts: (0..p).map(|r| own(r).len() as i32).collect(),
+            send_displs: vec![0; p],
+            recv_displs: vec![0; p],
+            range_displs: vec![0; p],
+            sum_counts: vec![threads as i32; p],
+            sum_displs: (0..p).map(|r| (r * threads) as i32).collect(),
+            stat_counts: vec![2 * g as i32; p],
+            stat_displs: (0..p).map(|r| (r * 2 * g) as i32).collect(),
+            send: vec![T::ZERO; g * n],
+            recv: vec![T::ZERO; p * g * own(ranks.rank()).len()],
+            sums: vec![0.0; threads],
+            all_sums: vec![0.0; p * threads],
+            stats: vec![0.0; 2 * g],
+            all_stats: vec![0.0; 2 * g * p],
+            ranks,
+        };
+        crate::ranks::displacements(&a.send_counts, &mut a.send_displs);
+        crate::ranks::displacements(&a.recv_counts, &mut a.recv_displs);
+        crate::ranks::displacements(&a.range_counts, &mut a.range_displs);
+        self.across = Some(a);
+    }
+
+    /// Across ranks: the optimizer's state gathered from every rank's range, so that this rank
+    /// holds all of it (each updates only its own range). Every rank calls it at once, before
+    /// a checkpoint. Whether this rank is the one that writes (rank 0, or no ranks).
+    pub fn gather_state(&mut self) -> bool {
+        let Some(a) = &mut self.across else {
+            return true;
+        };
+        let (p, g, n) = (a.ranks.size(), self.workers.len(), self.params.len());
+        let own = range_of(n, p, g, a.ranks.rank());
+        let (m, v) = self.opt.buffers_mut();
+        for buf in [m, v] {
+            if buf.is_empty() {
+                continue;
+            }
+            a.send[..own.len()].copy_from_slice(&buf[own.clone()]);
+            T::gather(
+                &*a.ranks,
+                &a.send[..own.len()],
+                buf,
+                &a.range_counts,
+                &a.range_displs,
+            );
+        }
+        a.ranks.rank() == 0
+    }
+
+    /// The shards of a batch across every rank, and the first of this rank's.
+    fn shards(&self) -> (usize, usize) {
+        let n = self.workers.len();
+        match &self.across {
+            Some(a) => (n * a.ranks.size(), n * a.ranks.rank()),
+            None => (n, 0),
+        }
     }
 
     /// Runs `f` on one of the trainer's worker threads (on this thread when there is no pool),
@@ -209,7 +320,7 @@ impl<T: Real> Trainer<T> {
         let start = Instant::now();
         let b = self.config.batch;
         let per_epoch = self.iters_per_epoch(data).max(1);
-        let n = self.workers.len();
+        let (n, first) = self.shards();
         let dropout = self.config.drops().then(|| Dropout {
             p: self.config.dropout,
             top: self.config.output_dropout,
@@ -234,7 +345,7 @@ impl<T: Real> Trainer<T> {
                     _ => b,
                 };
                 self.crew.each(&mut self.workers, |i, w| {
-                    let r = shard(b, n, i);
+                    let r = shard(b, n, first + i);
                     w.ws.grad.fill(T::ZERO);
                     (w.loss, w.correct) = (0.0, 0);
                     if r.is_empty() {
@@ -257,7 +368,7 @@ impl<T: Real> Trainer<T> {
                 let streams = Streams::new(tokens, b);
                 let k = iter % per_epoch;
                 self.crew.each(&mut self.workers, |i, w| {
-                    let r = shard(b, n, i);
+                    let r = shard(b, n, first + i);
                     let dropout = dropout.map(|d| Dropout {
                         first: r.start,
                         ..d
@@ -281,18 +392,114 @@ impl<T: Real> Trainer<T> {
             self.config.warmup,
         );
         let shards = start.elapsed();
-        let grad_norm = self.reduce_and_update(lr);
+        let (grad_norm, loss, correct) = match self.across.take() {
+            Some(mut a) => {
+                let got = self.reduce_across(&mut a, lr);
+                self.across = Some(a);
+                got
+            }
+            None => (
+                self.reduce_and_update(lr),
+                self.workers.iter().map(|w| w.loss).sum::<f64>(),
+                self.workers.iter().map(|w| w.correct).sum(),
+            ),
+        };
         self.times = StepTimes {
             shards,
             update: start.elapsed() - shards,
         };
         StepStats {
-            loss: self.workers.iter().map(|w| w.loss).sum::<f64>() / count as f64,
-            correct: self.workers.iter().map(|w| w.correct).sum(),
+            loss: loss / count as f64,
+            correct,
             count,
             grad_norm,
             lr,
         }
+    }
+
+    /// [`Trainer::reduce_and_update`] across ranks: this rank's range of the gradient summed
+    /// from every worker of every rank in global worker order, the norm from every thread's
+    /// sum of squares in rank and thread order, the update of this rank's range, the ranges
+    /// gathered back. Returns the norm, and the loss and correct count summed over every
+    /// worker in order.
+    fn reduce_across(&mut self, a: &mut Across<T>, lr: f64) -> (f64, f64, usize) {
+        let (p, g, n) = (a.ranks.size(), self.workers.len(), self.params.len());
+        let own = range_of(n, p, g, a.ranks.rank());
+        // Each worker's piece for rank r, back to back: rank-major, then worker.
+        let mut at = 0;
+        for r in 0..p {
+            let piece = range_of(n, p, g, r);
+            for w in &self.workers {
+                a.send[at..at + piece.len()].copy_from_slice(&w.ws.grad[piece.clone()]);
+                at += piece.len();
+            }
+        }
+        let ranks = &*a.ranks;
+        T::exchange(
+            ranks,
+            &a.send,
+            &a.send_counts,
+            &a.send_displs,
+            &mut a.recv,
+            &a.recv_counts,
+            &a.recv_displs,
+        );
+        // Summed in worker 0's buffer, in the order one process of p·g workers sums them.
+        let m = own.len();
+        let grad = &mut self.workers[0].ws.grad[own.clone()];
+        let recv = &a.recv;
+        self.crew.for_ranges(m, RANGE_ALIGN, [grad], |k, r, [gr]| {
+            gr.copy_from_slice(&recv[r.clone()]);
+            for piece in recv.chunks_exact(m).skip(1) {
+                axpy(1.0, &piece[r.clone()], gr);
+            }
+            let sq: f64 = gr.iter().map(|&x| x.to_f64() * x.to_f64()).sum();
+            self.sums[k].store(sq.to_bits(), Ordering::Relaxed);
+        });
+        for (s, t) in a.sums.iter_mut().zip(&self.sums) {
+            *s = f64::from_bits(t.load(Ordering::Relaxed));
+        }
+        for (i, w) in self.workers.iter().enumerate() {
+            (a.stats[2 * i], a.stats[2 * i + 1]) = (w.loss, w.correct as f64);
+        }
+        let (sc, sd) = (&a.sum_counts, &a.sum_displs);
+        f64::gather(ranks, &a.sums, &mut a.all_sums, sc, sd);
+        let norm = a.all_sums.iter().sum::<f64>().sqrt();
+        let (sc, sd) = (&a.stat_counts, &a.stat_displs);
+        f64::gather(ranks, &a.stats, &mut a.all_stats, sc, sd);
+        let loss = a.all_stats.iter().step_by(2).sum::<f64>();
+        let correct = a
+            .all_stats
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .map(|&c| c as usize)
+            .sum();
+        let scale = match self.config.clip {
+            Some(c) if norm > c && norm.is_finite() => c / norm,
+            _ => 1.0,
+        };
+        let (update, mo, v) = self.opt.begin(lr, scale);
+        let grad = &mut self.workers[0].ws.grad[own.clone()];
+        let bufs = [
+            &mut self.params[own.clone()],
+            grad,
+            part(mo, own.clone()),
+            part(v, own.clone()),
+        ];
+        self.crew
+            .for_ranges(m, RANGE_ALIGN, bufs, |_, _, [p, g, m, v]| {
+                update.apply(p, g, m, v)
+            });
+        a.send[..m].copy_from_slice(&self.params[own]);
+        T::gather(
+            ranks,
+            &a.send[..m],
+            &mut self.params,
+            &a.range_counts,
+            &a.range_displs,
+        );
+        (norm, loss, correct)
     }
 
     /// The end of a step, on every thread: the workers' gradients summed into worker 0's, in
@@ -428,16 +635,34 @@ impl<T: Real> Trainer<T> {
     /// The state every text stream carries into its next chunk, per layer `[B][state_len]`
     /// (gathered from the workers in stream order).
     pub fn stream_state(&self) -> Vec<Vec<T>> {
-        let (b, n) = (self.config.batch, self.workers.len());
+        let b = self.config.batch;
+        let (n, first) = self.shards();
         let sl = self.net.stack().state_len();
         (0..self.net.stack().depth())
             .map(|l| {
                 let mut out = Vec::with_capacity(b * sl);
                 for (i, w) in self.workers.iter().enumerate() {
-                    let r = shard(b, n, i);
+                    let r = shard(b, n, first + i);
                     out.extend_from_slice(&self.net.state(&w.ws, l)[..r.len() * sl]);
                 }
-                out
+                match &self.across {
+                    Some(a) => {
+                        // Every rank's streams, in stream order.
+                        let g = self.workers.len();
+                        let (p, rank) = (a.ranks.size(), a.ranks.rank());
+                        let streams =
+                            |r: usize| shard(b, n, r * g).start..shard(b, n, r * g + g - 1).end;
+                        let counts: Vec<i32> =
+                            (0..p).map(|r| (streams(r).len() * sl) as i32).collect();
+                        let mut displs = vec![0; p];
+                        crate::ranks::displacements(&counts, &mut displs);
+                        debug_assert_eq!(out.len(), counts[rank] as usize);
+                        let mut all = vec![T::ZERO; b * sl];
+                        T::gather(&*a.ranks, &out, &mut all, &counts, &displs);
+                        all
+                    }
+                    None => out,
+                }
             })
             .collect()
     }
@@ -447,7 +672,8 @@ impl<T: Real> Trainer<T> {
     /// # Errors
     /// [`Error::Shape`] when there is not one state per layer of `batch` streams.
     pub fn set_stream_state(&mut self, state: &[Vec<f64>]) -> Result<()> {
-        let (b, n) = (self.config.batch, self.workers.len());
+        let b = self.config.batch;
+        let (n, first) = self.shards();
         let sl = self.net.stack().state_len();
         if state.len() != self.net.stack().depth() || state.iter().any(|s| s.len() != b * sl) {
             return Err(Error::shape(format!(
@@ -456,7 +682,7 @@ impl<T: Real> Trainer<T> {
             )));
         }
         for (i, w) in self.workers.iter_mut().enumerate() {
-            let r = shard(b, n, i);
+            let r = shard(b, n, first + i);
             for (l, s) in state.iter().enumerate() {
                 let mut buf = self.net.state(&w.ws, l).to_vec();
                 crate::real::convert(&s[r.start * sl..r.end * sl], &mut buf[..r.len() * sl]);

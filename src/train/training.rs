@@ -142,7 +142,7 @@ impl<'d> Training<'d> {
             None => (data.train(), None),
         };
         let outcome = by_dtype!(&mut self.trainer, tr => {
-            let save = |tr: &_, it, path: &Path| save(tr, info, it, path);
+            let save = |tr: &mut _, it, path: &Path| save(tr, info, it, path);
             run(tr, (train, data.eval(), validation), first, options, &save, &mut on)?
         });
         self.done = outcome.done;
@@ -162,6 +162,45 @@ impl<'d> Training<'d> {
     /// The network it trains.
     pub fn network_config(&self) -> NetworkConfig {
         by_dtype!(&self.trainer, tr => tr.net.config)
+    }
+
+    /// Trains as one of `ranks` (see [`Trainer::set_ranks`]): every rank runs its shards of
+    /// each batch and holds the same weights after every step; checkpoints are written by
+    /// rank 0 alone. Every rank must call it with the same settings and data, and at the same
+    /// iteration, before running.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when a rank's settings, data or iteration differ from rank 0's (each
+    /// rank's digest of them is compared).
+    pub fn set_ranks(&mut self, ranks: std::sync::Arc<dyn crate::ranks::Ranks>) -> Result<()> {
+        let digest = self.digest();
+        let p = ranks.size();
+        let mut all = vec![0.0; p];
+        let displs: Vec<i32> = (0..p as i32).collect();
+        ranks.gather_f64(&[f64::from_bits(digest)], &mut all, &vec![1; p], &displs);
+        if let Some(r) = all.iter().position(|d| d.to_bits() != all[0].to_bits()) {
+            return Err(Error::config(format!(
+                "rank {r} of {p} was started with settings, data or a resumed iteration that \
+                 differ from rank 0's: every rank must run the same command on the same files"
+            )));
+        }
+        by_dtype!(&mut self.trainer, tr => tr.set_ranks(ranks));
+        Ok(())
+    }
+
+    /// A digest of what every rank of a run must share: the settings, the data's description
+    /// and size, and the iteration.
+    fn digest(&self) -> u64 {
+        let config = serde_json::to_string(self.config()).unwrap_or_default();
+        let size = match self.data.train() {
+            Data::Labelled(set) => set.len(),
+            Data::Text(tokens) => tokens.len(),
+        };
+        let text = format!("{config}|{:?}|{size}|{}", self.info, self.done);
+        // FNV-1a: the same on every machine and run.
+        text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
     }
 
     /// Number of parameters.
@@ -193,16 +232,26 @@ impl<'d> Training<'d> {
     ///
     /// # Errors
     /// When the file cannot be written.
-    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+    pub fn save(&mut self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        by_dtype!(&self.trainer, tr => save(tr, &self.info, self.done, path))
+        by_dtype!(&mut self.trainer, tr => save(tr, &self.info, self.done, path))
     }
 }
 
 /// Writes `tr`'s run after `iteration` iterations to `path`.
-fn save<T: Real>(tr: &Trainer<T>, info: &DataInfo, iteration: usize, path: &Path) -> Result<()> {
+/// Across ranks every rank calls it (the state is gathered) and rank 0 alone writes.
+fn save<T: Real>(
+    tr: &mut Trainer<T>,
+    info: &DataInfo,
+    iteration: usize,
+    path: &Path,
+) -> Result<()> {
+    let writes = tr.gather_state();
     let text = matches!(info, DataInfo::Text(_));
     let state = text.then(|| tr.stream_state());
+    if !writes {
+        return Ok(());
+    }
     let (params, resume) = match tr.best() {
         Some((best, kept)) => (kept, Some((&tr.params[..], best))),
         None => (&tr.params[..], None),

@@ -5,6 +5,7 @@
 //! (`summary`).
 
 mod data;
+mod ranks;
 mod reference;
 mod settings;
 mod summary;
@@ -270,10 +271,27 @@ fn train(
     data: Loaded,
     resume: Option<Checkpoint>,
 ) -> Result<ExitCode> {
-    let mut console = Console::new(a.json, a.quiet);
     let mut run = match &resume {
         Some(ck) => Training::resume(&config, &data.data, ck).context("--resume")?,
         None => Training::new(&config, &data.data)?,
+    };
+    let ranks = ranks::attach(&mut run, &config)?;
+    // Across ranks, rank 0 alone speaks and writes reports (every rank takes part in saving).
+    let lead = ranks.as_ref().is_none_or(|r| r.rank() == 0);
+    let a = if lead {
+        a
+    } else {
+        TrainArgs {
+            json: false,
+            quiet: true,
+            log: None,
+            plot: None,
+            ..a
+        }
+    };
+    let mut console = match lead {
+        true => Console::new(a.json, a.quiet),
+        false => Console::silent(),
     };
     let first = run.iteration();
     let last = a
@@ -315,9 +333,13 @@ fn train(
             Event::Saved { .. } => {}
         }
         console.time_left();
-        match signals::pending() {
-            Some(_) => Control::Stop,
-            None => Control::Continue,
+        let stop = signals::pending().is_some();
+        match (&ranks, event) {
+            // Every rank stops after the same step: a stop any rank was asked for.
+            (Some(r), Event::Step { .. }) if ranks::any(&**r, stop) => Control::Stop,
+            (Some(_), _) => Control::Continue,
+            (None, _) if stop => Control::Stop,
+            (None, _) => Control::Continue,
         }
     })?;
     console.finish_bar();

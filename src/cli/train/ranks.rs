@@ -1,0 +1,40 @@
+//! `mpirun -np N blasrnn train …`: a run across processes, when the binary is built with the
+//! feature `mpi` and started by an MPI launcher (see `blasrnn::ranks`).
+
+use anyhow::Result;
+use blasrnn::ranks::Ranks;
+use blasrnn::train::{TrainConfig, Training};
+use std::sync::Arc;
+
+/// The run's ranks, attached to `run`: `None` for a process started alone (or a binary built
+/// without the feature `mpi`).
+#[cfg(feature = "mpi")]
+pub fn attach(run: &mut Training, config: &TrainConfig) -> Result<Option<Arc<dyn Ranks>>> {
+    let Some(world) = blasrnn::ranks::mpi::World::init() else {
+        return Ok(None);
+    };
+    let world: Arc<dyn Ranks> = Arc::new(world);
+    if world.size() > 1 && config.time_budget.is_some_and(|b| !b.fixed) {
+        anyhow::bail!(
+            "--time-budget across {} MPI ranks: not supported; give --iters or --epochs",
+            world.size()
+        );
+    }
+    run.set_ranks(world.clone())?;
+    Ok(Some(world))
+}
+
+/// Without the feature `mpi`: a process is alone.
+#[cfg(not(feature = "mpi"))]
+pub fn attach(_run: &mut Training, _config: &TrainConfig) -> Result<Option<Arc<dyn Ranks>>> {
+    Ok(None)
+}
+
+/// Whether any rank says `mine` (every rank calls it at once).
+pub fn any(ranks: &dyn Ranks, mine: bool) -> bool {
+    let p = ranks.size();
+    let mut all = vec![0.0; p];
+    let displs: Vec<i32> = (0..p as i32).collect();
+    ranks.gather_f64(&[f64::from(u8::from(mine))], &mut all, &vec![1; p], &displs);
+    all.iter().any(|&v| v != 0.0)
+}
