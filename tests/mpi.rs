@@ -65,6 +65,16 @@ const TEXT: &[&str] = &[
     "--quiet",
 ];
 
+/// Resumes the language model saved at `path`, alone or on `ranks`, with `more` flags, saving
+/// back to `path`.
+fn resume(ranks: usize, path: &str, more: &[&str]) {
+    let text = "data/tinyshakespeare/input.txt";
+    let args = [
+        "train", "--resume", path, "--text", text, "--save", path, "--quiet",
+    ];
+    run(ranks, &with(&args, more));
+}
+
 fn with<'a>(base: &[&'a str], more: &[&'a str]) -> Vec<&'a str> {
     base.iter().chain(more).copied().collect()
 }
@@ -102,35 +112,21 @@ fn four_ranks_give_the_same_weights_every_run() {
 }
 
 #[test]
-fn a_checkpoint_of_two_ranks_resumes_in_one_process() {
+fn a_checkpoint_resumes_on_another_number_of_ranks() {
     let dir = tempfile::tempdir().unwrap();
     let whole = dir.path().join("whole.safetensors");
-    let part = dir.path().join("part.safetensors");
-    let (whole_s, part_s) = (whole.to_str().unwrap(), part.to_str().unwrap());
+    let whole_s = whole.to_str().unwrap();
     run(0, &with(TEXT, &["--threads", "2", "--save", whole_s]));
-    run(
-        2,
-        &with(
-            TEXT,
-            &["--threads", "1", "--stop-at", "10", "--save", part_s],
-        ),
-    );
-    run(
-        0,
-        &[
-            "train",
-            "--resume",
-            part_s,
-            "--text",
-            "data/tinyshakespeare/input.txt",
-            "--threads",
-            "2",
-            "--save",
-            part_s,
-            "--quiet",
-        ],
-    );
-    assert_eq!(params(&whole), params(&part));
+    // Stopped on two ranks and resumed by one process, and the other way round.
+    for (first, then) in [(2, 0), (0, 2)] {
+        let part = dir.path().join(format!("part{first}.safetensors"));
+        let p = part.to_str().unwrap();
+        let threads = |ranks| if ranks == 0 { "2" } else { "1" };
+        let stop = ["--threads", threads(first), "--stop-at", "10", "--save", p];
+        run(first, &with(TEXT, &stop));
+        resume(then, p, &["--threads", threads(then)]);
+        assert_eq!(params(&whole), params(&part), "{first} ranks, then {then}");
+    }
 }
 
 #[test]
@@ -188,18 +184,38 @@ fn ctrl_c_stops_every_rank_at_one_step_and_rank_0_saves_what_resumes() {
     let done = blasrnn::Model::load(&path).unwrap().iteration();
     assert!(0 < done && done < 1_000_000, "{done}");
     let more = (done + 3).to_string();
-    let resume = [
-        "train",
-        "--resume",
-        p,
-        "--text",
-        "data/tinyshakespeare/input.txt",
-        "--stop-at",
-        &more,
-        "--save",
-        p,
-        "--quiet",
-    ];
-    run(0, &resume);
+    resume(0, p, &["--stop-at", &more]);
     assert_eq!(blasrnn::Model::load(&path).unwrap().iteration(), done + 3);
+}
+
+#[test]
+fn a_killed_rank_ends_the_job_and_leaves_the_last_checkpoint_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kept.safetensors");
+    let p = path.to_str().unwrap();
+    let long: Vec<&str> = TEXT
+        .iter()
+        .map(|&a| if a == "20" { "1000000" } else { a })
+        .chain(["--threads", "1", "--save-every", "20", "--save", p])
+        .collect();
+    let job = mpirun(2)
+        .args(long)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("mpirun");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let children = Command::new("pgrep")
+        .args(["-P", &job.id().to_string()])
+        .output()
+        .unwrap();
+    let children = String::from_utf8_lossy(&children.stdout);
+    let rank = children.split_whitespace().last().expect("a rank");
+    Command::new("kill").args(["-KILL", rank]).status().unwrap();
+    let out = job.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let done = blasrnn::Model::load(&path).unwrap().iteration();
+    assert!(done > 0 && done % 20 == 0, "{done}");
+    let more = (done + 2).to_string();
+    resume(0, p, &["--stop-at", &more]);
 }

@@ -76,6 +76,11 @@ pub struct BenchArgs {
     /// work, and the real speedup where this machine has the cores (see docs/scaling.md).
     #[arg(long)]
     scaling: bool,
+    /// Instead of the workloads' throughputs, under `mpirun` (a binary built with the feature
+    /// `mpi`): what a training step's exchange between the ranks costs for the seed model's and
+    /// the language model's gradients (see docs/distributed.md).
+    #[arg(long)]
+    exchange: bool,
     /// Timed iterations of each shard measured by --scaling.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     scaling_iters: u64,
@@ -167,8 +172,15 @@ pub fn run(a: BenchArgs) -> Result<()> {
     let plural = if threads == 1 { "" } else { "s" };
     let console = Console::new(a.json, false);
     let on = |w: Workload| a.only.is_empty() || a.only.contains(&w);
-    banner(&console, threads);
     let mut out = Map::new();
+    if a.exchange {
+        super::exchange::run(&console, &a.data, &a.text, &mut out)?;
+        if a.json && out.contains_key("exchange_ranks") {
+            println!("{}", Value::Object(out));
+        }
+        return Ok(());
+    }
+    banner(&console, threads);
     if let Some(c) = blasrnn::blas::config() {
         out.insert("blas_config".into(), c.into());
     }

@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod console;
 pub mod eval;
+pub mod exchange;
 pub mod forecast;
 pub mod plot;
 pub mod predict;

@@ -196,6 +196,16 @@ impl<T: Real> Trainer<T> {
     /// G workers each give the weights of one process of `size · G` workers with one thread
     /// each. Call before the first step.
     pub fn set_ranks(&mut self, ranks: std::sync::Arc<dyn Ranks>) {
+        // A resumed language model's streams: all of them, to be dealt out again by rank.
+        let text = matches!(self.net.config.task, Task::NextToken);
+        let state: Vec<Vec<f64>> = match text {
+            true => self
+                .stream_state()
+                .iter()
+                .map(|l| l.iter().map(|v| v.to_f64()).collect())
+                .collect(),
+            false => Vec::new(),
+        };
         let (p, g, n) = (ranks.size(), self.workers.len(), self.params.len());
         let threads = self.sums.len();
         let own = |r: usize| range_of(n, p, g, r);
@@ -222,6 +232,10 @@ impl<T: Real> Trainer<T> {
         crate::ranks::displacements(&a.recv_counts, &mut a.recv_displs);
         crate::ranks::displacements(&a.range_counts, &mut a.range_displs);
         self.across = Some(a);
+        if text {
+            self.set_stream_state(&state)
+                .expect("the streams' state as this trainer gave it");
+        }
     }
 
     /// Across ranks: the optimizer's state gathered from every rank's range, so that this rank
