@@ -75,6 +75,20 @@ fn resume(ranks: usize, path: &str, more: &[&str]) {
     run(ranks, &with(&args, more));
 }
 
+/// The language model of `TEXT` trained for `iters` iterations (none: for its time budget, with
+/// its progress shown), with `more` flags.
+fn text_for<'a>(iters: Option<&'a str>, more: &[&'a str]) -> Vec<&'a str> {
+    let rest = TEXT
+        .iter()
+        .copied()
+        .filter(|&a| !["--iters", "20", "--quiet"].contains(&a));
+    let iters = iters
+        .map(|n| ["--iters", n, "--quiet"])
+        .into_iter()
+        .flatten();
+    rest.chain(iters).chain(more.iter().copied()).collect()
+}
+
 fn with<'a>(base: &[&'a str], more: &[&'a str]) -> Vec<&'a str> {
     base.iter().chain(more).copied().collect()
 }
@@ -159,11 +173,7 @@ fn ctrl_c_stops_every_rank_at_one_step_and_rank_0_saves_what_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("stopped.safetensors");
     let p = path.to_str().unwrap();
-    let long: Vec<&str> = TEXT
-        .iter()
-        .map(|&a| if a == "20" { "1000000" } else { a })
-        .chain(["--threads", "1", "--save", p])
-        .collect();
+    let long = text_for(Some("1000000"), &["--threads", "1", "--save", p]);
     let mpirun = mpirun(2)
         .args(long)
         .stdout(std::process::Stdio::piped())
@@ -193,11 +203,10 @@ fn a_killed_rank_ends_the_job_and_leaves_the_last_checkpoint_whole() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kept.safetensors");
     let p = path.to_str().unwrap();
-    let long: Vec<&str> = TEXT
-        .iter()
-        .map(|&a| if a == "20" { "1000000" } else { a })
-        .chain(["--threads", "1", "--save-every", "20", "--save", p])
-        .collect();
+    let long = text_for(
+        Some("1000000"),
+        &["--threads", "1", "--save-every", "20", "--save", p],
+    );
     let job = mpirun(2)
         .args(long)
         .stdout(std::process::Stdio::null())
@@ -218,4 +227,24 @@ fn a_killed_rank_ends_the_job_and_leaves_the_last_checkpoint_whole() {
     assert!(done > 0 && done % 20 == 0, "{done}");
     let more = (done + 2).to_string();
     resume(0, p, &["--stop-at", &more]);
+}
+
+#[test]
+fn a_time_budget_is_fixed_by_rank_0_for_every_rank() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("budget.safetensors");
+    let p = path.to_str().unwrap();
+    let budget = text_for(
+        None,
+        &["--time-budget", "2s", "--threads", "1", "--save", p],
+    );
+    let said = run(2, &budget);
+    let bought = said
+        .lines()
+        .find_map(|l| l.strip_prefix("the time budget buys "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or_else(|| panic!("no schedule in {said}"));
+    assert_eq!(said.matches("the time budget buys").count(), 1, "{said}");
+    assert_eq!(blasrnn::Model::load(&path).unwrap().iteration(), bought);
 }

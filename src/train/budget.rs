@@ -83,15 +83,15 @@ impl Calibration {
         self.n += 1;
         let elapsed = self.start.elapsed().as_secs_f64();
         let enough = self.n >= MIN_ITERS && elapsed >= SHARE * self.seconds;
-        if !(enough || self.n >= MAX_ITERS || it + 1 >= self.depends_from) {
-            return None;
-        }
+        let ready = enough || self.n >= MAX_ITERS || it + 1 >= self.depends_from;
         let per_iter = if self.n > 1 {
             self.secs / (self.n - 1) as f64
         } else {
             self.first_secs
         };
-        let iters = self.length(it + 1, elapsed, per_iter);
+        let iters = ready.then(|| self.length(it + 1, elapsed, per_iter));
+        // Across ranks, rank 0's measure decides for all.
+        let iters = trainer.rank_zeros(iters)?;
         trainer.config.iters = iters;
         trainer.config.time_budget = trainer
             .config

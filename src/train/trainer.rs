@@ -264,6 +264,19 @@ impl<T: Real> Trainer<T> {
         a.ranks.rank() == 0
     }
 
+    /// `v` as rank 0 has it, on every rank (every rank calls it at once); `v` itself alone.
+    pub(crate) fn rank_zeros(&self, v: Option<usize>) -> Option<usize> {
+        let Some(a) = &self.across else {
+            return v;
+        };
+        let p = a.ranks.size();
+        let mine = [v.map_or(-1.0, |v| v as f64)];
+        let mut all = vec![0.0; p];
+        let displs: Vec<i32> = (0..p as i32).collect();
+        a.ranks.gather_f64(&mine, &mut all, &vec![1; p], &displs);
+        (all[0] >= 0.0).then_some(all[0] as usize)
+    }
+
     /// The shards of a batch across every rank, and the first of this rank's.
     fn shards(&self) -> (usize, usize) {
         let n = self.workers.len();

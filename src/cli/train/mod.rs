@@ -275,7 +275,7 @@ fn train(
         Some(ck) => Training::resume(&config, &data.data, ck).context("--resume")?,
         None => Training::new(&config, &data.data)?,
     };
-    let ranks = ranks::attach(&mut run, &config)?;
+    let ranks = ranks::attach(&mut run)?;
     // Across ranks, rank 0 alone speaks and writes reports (every rank takes part in saving).
     let lead = ranks.as_ref().is_none_or(|r| r.rank() == 0);
     let a = if lead {
@@ -315,7 +315,10 @@ fn train(
         save_to: a.save.clone(),
         stop_at: Some(last),
     };
-    console.start_bar(last, first);
+    // Under mpirun a rank's stdout is a pseudo-terminal that the launcher forwards: no bar.
+    if ranks.is_none() {
+        console.start_bar(last, first);
+    }
     if let Some(b) = config.time_budget.filter(|b| !b.fixed) {
         console.start_clock(b.seconds);
     }

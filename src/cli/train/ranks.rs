@@ -3,30 +3,24 @@
 
 use anyhow::Result;
 use blasrnn::ranks::Ranks;
-use blasrnn::train::{TrainConfig, Training};
+use blasrnn::train::Training;
 use std::sync::Arc;
 
 /// The run's ranks, attached to `run`: `None` for a process started alone (or a binary built
 /// without the feature `mpi`).
 #[cfg(feature = "mpi")]
-pub fn attach(run: &mut Training, config: &TrainConfig) -> Result<Option<Arc<dyn Ranks>>> {
+pub fn attach(run: &mut Training) -> Result<Option<Arc<dyn Ranks>>> {
     let Some(world) = blasrnn::ranks::mpi::World::init() else {
         return Ok(None);
     };
     let world: Arc<dyn Ranks> = Arc::new(world);
-    if world.size() > 1 && config.time_budget.is_some_and(|b| !b.fixed) {
-        anyhow::bail!(
-            "--time-budget across {} MPI ranks: not supported; give --iters or --epochs",
-            world.size()
-        );
-    }
     run.set_ranks(world.clone())?;
     Ok(Some(world))
 }
 
 /// Without the feature `mpi`: a process is alone.
 #[cfg(not(feature = "mpi"))]
-pub fn attach(_run: &mut Training, _config: &TrainConfig) -> Result<Option<Arc<dyn Ranks>>> {
+pub fn attach(_run: &mut Training) -> Result<Option<Arc<dyn Ranks>>> {
     Ok(None)
 }
 
