@@ -1,5 +1,5 @@
 //! Training across processes: what a step needs from the other ranks of a run, and nothing of
-//! how they are reached. [`Ranks`] is that need; with the feature `mpi`, [`mpi::World`] meets it
+//! how they are reached. [`Ranks`] is that need; with the feature `mpi`, `mpi::World` meets it
 //! over MPI.
 //!
 //! Every rank holds the whole model and runs its shards of every batch; the gradient is summed
