@@ -67,12 +67,10 @@ fn time(ranks: &dyn blasrnn::ranks::Ranks, n: usize, reps: usize) -> f64 {
     let send = vec![1.0f32; n];
     let mut recv = vec![0.0f32; mine * p];
     let mut params = vec![0.0f32; n];
-    let (mut flag, ones, steps): (Vec<f64>, Vec<i32>, Vec<i32>) =
-        (vec![0.0; p], vec![1; p], (0..p as i32).collect());
     let mut times: Vec<f64> = (0..reps)
         .map(|_| {
             // All ranks start together: a gather of one number each.
-            ranks.gather_f64(&[0.0], &mut flag, &ones, &steps);
+            blasrnn::ranks::gather_one(ranks, 0.0);
             let t = std::time::Instant::now();
             ranks.exchange_f32(
                 &send,

@@ -92,6 +92,15 @@ macro_rules! exchange_through {
 exchange_through!(f32, exchange_f32, gather_f32);
 exchange_through!(f64, exchange_f64, gather_f64);
 
+/// Every rank's `v`, in rank order (every rank calls it at once).
+pub fn gather_one(ranks: &dyn Ranks, v: f64) -> Vec<f64> {
+    let p = ranks.size();
+    let mut all = vec![0.0; p];
+    let displs: Vec<i32> = (0..p as i32).collect();
+    ranks.gather_f64(&[v], &mut all, &vec![1; p], &displs);
+    all
+}
+
 /// Displacements of blocks of `counts` numbers laid back to back.
 pub fn displacements(counts: &[i32], displs: &mut [i32]) {
     let mut at = 0;

@@ -269,11 +269,7 @@ impl<T: Real> Trainer<T> {
         let Some(a) = &self.across else {
             return v;
         };
-        let p = a.ranks.size();
-        let mine = [v.map_or(-1.0, |v| v as f64)];
-        let mut all = vec![0.0; p];
-        let displs: Vec<i32> = (0..p as i32).collect();
-        a.ranks.gather_f64(&mine, &mut all, &vec![1; p], &displs);
+        let all = crate::ranks::gather_one(&*a.ranks, v.map_or(-1.0, |v| v as f64));
         (all[0] >= 0.0).then_some(all[0] as usize)
     }
 

@@ -175,9 +175,7 @@ impl<'d> Training<'d> {
     pub fn set_ranks(&mut self, ranks: std::sync::Arc<dyn crate::ranks::Ranks>) -> Result<()> {
         let digest = self.digest();
         let p = ranks.size();
-        let mut all = vec![0.0; p];
-        let displs: Vec<i32> = (0..p as i32).collect();
-        ranks.gather_f64(&[f64::from_bits(digest)], &mut all, &vec![1; p], &displs);
+        let all = crate::ranks::gather_one(&*ranks, f64::from_bits(digest));
         if let Some(r) = all.iter().position(|d| d.to_bits() != all[0].to_bits()) {
             return Err(Error::config(format!(
                 "rank {r} of {p} was started with settings, data or a resumed iteration that \

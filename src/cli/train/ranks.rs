@@ -26,9 +26,6 @@ pub fn attach(_run: &mut Training) -> Result<Option<Arc<dyn Ranks>>> {
 
 /// Whether any rank says `mine` (every rank calls it at once).
 pub fn any(ranks: &dyn Ranks, mine: bool) -> bool {
-    let p = ranks.size();
-    let mut all = vec![0.0; p];
-    let displs: Vec<i32> = (0..p as i32).collect();
-    ranks.gather_f64(&[f64::from(u8::from(mine))], &mut all, &vec![1; p], &displs);
+    let all = blasrnn::ranks::gather_one(ranks, f64::from(u8::from(mine)));
     all.iter().any(|&v| v != 0.0)
 }
